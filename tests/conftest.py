@@ -26,6 +26,30 @@ def mirror() -> Path:
     return candidate
 
 
+@pytest.fixture(scope="session")
+def prepared(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Factory: ``prepared(la="Oxfordshire", age_group="0-4") -> Path`` of a prepared instance.
+
+    Runs ``optimiser prepare`` (library call, real mirror data, default settings: modelled
+    CIN/CPP, default localities, generated candidate sites) once per (la, age_group) per test
+    session (per xdist worker) and returns the folder with areas.csv, sites.csv,
+    localities.csv and prepare.json. Treat the folder as read-only: copy it before editing.
+    """
+    made: dict[tuple[str, str], Path] = {}
+
+    def make(la: str = "Oxfordshire", age_group: str = "0-4") -> Path:
+        key = (la, age_group)
+        if key not in made:
+            from optimiser.prepare import PrepareSettings, prepare_instance
+
+            out = tmp_path_factory.mktemp("prepared") / f"{la}_{age_group}".replace(" ", "_")
+            prepare_instance(PrepareSettings(la=la, mirror=mirror, age_group=age_group), out)
+            made[key] = out
+        return made[key]
+
+    return make
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """No test touches the user's download cache."""
