@@ -1,0 +1,188 @@
+"""Cost assumptions file: what a hub, a spoke and an outreach worker cost, written down.
+
+The demo's figures live in ``scenarios/oxfordshire/costs.yaml``, every number with its
+assumption beside it, so a council can replace them with its own budget lines. This module reads
+that file (checking every key, as for scenarios) and applies it:
+
+- site costs by tier to an instance's ``sites.csv`` (:func:`apply_site_costs`): ``annual_cost``,
+  ``setup_cost`` (candidates) and ``closure_cost`` (existing sites). Sites a council supplied
+  itself (``source`` = ``council``) keep their own figures; generated sites take the file's;
+- the outreach worker's cost to a scenario (:func:`apply_outreach_cost`);
+- the community grants pot, split by need with :mod:`optimiser.allocation`.
+
+File layout (all amounts £; see the shipped file for the assumptions)::
+
+    sites:
+      hub:   {annual_cost: 650000, setup_cost: 250000, closure_cost: 75000}
+      spoke: {annual_cost: 220000, setup_cost: 60000, closure_cost: 75000}
+    outreach_worker:
+      salary: 31000
+      employer_ni: 3022
+      employer_pension: 5270
+      travel_and_equipment: 2708
+      annual_cost: 42000          # must equal the sum of the lines above
+    community_grants:             # optional
+      budget: 1000000
+      level: locality             # or district
+      floor: 25000
+      cap: 250000                 # optional
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from optimiser.errors import ScenarioError
+from optimiser.files import suggest
+
+if TYPE_CHECKING:
+    from optimiser.scenario import Scenario
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TierCosts(_Strict):
+    """One tier's costs, £."""
+
+    annual_cost: float = Field(ge=0)
+    setup_cost: float = Field(default=0.0, ge=0)
+    closure_cost: float = Field(default=0.0, ge=0)
+
+
+class SiteCosts(_Strict):
+    hub: TierCosts
+    spoke: TierCosts
+
+
+class OutreachWorkerCost(_Strict):
+    """A worker's annual cost, built up from salary and on-costs."""
+
+    salary: float = Field(ge=0)
+    employer_ni: float = Field(default=0.0, ge=0)
+    employer_pension: float = Field(default=0.0, ge=0)
+    travel_and_equipment: float = Field(default=0.0, ge=0)
+    annual_cost: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> OutreachWorkerCost:
+        parts = self.salary + self.employer_ni + self.employer_pension + self.travel_and_equipment
+        if abs(parts - self.annual_cost) > 1.0:
+            raise ValueError(
+                f"annual_cost {self.annual_cost:,.0f} is not the sum of salary, employer_ni, "
+                f"employer_pension and travel_and_equipment ({parts:,.0f})")
+        return self
+
+
+class GrantsPot(_Strict):
+    """Money outside the optimiser split across localities or districts by need."""
+
+    budget: float = Field(ge=0)
+    level: Literal["locality", "district"] = "locality"
+    floor: float = Field(default=0.0, ge=0)
+    cap: float | None = Field(default=None, ge=0)
+
+
+class CostAssumptions(_Strict):
+    """The whole costs file."""
+
+    sites: SiteCosts
+    outreach_worker: OutreachWorkerCost
+    community_grants: GrantsPot | None = None
+
+
+def load_costs(path: str | Path) -> CostAssumptions:
+    """Read and check a costs file.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and the dotted key of the first problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("the costs file does not exist", file=path,
+                            hint="see scenarios/oxfordshire/costs.yaml for the layout")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ScenarioError(f"the file is not valid YAML{where}", file=path,
+                            hint="check indentation and colons (key: value)") from None
+    if not isinstance(data, dict):
+        raise ScenarioError("the costs file must be a YAML mapping", file=path,
+                            hint="start with 'sites:' (see scenarios/oxfordshire/costs.yaml)")
+    try:
+        return CostAssumptions.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # An unknown key is usually a misspelt known one: report it before "missing".
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        key = ".".join(str(p) for p in err["loc"]) or None
+        if err["type"] == "extra_forbidden":
+            known = _known_keys(tuple(str(p) for p in err["loc"][:-1]))
+            close = suggest(str(err["loc"][-1]), known)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + (
+                f"keys allowed here: {', '.join(known)}" if known else "remove it")
+            raise ScenarioError(f"unknown key '{err['loc'][-1]}'", file=path, key=key,
+                                hint=hint) from None
+        if err["type"] == "missing":
+            raise ScenarioError("this key is required", file=path, key=key,
+                                hint="see scenarios/oxfordshire/costs.yaml") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"{err.get('input')!r} is not allowed: {msg}"
+                            if err["type"] != "value_error" else msg,
+                            file=path, key=key,
+                            hint="amounts are plain numbers of pounds (no £ sign or commas)"
+                            ) from None
+
+
+def _known_keys(path: tuple[str, ...]) -> list[str]:
+    model: type[BaseModel] = CostAssumptions
+    for part in path:
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        args = [a for a in getattr(field.annotation, "__args__", (field.annotation,))
+                if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not args:
+            return []
+        model = args[0]
+    return list(model.model_fields)
+
+
+def apply_site_costs(sites: pd.DataFrame, costs: CostAssumptions) -> pd.DataFrame:
+    """Set generated sites' costs from the file's tiers (a council's own sites keep theirs).
+
+    Without a ``source`` column every site takes the file's figures. ``setup_cost`` applies to
+    candidates and ``closure_cost`` to existing sites; the other is 0.
+    """
+    sites = sites.copy()
+    generated = (sites["source"].astype(str) != "council") if "source" in sites.columns else (
+        pd.Series(True, index=sites.index))
+    for tier in ("hub", "spoke"):
+        tc: TierCosts = getattr(costs.sites, tier)
+        rows = generated & (sites["tier"].astype(str) == tier)
+        candidate = sites["status"].astype(str) == "candidate"
+        sites.loc[rows, "annual_cost"] = tc.annual_cost
+        sites.loc[rows, "setup_cost"] = tc.setup_cost * candidate[rows]
+        sites.loc[rows, "closure_cost"] = tc.closure_cost * (~candidate[rows])
+    for col in ("annual_cost", "setup_cost", "closure_cost"):
+        sites[col] = sites[col].astype(float)
+    return sites
+
+
+def apply_outreach_cost(scenario: Scenario, costs: CostAssumptions) -> Scenario:
+    """The scenario with ``outreach.cost_per_worker`` from the costs file (when outreach is on)."""
+    if scenario.outreach is None:
+        return scenario
+    outreach = scenario.outreach.model_copy(
+        update={"cost_per_worker": costs.outreach_worker.annual_cost})
+    return scenario.with_changes(outreach=outreach.model_dump())
