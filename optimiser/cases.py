@@ -29,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,7 +218,7 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
         how="left")
     counts[["cin", "cpp"]] = counts[["cin", "cpp"]].fillna(0).astype("int64")
     info = {"layout": "counts per LSOA", "rows": len(df), "areas_listed": len(df),
-            "areas_zero": int(len(area_ids) - len(df))}
+            "areas_not_listed": int(len(area_ids) - len(df))}
     return Cases(counts=counts, source="council", info=info)
 
 
@@ -248,7 +249,9 @@ def geocode_postcodes(keys: pd.Series) -> pd.DataFrame:
     letters = sorted({k[0] for k in keys.dropna() if k and k[0].isalpha()})
     pc = Postcodes()
     if letters:
-        pc.load_postcodes(letters)
+        with warnings.catch_warnings():  # the package uses a pandas keyword pandas 3 deprecates
+            warnings.simplefilter("ignore")
+            pc.load_postcodes(letters)
     table = pc.dataframe[["pcd_abbr", "oseast1m", "osnrth1m"]].dropna()
     table = table.drop_duplicates("pcd_abbr").set_index("pcd_abbr")
     found = table.reindex(keys.astype(object).to_numpy())

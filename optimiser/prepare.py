@@ -241,6 +241,20 @@ def add_cases(areas: pd.DataFrame, cases: Cases) -> pd.DataFrame:
     return out
 
 
+#: Decimals kept in localities.csv (enough to explain, few enough to read).
+LOCALITY_DECIMALS = {"need_total": 2, "need_index": 4, "imd_mean": 3, "share_decile_1": 4,
+                     "share_deciles_1_2": 4, "top_k_share": 3, "median_rank": 1,
+                     "best_rank": 1, "worst_rank": 1}
+
+
+def _round(df: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
+    out = df.copy()
+    for col, n in decimals.items():
+        if col in out.columns:
+            out[col] = out[col].astype(float).round(n)
+    return out
+
+
 def _areas_for_csv(areas: pd.DataFrame) -> pd.DataFrame:
     out = areas[AREA_COLUMNS].copy()
     out["x"] = out["x"].round(0).astype("int64")
@@ -324,8 +338,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     sens = need_mod.weight_sensitivity(areas, weights, settings.standardise,
                                        draws=SENSITIVITY_DRAWS,
                                        top_k=min(SENSITIVITY_TOP_K, len(summary)), seed=0)
-    localities = summary.merge(sens[["locality", *SENSITIVITY_COLUMNS]], on="locality",
-                               how="left")
+    localities = _round(summary.merge(sens[["locality", *SENSITIVITY_COLUMNS]],
+                                      on="locality", how="left"), LOCALITY_DECIMALS)
 
     # Sites
     notes: list[str] = []

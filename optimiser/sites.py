@@ -149,14 +149,19 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     required = ["name", "status", "tier", "annual_cost"]
     if cols and not (has_xy or has_ll or has_pc):
         required.append("postcode")  # read_table names it as the missing column
-    numeric = [c for c in ("x", "y", "latitude", "longitude") if c in cols]
+    optional = [c for c in ("setup_cost", "closure_cost", "capacity") if c in cols]
+    numeric = [c for c in ("x", "y", "latitude", "longitude") if c in cols] + optional
     df = read_table(
-        path, required=required, numeric=numeric,
-        nonnegative=[c for c in ("annual_cost", "setup_cost", "closure_cost", "capacity")
-                     if c in cols or c == "annual_cost"],
+        path, required=required, numeric=numeric, nonnegative=["annual_cost"],
         unique=["site_id"] if "site_id" in cols else [],
         text=[c for c in ("site_id", "name", "postcode", "locality", "status", "tier")
               if c in cols], what="sites file")
+    for col in optional:  # may be blank (= default), but not negative
+        neg = (df[col] < 0).to_numpy()
+        if neg.any():
+            i = int(np.flatnonzero(neg)[0])
+            raise InputError(f"value {df[col].iloc[i]:g} is negative", file=path, row=i + 2,
+                             column=col, hint=f"'{col}' cannot be negative (blank = default)")
     for col, allowed in (("status", SITE_STATUSES), ("tier", SITE_TIERS)):
         values = df[col].astype("string").str.strip().str.lower()
         bad = ~values.isin(allowed).fillna(False).to_numpy(dtype=bool)
