@@ -64,11 +64,34 @@ def data_fetch(
     mirror: MirrorOption = None,
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
 ) -> None:
-    """Download the official files once into the cache and convert them to canonical tables."""
-    from optimiser.sources import fetch_all
+    """Download the official files once into the cache and convert them to canonical tables.
 
-    root = fetch_all(mirror=mirror, force=force)
-    console.print(f"official data ready in {root}")
+    With --mirror (or $OPTIMISER_DATA_MIRROR) nothing is downloaded: the mirror is checked
+    (every table present, checksums as in data/sources.toml).
+    """
+    from optimiser.paths import mirror_from_env
+    from optimiser.sources import check_tables, fetch_all
+
+    chosen = mirror if mirror is not None else mirror_from_env()
+    root = fetch_all(mirror=chosen, force=force, log=console.print)
+    checks = check_tables(root)
+    for c in checks:
+        console.print(f"  {c.table}: {c.status}", highlight=False, soft_wrap=True)
+    where = "mirror (checked, no download)" if chosen is not None else "cache"
+    console.print(f"official data ready in {where}: {root}", highlight=False)
+
+
+@data_app.command("list")
+@user_errors
+def data_list() -> None:
+    """List the official sources: publisher, address, licence and vintage."""
+    from optimiser.sources import load_manifest
+
+    for s in load_manifest():
+        console.print(f"[bold]{s.id}[/bold]{' (optional)' if s.optional else ''}: {s.title}\n"
+                      f"  {s.publisher}; {s.vintage}\n  {s.url or s.landing_page}\n"
+                      f"  -> {', '.join(s.canonical)}; {s.licence}", highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()

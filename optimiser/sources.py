@@ -1,18 +1,365 @@
 """Official data sources: where the canonical tables come from.
 
 The canonical tables have the layout of the project's data mirror (see ``data/sources.toml`` and
-the README): ``imd2019/imd2019_lsoa_compact.csv``, ``population/...``, ``children_in_need/...``,
-``lookups/...``. They come either from a local mirror folder (``--mirror`` or
-``$OPTIMISER_DATA_MIRROR``, no network) or from the cache that ``optimiser data fetch`` fills by
-downloading the official files and converting them.
+``data/README.md``): ``imd2019/imd2019_lsoa_compact.csv``, ``population/...``,
+``children_in_need/...``, ``lookups/...``. They come either from a local mirror folder
+(``--mirror`` or ``$OPTIMISER_DATA_MIRROR``, no network) or from the cache that
+``optimiser data fetch`` fills:
+
+1. each official file in the manifest is downloaded once (with a progress bar) into
+   ``<cache>/official/``; a file already there, downloaded before or saved by hand, is reused;
+2. its sha256 is checked against the manifest's ``sha256_official`` when one is recorded there,
+   otherwise against the checksum recorded at its first download (trust on first use, kept in
+   ``<cache>/official/checksums.json``);
+3. it is converted (:mod:`optimiser.convert`) and all canonical tables are written together
+   into ``<cache>/canonical/`` (atomically: a failed fetch leaves no partial folder), with
+   ``FETCHED.json`` recording what was used.
+
+Examples
+--------
+>>> from optimiser.sources import data_root, load_manifest
+>>> [s.id for s in load_manifest()][:2]
+['iod2019_file7', 'ons_sape_mid2019']
+>>> root = data_root("/work/shared/data")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from optimiser.errors import DataSourceError
-from optimiser.paths import cache_dir, mirror_from_env
+import pandas as pd
+
+from optimiser import convert
+from optimiser.errors import DataSourceError, OptimiserError
+from optimiser.files import atomic_output_dir, write_json
+from optimiser.paths import cache_dir, mirror_from_env, shipped_data_dir
+
+MANIFEST_NAME = "sources.toml"
+CHECKSUMS_NAME = "checksums.json"
+FETCHED_NAME = "FETCHED.json"
+_CHUNK = 1 << 16
+_TIMEOUT_S = 60
+_MIRROR_HINT = ("check the network connection, or use --mirror DIR (or set "
+                "OPTIMISER_DATA_MIRROR) with a folder of canonical tables, which needs no network")
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One official source of the manifest (``data/sources.toml``).
+
+    ``url`` and ``filename`` may hold ``{date}``, filled with the download day (YYYYMMDD) by
+    :meth:`for_day` (the GIAS extract is published daily).
+    """
+
+    id: str
+    title: str
+    publisher: str
+    landing_page: str
+    url: str
+    filename: str
+    format: str
+    vintage: str
+    converter: str
+    canonical: tuple[str, ...]
+    sha256_official: str = ""
+    sha256_canonical: dict[str, str] = field(default_factory=dict)
+    licence: str = ""
+    licence_url: str = ""
+    attribution: str = ""
+    optional: bool = False
+    note: str = ""
+
+    def for_day(self, day: dt.date) -> Source:
+        stamp = day.strftime("%Y%m%d")
+        return replace(self, url=self.url.replace("{date}", stamp),
+                       filename=self.filename.replace("{date}", stamp))
+
+
+_REQUIRED_KEYS = ("id", "title", "publisher", "landing_page", "url", "filename", "format",
+                  "vintage", "converter", "canonical")
+
+
+def manifest_path() -> Path:
+    """The shipped manifest, ``data/sources.toml``."""
+    return shipped_data_dir() / MANIFEST_NAME
+
+
+def load_manifest(path: str | Path | None = None) -> list[Source]:
+    """Read and check the source manifest (default: the shipped ``data/sources.toml``)."""
+    path = Path(path) if path is not None else manifest_path()
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataSourceError("the source manifest does not exist", file=path,
+                              hint="reinstall the package, or pass an existing manifest") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DataSourceError(f"the source manifest is not valid TOML ({exc})", file=path,
+                              hint="fix the syntax at the position shown") from None
+    defaults = doc.get("defaults", {})
+    out = []
+    for i, entry in enumerate(doc.get("source", [])):
+        merged = {**defaults, **entry}
+        for key in _REQUIRED_KEYS:
+            if key not in merged:
+                raise DataSourceError(f"source number {i + 1} has no '{key}'", file=path,
+                                      key=f"source.{key}", hint="add it (see the other entries)")
+        if merged["converter"] not in CONVERTERS:
+            raise DataSourceError(
+                f"unknown converter '{merged['converter']}' for source '{merged['id']}'",
+                file=path, key="source.converter",
+                hint=f"use one of: {', '.join(sorted(CONVERTERS))}")
+        merged["canonical"] = tuple(merged["canonical"])
+        merged["sha256_canonical"] = dict(merged.get("sha256_canonical", {}))
+        known = set(Source.__dataclass_fields__)
+        out.append(Source(**{k: v for k, v in merged.items() if k in known}))
+    if not out:
+        raise DataSourceError("the source manifest lists no [[source]]", file=path)
+    ids = [s.id for s in out]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise DataSourceError(f"source id '{dup}' appears twice", file=path, key="source.id")
+    return out
+
+
+def _sources(manifest: str | Path | Sequence[Source] | None) -> list[Source]:
+    if manifest is None or isinstance(manifest, (str, Path)):
+        return load_manifest(manifest)
+    return list(manifest)
+
+
+def required_tables(sources: Iterable[Source]) -> list[str]:
+    """Canonical tables of the non-optional sources."""
+    return [rel for s in sources if not s.optional for rel in s.canonical]
+
+
+# --------------------------------------------------------------------------------------------
+# Converters: official file -> {canonical path: bytes}
+# --------------------------------------------------------------------------------------------
+
+
+def canonical_csv(df: pd.DataFrame, float_format: str | None = None) -> bytes:
+    """The bytes of a canonical table: UTF-8, commas, ``\\n``, no index (as the mirror's)."""
+    return df.to_csv(index=False, lineterminator="\n", float_format=float_format).encode()
+
+
+def _one(rel: str, fn: Callable[[Path], pd.DataFrame], float_format: str | None = None
+         ) -> Callable[[Path], dict[str, bytes]]:
+    return lambda path: {rel: canonical_csv(fn(path), float_format)}
+
+
+CONVERTERS: dict[str, Callable[[Path], dict[str, bytes]]] = {
+    "imd_from_file7": _one("imd2019/imd2019_lsoa_compact.csv", convert.imd_from_file7,
+                           f"%.{convert.SCORE_DECIMALS}f"),
+    "population_from_sape": _one("population/lsoa11_population_mid2019_england.csv",
+                                 convert.population_from_sape),
+    "dfe_cin_b1": _one("children_in_need/dfe_b1_children_in_need_2013_to_2024.csv",
+                       lambda p: convert.dfe_table(p, "At31_episodes")),
+    "dfe_cpp_d5": _one("children_in_need/dfe_d5_cpps_at31march_by_duration_2013_to_2024.csv",
+                       lambda p: convert.dfe_table(p, "CPP_At31")),
+    "ons_utla19": _one("lookups/lsoa11_utla19_ew.csv",
+                       lambda p: convert.ons_lookup(p, convert.UTLA_COLUMNS)),
+    "ons_ward19": _one("lookups/lsoa11_ward19_lad19_ew.csv",
+                       lambda p: convert.ons_lookup(p, convert.WARD_COLUMNS)),
+    "ons_ruc11": _one("lookups/lsoa11_rural_urban_classification_2011_ew.csv",
+                      lambda p: convert.ons_lookup(p, convert.RUC_COLUMNS)),
+    "ons_pwc": _one("lookups/lsoa11_population_weighted_centroids_latlong_ew.csv",
+                    convert.centroids_from_pwc),
+    "ons_lsoa21": _one("lookups/lsoa11_lsoa21_lad22_ew.csv",
+                       lambda p: convert.ons_lookup(p, convert.LSOA21_COLUMNS)),
+    "gias_childrens_centres": _one("childrens_centres/childrens_centres.csv",
+                                   convert.childrens_centres_from_gias),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Checksums and downloads
+# --------------------------------------------------------------------------------------------
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _load_records(official: Path) -> dict[str, dict[str, str]]:
+    path = official / CHECKSUMS_NAME
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise DataSourceError("the record of download checksums is damaged", file=path,
+                              hint="delete it; checksums are recorded again on the next "
+                              "download") from None
+
+
+def download(url: str, dest: Path, *, progress: bool = True) -> str:
+    """Download ``url`` to ``dest`` (atomically, with a progress bar); return its sha256.
+
+    Any network problem is a :class:`DataSourceError` naming the address and suggesting a mirror.
+    """
+    from tqdm import tqdm
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    h = hashlib.sha256()
+    try:
+        req = urllib.request.Request(url, headers={"User-Agent": "family-centre-optimiser"})
+        with urllib.request.urlopen(req, timeout=_TIMEOUT_S) as resp, os.fdopen(fd, "wb") as out:
+            total = resp.headers.get("Content-Length")
+            with tqdm(total=int(total) if total and total.isdigit() else None, unit="B",
+                      unit_scale=True, unit_divisor=1024, desc=dest.name[:40], leave=False,
+                      disable=None if progress else True, file=sys.stderr) as bar:
+                while chunk := resp.read(_CHUNK):
+                    out.write(chunk)
+                    h.update(chunk)
+                    bar.update(len(chunk))
+        os.replace(tmp, dest)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        reason = getattr(exc, "reason", None) or exc
+        raise DataSourceError(f"could not download {url} ({reason})", hint=_MIRROR_HINT
+                              ) from None
+    return h.hexdigest()
+
+
+def _obtain(source: Source, official: Path, records: dict[str, dict[str, str]], *,
+            force: bool, progress: bool) -> Path:
+    """The official file of ``source`` in ``official``, downloaded if needed and checked."""
+    dest = official / source.filename
+    if force or not dest.exists():
+        if not source.url:
+            raise DataSourceError(
+                f"no direct download address is known for '{source.title}'", file=dest,
+                hint=f"download it from {source.landing_page} and save it as {dest}, then run "
+                "'optimiser data fetch' again; or use --mirror DIR",
+            )
+        digest = download(source.url, dest, progress=progress)
+    else:
+        digest = sha256_file(dest)
+    if source.sha256_official:
+        if digest != source.sha256_official:
+            raise DataSourceError(
+                f"the file's sha256 is {digest}, but the manifest records "
+                f"{source.sha256_official} for '{source.id}'", file=dest,
+                hint="the download is damaged or the publisher changed the file: delete it and "
+                "run 'optimiser data fetch --force', or use --mirror",
+            )
+        return dest
+    seen = records.get(source.filename)
+    if seen is None:
+        records[source.filename] = {"sha256": digest, "url": source.url,
+                                    "first_seen": dt.date.today().isoformat()}
+    elif seen["sha256"] != digest:
+        raise DataSourceError(
+            f"the file's sha256 {digest} differs from {seen['sha256']}, recorded when it was "
+            f"first downloaded on {seen.get('first_seen', '?')}", file=dest,
+            hint="if the publisher has revised the file, remove its entry from "
+            f"{official / CHECKSUMS_NAME} and fetch again; otherwise delete the file and run "
+            "'optimiser data fetch --force'",
+        )
+    return dest
+
+
+# --------------------------------------------------------------------------------------------
+# Mirror checks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """One canonical table of a data root against the manifest."""
+
+    source: str
+    table: str
+    present: bool
+    optional: bool
+    expected_sha256: str
+    actual_sha256: str
+
+    @property
+    def status(self) -> str:
+        if not self.present:
+            return "absent (optional)" if self.optional else "MISSING"
+        if not self.expected_sha256:
+            return "present (no checksum recorded)"
+        return "checksum ok" if self.actual_sha256 == self.expected_sha256 else "CHECKSUM DIFFERS"
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in ("MISSING", "CHECKSUM DIFFERS")
+
+
+def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | None = None
+                 ) -> list[TableCheck]:
+    """Every canonical table of the manifest: present in ``root``? checksum as recorded?"""
+    root = Path(root)
+    out = []
+    for s in _sources(manifest):
+        for rel in s.canonical:
+            path = root / rel
+            present = path.is_file()
+            out.append(TableCheck(
+                source=s.id, table=rel, present=present, optional=s.optional,
+                expected_sha256=s.sha256_canonical.get(rel, ""),
+                actual_sha256=sha256_file(path) if present else ""))
+    return out
+
+
+def verify_mirror(root: str | Path, manifest: str | Path | Sequence[Source] | None = None
+                  ) -> list[TableCheck]:
+    """Check a mirror folder; raise one :class:`DataSourceError` naming the first bad table."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataSourceError("the data mirror folder does not exist", file=root,
+                              hint="pass --mirror with a folder that holds imd2019/, "
+                              "population/, children_in_need/ and lookups/")
+    checks = check_tables(root, manifest)
+    missing = [c for c in checks if c.status == "MISSING"]
+    if missing:
+        raise DataSourceError(
+            f"{len(missing)} canonical table(s) are missing from the mirror: "
+            + ", ".join(c.table for c in missing[:4]) + ("..." if len(missing) > 4 else ""),
+            file=root / missing[0].table,
+            hint="copy the complete mirror, or run 'optimiser data fetch' without --mirror",
+        )
+    differ = [c for c in checks if c.status == "CHECKSUM DIFFERS"]
+    if differ:
+        c = differ[0]
+        raise DataSourceError(
+            f"sha256 {c.actual_sha256} differs from the manifest's {c.expected_sha256}"
+            + (f" ({len(differ) - 1} more tables differ)" if len(differ) > 1 else ""),
+            file=root / c.table,
+            hint="the table was edited or comes from another release: restore it from the "
+            "mirror, or rebuild the tables with 'optimiser data fetch'",
+        )
+    return checks
+
+
+# --------------------------------------------------------------------------------------------
+# Data root and fetch
+# --------------------------------------------------------------------------------------------
 
 
 def canonical_cache_dir() -> Path:
@@ -20,11 +367,16 @@ def canonical_cache_dir() -> Path:
     return cache_dir() / "canonical"
 
 
+def official_cache_dir() -> Path:
+    """Where the official files are kept as downloaded."""
+    return cache_dir() / "official"
+
+
 def data_root(mirror: str | Path | None = None, *, fetch: bool = True) -> Path:
     """The folder holding the canonical tables.
 
     Order: the ``mirror`` argument, then ``$OPTIMISER_DATA_MIRROR``, then the download cache
-    (filled on demand when ``fetch`` is true).
+    (filled on demand when ``fetch`` is true; quick when it is already complete).
     """
     chosen = Path(mirror) if mirror is not None else mirror_from_env()
     if chosen is not None:
@@ -41,11 +393,88 @@ def data_root(mirror: str | Path | None = None, *, fetch: bool = True) -> Path:
     return root
 
 
-def fetch_all(mirror: str | Path | None = None, *, force: bool = False) -> Path:
-    """Download the official files into the cache and convert them (see data/sources.toml)."""
+def fetch_all(
+    mirror: str | Path | None = None,
+    force: bool = False,
+    *,
+    manifest: str | Path | Sequence[Source] | None = None,
+    cache: str | Path | None = None,
+    day: dt.date | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Make the canonical tables available and return their folder.
+
+    With ``mirror``: check the mirror (every required table present, checksums where the
+    manifest records them) and return it; no network. Otherwise download each official file once
+    into ``<cache>/official/``, check it, convert it and write all canonical tables into
+    ``<cache>/canonical/`` at once. When that folder is already complete and ``force`` is false,
+    nothing is downloaded.
+
+    Parameters
+    ----------
+    mirror
+        A folder of canonical tables to check and use instead of downloading.
+    force
+        Download every official file again and rebuild the canonical tables.
+    manifest
+        The manifest file or its parsed entries (default: the shipped ``data/sources.toml``).
+    cache
+        The cache folder (default: :func:`optimiser.paths.cache_dir`).
+    day
+        The download day, for sources with ``{date}`` in their address (default: today, UTC).
+    progress
+        Show a progress bar per download (on a terminal).
+    log
+        Called with one line per source (default: silent).
+    """
+    sources = _sources(manifest)
     if mirror is not None:
-        return data_root(mirror, fetch=False)
-    raise DataSourceError(
-        "downloading official files is not available yet",
-        hint="use --mirror DIR or set OPTIMISER_DATA_MIRROR to a folder with the official tables",
-    )
+        verify_mirror(mirror, sources)
+        return Path(mirror)
+    say = log or (lambda _msg: None)
+    base = Path(cache) if cache is not None else cache_dir()
+    canon = base / "canonical"
+    if not force and all((canon / rel).is_file() for rel in required_tables(sources)):
+        return canon
+    official = base / "official"
+    official.mkdir(parents=True, exist_ok=True)
+    records = _load_records(official)
+    today = day or dt.datetime.now(dt.UTC).date()
+    tables: dict[str, bytes] = {}
+    provenance = []
+    try:
+        for source in (s.for_day(today) for s in sources):
+            try:
+                path = _obtain(source, official, records, force=force, progress=progress)
+                produced = CONVERTERS[source.converter](path)
+            except OptimiserError as exc:
+                if source.optional:
+                    say(f"skipped optional source {source.id}: {exc.problem}")
+                    continue
+                raise
+            tables.update(produced)
+            provenance.append({
+                "id": source.id, "url": source.url, "file": source.filename,
+                "sha256_official": sha256_file(path), "licence": source.licence,
+                "tables": {rel: _canonical_note(source, rel, data)
+                           for rel, data in produced.items()},
+            })
+            say(f"{source.id}: {', '.join(produced)}")
+    finally:
+        # Checksums of files that did download are kept even when a later source fails.
+        write_json(official / CHECKSUMS_NAME, dict(sorted(records.items())))
+    with atomic_output_dir(canon) as tmp:
+        for rel, data in tables.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_bytes(data)
+        write_json(tmp / FETCHED_NAME, {"fetched": today.isoformat(), "sources": provenance})
+    return canon
+
+
+def _canonical_note(source: Source, rel: str, data: bytes) -> dict[str, str | bool | None]:
+    digest = hashlib.sha256(data).hexdigest()
+    expected = source.sha256_canonical.get(rel)
+    return {"sha256": digest, "same_as_reference_mirror": (digest == expected) if expected
+            else None}
+
