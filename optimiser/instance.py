@@ -126,6 +126,12 @@ def validate_sites(sites: pd.DataFrame, file: Path) -> pd.DataFrame:
     if "capacity" not in sites.columns:
         sites["capacity"] = np.nan
     sites["capacity"] = sites["capacity"].astype(float)
+    negative = sites["capacity"] < 0
+    if negative.any():
+        i = int(np.flatnonzero(negative.to_numpy())[0])
+        raise InputError(f"value {sites['capacity'].iloc[i]:g} is negative", file=file,
+                         row=i + 2, column="capacity",
+                         hint="capacity counts children: leave it blank for unlimited")
     if "locality" in sites.columns:
         sites["locality"] = sites["locality"].astype("string").str.strip().astype(object)
     return sites
@@ -160,8 +166,9 @@ def read_instance(folder: str | Path) -> Instance:
     )
     areas = validate_areas(areas, areas_file)
     sites = read_table(
-        sites_file, required=SITE_REQUIRED, numeric=["x", "y"],
-        nonnegative=[c for c in ("annual_cost", "setup_cost", "closure_cost", "capacity")],
+        sites_file, required=SITE_REQUIRED, numeric=["x", "y", "capacity"],
+        # capacity may be blank (= unlimited), so it is checked for negatives in validate_sites
+        nonnegative=[c for c in ("annual_cost", "setup_cost", "closure_cost")],
         unique=["site_id"], text=["site_id", "name", "locality"], what="sites file",
     )
     sites = validate_sites(sites, sites_file)
