@@ -28,7 +28,8 @@ boundary generalisation), are one error that lists them all with their rows.
 *candidate*, and the summary says so plainly. One hub candidate per locality at the most populous
 area near the locality's population-weighted centre (a real place, not a field between towns),
 plus up to two spoke candidates per locality at the neediest areas (largest population × need)
-that are more than 2 km from every other candidate. Costs are :data:`DEFAULT_COSTS`.
+that are more than 2 km from every other candidate, named after their ward. Costs are
+:data:`DEFAULT_COSTS`.
 """
 
 from __future__ import annotations
@@ -359,7 +360,7 @@ def generate_candidates(areas: pd.DataFrame, costs: DefaultCosts = DEFAULT_COSTS
     ...                   "y": [0.0, 0.0, 0.0], "population": [100, 300, 50],
     ...                   "need": [1.0, 0.8, 2.0]})
     >>> generate_candidates(a)[["site_id", "name", "tier"]].values.tolist()
-    [['H01', 'L hub (candidate)', 'hub'], ['S01', 'Near c (candidate)', 'spoke']]
+    [['H01', 'L hub (candidate)', 'hub'], ['S01', 'c spoke (candidate)', 'spoke']]
     """
     a = areas.reset_index(drop=True)
     pop = a["population"].astype(float)
@@ -408,9 +409,15 @@ def generate_candidates(areas: pd.DataFrame, costs: DefaultCosts = DEFAULT_COSTS
              "tier": "hub", "locality": loc, "area_id": a["area_id"].iloc[p]}
             for k, (loc, p) in enumerate(hubs, 1)]
     spokes.sort(key=lambda i: (a["locality"].iloc[i], -demand[i], a["area_id"].iloc[i]))
-    rows += [{"site_id": f"S{k:0{sw}d}", "name": f"Near {a['name'].iloc[i]} (candidate)",
-              "x": x[i], "y": y[i], "tier": "spoke", "locality": a["locality"].iloc[i],
-              "area_id": a["area_id"].iloc[i]} for k, i in enumerate(spokes, 1)]
+    # A spoke is named after its ward (a place people know); the LSOA name is added when two
+    # spokes share a ward, and used alone when there is no ward.
+    place = (a["ward_name"] if "ward_name" in a.columns else a["name"]).astype(str)
+    wards = [place.iloc[i] for i in spokes]
+    names = [f"{place.iloc[i]} spoke (candidate)" if wards.count(place.iloc[i]) == 1
+             else f"{place.iloc[i]} spoke (candidate, {a['name'].iloc[i]})" for i in spokes]
+    rows += [{"site_id": f"S{k:0{sw}d}", "name": name, "x": x[i], "y": y[i], "tier": "spoke",
+              "locality": a["locality"].iloc[i], "area_id": a["area_id"].iloc[i]}
+             for k, (i, name) in enumerate(zip(spokes, names, strict=True), 1)]
     df = pd.DataFrame(rows)
     df["status"] = "candidate"
     df["annual_cost"] = [costs.annual(t) for t in df["tier"]]
