@@ -182,6 +182,8 @@ AGE_BANDS = {"age_0_4": range(0, 5), "age_5_19": range(5, 20), "age_0_17": range
 def _open_workbook(path: Path) -> io.BytesIO | Path:
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
+            if "[Content_Types].xml" in zf.namelist():  # the workbook itself (xlsx is a zip)
+                return path
             books = [n for n in zf.namelist() if n.lower().endswith((".xlsx", ".xlsm"))]
             if not books:
                 raise InputError("the zip file holds no Excel workbook", file=path,
