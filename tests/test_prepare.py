@@ -347,3 +347,32 @@ def test_bom_is_accepted_and_gives_the_same_result(tmp_path, mirror):
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes()
     areas = read(outs[1])[0].set_index("area_id")
     assert areas.loc[LSOA_A, ["cin", "cpp"]].tolist() == [7, 2]
+
+
+def test_childrens_centres_in_the_data_become_existing_sites(tmp_path, mirror, ox_postcodes):
+    # A data root like the mirror plus a DfE children's centres table (GIAS layout).
+    root = tmp_path / "data"
+    root.mkdir()
+    for sub in ("imd2019", "population", "children_in_need", "lookups"):
+        (root / sub).symlink_to(mirror / sub)
+    (root / "childrens_centres").mkdir()
+    pcs = ox_postcodes.iloc[[1000, 8000, 30000]]
+    rows = [("1001", "Rose Hill Children's Centre", pcs.iloc[0], "Children's centre", "open"),
+            ("1002", "Grimsbury link", pcs.iloc[1], "Children's centre linked site", "open"),
+            ("1003", "Closed centre", pcs.iloc[2], "Children's centre", "closed")]
+    lines = ["urn,name,postcode,easting,northing,la_code,la_name,type,status"]
+    lines += [f"{u},{n},{p['pcd']},{p['oseast1m']:.0f},{p['osnrth1m']:.0f},931,Oxfordshire,{t},{s}"
+              for u, n, p, t, s in rows]
+    lines.append("2001,Luton centre,LU1 1AA,508653,221332,821,Luton,Children's centre,open")
+    (root / "childrens_centres" / "childrens_centres.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    summary = prepare_instance(PrepareSettings(la="Oxfordshire", mirror=root), out)
+    _, sites, _, meta = read(out)
+    existing = sites[sites["status"] == "existing"]
+    assert existing["name"].tolist() == ["Grimsbury link", "Rose Hill Children's Centre"]
+    assert existing["tier"].tolist() == ["spoke", "hub"]
+    assert (existing["source"] == "dfe_gias").all()
+    assert (sites["status"] == "candidate").sum() > 0
+    assert meta["counts"]["existing_sites"] == 2 and NO_CENTRES_NOTE not in meta["notes"]
+    assert "2 existing" in summary
+    assert any(s["file"] == loaders.CHILDRENS_CENTRES_FILE for s in meta["sources"])
