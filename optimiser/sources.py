@@ -34,6 +34,7 @@ import tempfile
 import tomllib
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -447,7 +448,7 @@ def fetch_all(
         for source in (s.for_day(today) for s in sources):
             try:
                 path = _obtain(source, official, records, force=force, progress=progress)
-                produced = CONVERTERS[source.converter](path)
+                produced = _convert(source, path)
             except OptimiserError as exc:
                 if source.optional:
                     say(f"skipped optional source {source.id}: {exc.problem}")
@@ -470,6 +471,22 @@ def fetch_all(
             (tmp / rel).write_bytes(data)
         write_json(tmp / FETCHED_NAME, {"fetched": today.isoformat(), "sources": provenance})
     return canon
+
+
+def _convert(source: Source, path: Path) -> dict[str, bytes]:
+    """Run the source's converter; an unreadable official file is a DataSourceError, not a
+    traceback (a damaged download, or a layout the publisher changed)."""
+    try:
+        return CONVERTERS[source.converter](path)
+    except OptimiserError:
+        raise
+    except (ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile) as exc:
+        raise DataSourceError(
+            f"the official file of '{source.id}' could not be converted "
+            f"({type(exc).__name__}: {exc})", file=path,
+            hint=f"expected: {source.format}. Delete the file and run 'optimiser data fetch "
+            "--force', or use --mirror",
+        ) from None
 
 
 def _canonical_note(source: Source, rel: str, data: bytes) -> dict[str, str | bool | None]:

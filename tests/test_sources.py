@@ -340,3 +340,14 @@ def test_cli_data_list() -> None:
     assert result.exit_code == 0
     assert result.output.count("Open Government Licence v3.0") == 10
     assert "gias_childrens_centres (optional)" in result.output
+
+
+def test_damaged_official_file_is_one_clear_error(served: Path, tmp_path: Path) -> None:
+    sources = local(load_manifest(), served.as_uri())
+    sape = next(s for s in sources if s.id == "ons_sape_mid2019")
+    (tmp_path / "official").mkdir()
+    (tmp_path / "official" / sape.filename).write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataSourceError, match="'ons_sape_mid2019' could not be converted") as exc:
+        fetch_all(manifest=sources, cache=tmp_path, day=DAY, progress=False)
+    assert exc.value.file == str(tmp_path / "official" / sape.filename)
+    assert "Mid-2019 Persons" in exc.value.hint and "--force" in exc.value.hint
