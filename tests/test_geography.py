@@ -37,7 +37,7 @@ def oxon_bounds(oxon):
 
 
 @pytest.mark.parametrize("text", ["Oxfordshire", "E10000025", "oxfordshire", "e10000025",
-                                  "Oxfordshire County Council", "  OXFORDSHIRE  "])
+                                  "Oxfordshire County Council", "  OXFORDSHIRE  ", "Oxon"])
 def test_resolve_la_by_name_or_code(utla, text):
     la = resolve_la(text, utla)
     assert (la.code, la.name) == ("E10000025", "Oxfordshire")
