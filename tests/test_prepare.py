@@ -376,3 +376,35 @@ def test_childrens_centres_in_the_data_become_existing_sites(tmp_path, mirror, o
     assert meta["counts"]["existing_sites"] == 2 and NO_CENTRES_NOTE not in meta["notes"]
     assert "2 existing" in summary
     assert any(s["file"] == loaders.CHILDRENS_CENTRES_FILE for s in meta["sources"])
+
+
+def test_instance_boundaries_for_maps(prepared, tmp_path, mirror):
+    from optimiser.geography import instance_boundaries, load_boundaries
+
+    folder = prepared("Oxfordshire", "0-4")
+    b = instance_boundaries(folder)
+    areas = read(folder)[0]
+    assert b["area_id"].tolist() == areas["area_id"].tolist() and b.crs.to_epsg() == 27700
+    # a user's boundaries file is recorded and used again by the report stage
+    user = tmp_path / "lsoa.gpkg"
+    b.rename(columns={"area_id": "LSOA11CD"}).to_file(user)
+    out = tmp_path / "out"
+    prepare_instance(PrepareSettings(la="Oxfordshire", mirror=mirror, boundaries=user), out)
+    meta = read(out)[3]
+    assert meta["boundaries"]["source"] == "user"
+    assert meta["boundaries"]["file"] == str(user.resolve())
+    assert instance_boundaries(out)["area_id"].tolist() == areas["area_id"].tolist()
+    # an incomplete boundaries file is an error at prepare time, with nothing written
+    part = tmp_path / "part.gpkg"
+    load_boundaries(areas["area_id"].iloc[:50]).to_file(part)
+    out2 = tmp_path / "out2"
+    code, output = run_cli("--la", "Oxfordshire", "--out", out2, "--mirror", mirror,
+                           "--boundaries", part)
+    _assert_clean_failure(tmp_path, out2, code, output,
+                          ["part.gpkg", "357 of the 407 areas have no boundary"])
+    # a hand-written instance with other area ids has no polygons (maps fall back to points)
+    hand = tmp_path / "hand"
+    hand.mkdir()
+    (hand / "areas.csv").write_text("area_id,locality,x,y,population,need,rural\n"
+                                    "A1,L,0,0,1,1,false\n")
+    assert instance_boundaries(hand) is None
