@@ -69,9 +69,15 @@ def test_largest_remainder_sums_exactly_and_is_within_one_of_the_exact_share():
 
 
 def test_largest_remainder_matches_brute_force_on_small_cases():
-    # Hamilton's method = the integer vector with sum T minimising the largest |n_i - q_i|
-    # among floor/ceil roundings; check against enumeration of all floor/ceil choices.
-    for w, total in (([3, 2, 2], 5), ([1, 1, 1], 4), ([5, 0, 1, 1], 3), ([0.2, 0.7, 0.1], 9)):
+    # Largest remainder (Hamilton's method) gives the floor/ceil rounding with sum T that
+    # minimises the total deviation sum |n_i - q_i|, ties to earlier rows; check against
+    # enumeration of every floor/ceil choice.
+    rng = np.random.default_rng(7)
+    cases = [([3, 2, 2], 5), ([1, 1, 1], 4), ([5, 0, 1, 1], 3), ([0.2, 0.7, 0.1], 9)]
+    cases += [(rng.integers(0, 20, size=8).tolist(), int(rng.integers(0, 50))) for _ in range(30)]
+    for w, total in cases:
+        if sum(w) == 0:
+            continue
         w = np.array(w, dtype=float)
         q = w / w.sum() * total
         best = None
@@ -79,7 +85,7 @@ def test_largest_remainder_matches_brute_force_on_small_cases():
             n = np.floor(q) + np.array(ups)
             if n.sum() != total:
                 continue
-            key = (np.sort(np.abs(n - q))[::-1].tolist(), [-u for u in ups])
+            key = (round(float(np.abs(n - q).sum()), 9), [-u for u in ups])
             if best is None or key < best[0]:
                 best = (key, n)
         assert largest_remainder(pd.Series(w), total).tolist() == best[1].astype(int).tolist()
