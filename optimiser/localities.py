@@ -25,8 +25,10 @@ How the builder works (deterministic; a council can explain and override it)
 2. *Whole wards named after a town* belong to it ("Bicester South and Ambrosden" -> Bicester).
 3. *Every other area* goes to the town whose population-weighted centre is nearest in a
    straight line.
-4. *Count*: while there are more localities than the target's upper end, the one with the
-   fewest children joins its nearest neighbour (the locality with the closest area); while
+4. *Count*: while there are more localities than the target's upper end, or the smallest
+   has under a quarter of the average locality's children (and the count is above the lower
+   end), the one with the fewest children joins its neighbour (the locality that most of its
+   areas have as their nearest outside area: roughly, the longest shared border); while
    there are fewer than its lower end, the one with the most children is cut in two across
    its longest axis at the population midpoint, keeping wards whole where it has several.
    The target shrinks for small councils (at most one locality per 12 areas, at least one
@@ -72,6 +74,9 @@ NEIGHBOURS = 6
 #: ... or when its nearest area in its locality is more than twice as far as its nearest area
 #: and further than this (metres).
 ENCLAVE_M = 3000.0
+#: A locality with fewer children than this share of the average locality's joins its
+#: neighbour (while the count stays within the target).
+SMALL_SHARE = 1 / 4
 #: Areas per locality that shrink the target for small councils.
 AREAS_PER_LOCALITY = (12, 20)
 #: Polygon lookups: a centroid this close (metres) to a polygon but outside all of them joins
@@ -603,14 +608,14 @@ def _merge_and_split(label, names, base, d, xy, weight, ward, lo, hi):
     def population(t):
         return weight[label == t].sum()
 
-    while len(alive) > hi:
-        # The locality with the fewest children joins the one holding its nearest area.
+    total = weight.sum()
+    while len(alive) > lo:
+        # The locality with the fewest children joins its neighbour, while there are too
+        # many, or it has under a quarter of the average locality's children.
         small = min(alive, key=lambda t: (population(t), names[t]))
-        inside = label == small
-        sub = d[inside][:, ~inside]
-        j = np.unravel_index(np.argmin(sub), sub.shape)[1]
-        target = label[np.flatnonzero(~inside)[j]]
-        label[inside] = target
+        if len(alive) <= hi and population(small) * len(alive) >= SMALL_SHARE * total:
+            break
+        label[label == small] = _neighbour(label, small, d)
         alive.remove(small)
     while len(alive) < lo:
         big = max(alive, key=lambda t: (population(t), [-ord(c) for c in names[t]]))
@@ -627,6 +632,20 @@ def _merge_and_split(label, names, base, d, xy, weight, ward, lo, hi):
     remap = {t: i for i, t in enumerate(keep)}
     label = np.array([remap[t] for t in label])
     return label, [names[t] for t in keep], [base[t] for t in keep]
+
+
+def _neighbour(label: np.ndarray, small: int, d: np.ndarray) -> int:
+    """The locality that most of ``small``'s areas have as their nearest outside area (its
+    longest shared border, roughly); ties go to the closest."""
+    inside = np.flatnonzero(label == small)
+    outside = np.flatnonzero(label != small)
+    sub = d[np.ix_(inside, outside)]
+    nearest = sub.argmin(axis=1)
+    votes = pd.DataFrame({"to": label[outside[nearest]],
+                          "dist": sub[np.arange(len(inside)), nearest]})
+    table = votes.groupby("to").agg(n=("dist", "size"), dist=("dist", "min"))
+    table = table.sort_values(["n", "dist"], ascending=[False, True], kind="stable")
+    return int(table.index[0])
 
 
 def _no_enclaves(label: np.ndarray, free: np.ndarray, d: np.ndarray, k: int = NEIGHBOURS,
