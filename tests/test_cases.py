@@ -198,10 +198,15 @@ def test_per_child_flag_columns(tmp_path, mirror, oxon, oxon_bounds, ox_postcode
     pcs = ox_postcodes["pcd"].iloc[[100, 200, 300]].tolist()
     path = tmp_path / "children.csv"
     path.write_text("postcode,cin,cpp\n"
-                    f"{pcs[0]},yes,no\n{pcs[1]},true,true\n{pcs[2]},1,0\n")
+                    f"{pcs[0]},yes,no\n{pcs[1]},true,true\n{pcs[2]},1,0\n{pcs[0]},no,yes\n")
     cases = read_council_cases(path, list(oxon.lsoas), mirror,
                                boundaries_loader=lambda: oxon_bounds)
-    assert cases.counts["cin"].sum() == 3 and cases.counts["cpp"].sum() == 1
+    # a child on a plan is a child in need too (as DfE counts them)
+    assert cases.counts["cin"].sum() == 4 and cases.counts["cpp"].sum() == 2
+    path.write_text(f"postcode,cin,cpp\n{pcs[0]},yes,no\n{pcs[1]},no,no\n")
+    with pytest.raises(InputError, match="neither in need nor on a plan") as err:
+        read_council_cases(path, list(oxon.lsoas), mirror, boundaries_loader=lambda: oxon_bounds)
+    assert err.value.row == 3
 
 
 def test_unknown_postcodes_listed_with_rows(tmp_path, mirror, oxon, oxon_bounds, ox_postcodes):
