@@ -108,7 +108,9 @@ def prepare(
     cases: Annotated[Path | None, typer.Option(
         help="The council's children in need / protection plan extract (counts per LSOA, "
         "or one row per child with a postcode).")] = None,
-    age_group: Annotated[str, typer.Option(help="Children the service is for: 0-4 or 0-19.")]
+    age_group: Annotated[str, typer.Option(
+        help="Children the service is for: 0-4 (families with under-fives, as children's "
+        "centres serve) or 0-19.")]
     = "0-4",
     weights: Annotated[str | None, typer.Option(
         help="Need weights, e.g. 'imd_score=1,cpp_rate=2,cin_rate=1,under5_share=1'.")] = None,
