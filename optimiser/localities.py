@@ -86,6 +86,8 @@ POLYGON_TOLERANCE_M = 500.0
 LSOA_COLUMNS = ("lsoa11cd", "area_id", "lsoa_code", "lsoa11_code", "lsoa21cd")
 WARD_CODE_PATTERN = re.compile(r"^(ward_code|wd\d\dcd)$", re.IGNORECASE)
 WARD_NAME_PATTERN = re.compile(r"^(ward_name|ward|wd\d\dnm)$", re.IGNORECASE)
+LAD_CODE_PATTERN = re.compile(r"^(lad_code|district_code|lad\d\dcd)$", re.IGNORECASE)
+LAD_NAME_PATTERN = re.compile(r"^(lad_name|district|district_name|lad\d\dnm)$", re.IGNORECASE)
 POLYGON_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip")
 
 # Words that do not make a town name on their own ("St Ives", "North Hykeham").
@@ -127,9 +129,12 @@ def read_locality_lookup(path: Path) -> pd.DataFrame:
     -------
     pandas.DataFrame
         For a CSV: columns ``key`` (the code or name, stripped), ``locality``, ``row``
-        (spreadsheet row) and ``kind`` (``lsoa``, ``ward_code`` or ``ward_name``). For polygons
+        (spreadsheet row) and ``kind`` (``lsoa``, ``ward_code`` or ``ward_name``), one row per
+        row of the file. A ward-name lookup with a district column (``lad_name``/``LAD19NM`` or
+        ``lad_code``/``LAD19CD``) is keyed ``"<district> | <ward>"`` (normalised). For polygons
         a GeoDataFrame in EPSG:27700 with ``locality``, ``geometry`` and ``kind`` =
-        ``polygon``. ``attrs`` holds ``file``, ``column`` (the key column) and ``kind``.
+        ``polygon``. ``attrs`` holds ``file``, ``column`` (the key column), ``kind`` and, for
+        ward names, ``district`` (``"code"``, ``"name"`` or None).
 
     Examples
     --------
@@ -179,8 +184,26 @@ def read_locality_lookup(path: Path) -> pd.DataFrame:
             i = int(np.flatnonzero(blank)[0])
             raise InputError(f"the {what} is empty", file=path, row=i + 2, column=col,
                              hint="every row needs an area or ward and its locality")
+    district_kind = None
     if kind == "ward_name":
         out["key"] = out["key"].map(_norm_ward)
+        # Ward names repeat across districts ("Park" in Fylde and in Wyre): a district column
+        # tells them apart.
+        district_col = next((c for c in df.columns if LAD_CODE_PATTERN.match(str(c))), None)
+        district_kind = "code"
+        if district_col is None:
+            district_col = next((c for c in df.columns if LAD_NAME_PATTERN.match(str(c))), None)
+            district_kind = "name"
+        if district_col is not None:
+            district = df[district_col].astype("string").fillna("").str.strip()
+            if (district == "").any():
+                i = int(np.flatnonzero((district == "").to_numpy())[0])
+                raise InputError("the district is empty", file=path, row=i + 2,
+                                 column=str(district_col),
+                                 hint="fill in every row's district, or remove the column")
+            out["key"] = district.map(_norm_ward).to_numpy() + " | " + out["key"]
+        else:
+            district_kind = None
     clash = out.groupby("key")["locality"].nunique()
     clash = clash[clash > 1]
     if len(clash):
@@ -190,10 +213,12 @@ def read_locality_lookup(path: Path) -> pd.DataFrame:
             f"'{key}' is given {len(rows)} different localities "
             f"({', '.join(dict.fromkeys(rows['locality']))})",
             file=path, row=int(rows["row"].iloc[1]), column=key_col,
-            hint="each area or ward belongs to exactly one locality: keep one row for it")
-    out = out.drop_duplicates("key").reset_index(drop=True)
+            hint="each area or ward belongs to exactly one locality: keep one row for it"
+            + ("; if wards of different districts share this name, add a district column "
+               "(lad_name or lad_code)" if kind == "ward_name" and district_kind is None
+               else ""))
     out["kind"] = kind
-    out.attrs.update(file=str(path), column=str(key_col), kind=kind)
+    out.attrs.update(file=str(path), column=str(key_col), kind=kind, district=district_kind)
     return out
 
 
@@ -317,6 +342,10 @@ def assign_localities(
             keys = areas["ward_code"].astype(str).str.strip()
         else:
             keys = areas["ward_name"].astype(str).map(_norm_ward)
+            district = table.attrs.get("district")
+            if district is not None:
+                col = "lad_code" if district == "code" else "lad_name"
+                keys = areas[col].astype(str).map(_norm_ward) + " | " + keys
         mapping = dict(zip(table["key"], table["locality"], strict=True))
         result = keys.map(mapping)
         missing = result.isna().to_numpy()

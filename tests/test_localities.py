@@ -90,7 +90,7 @@ def test_lsoa_keyed_lookup(tmp_path):
     assert got.tolist() == ["North"] * 3 + ["South"] * 3
     table = read_locality_lookup(path)
     assert table.attrs["kind"] == "lsoa" and table.attrs["column"] == "LSOA11CD"
-    assert len(table) == 7
+    assert len(table) == 8 and table["row"].tolist() == list(range(2, 10))
 
 
 def test_area_id_column_and_bom(tmp_path):
@@ -113,6 +113,26 @@ def test_ward_keyed_lookups(tmp_path):
                        "\"Adderbury, Bloxham and Bodicote\",Rural North\n")
     assert read_locality_lookup(by_name).attrs["kind"] == "ward_name"
     assert assign(areas, by_name).tolist() == ["Banbury"] * 3 + ["Rural North"] * 3
+
+
+def test_ward_names_repeated_across_districts(tmp_path):
+    areas = toy_areas()
+    areas["ward_name"] = ["Park"] * 6
+    areas["lad_name"] = ["Fylde"] * 3 + ["Wyre"] * 3
+    areas["lad_code"] = ["E07000119"] * 3 + ["E07000128"] * 3
+    ambiguous = tmp_path / "ambiguous.csv"
+    ambiguous.write_text("ward_name,locality\nPark,Lytham\nPark,Fleetwood\n")
+    with pytest.raises(InputError) as err:
+        assign(areas, ambiguous)
+    assert "'park' is given 2 different localities (Lytham, Fleetwood)" in str(err.value)
+    assert "add a district column" in str(err.value) and "row 3" in str(err.value)
+    by_name = tmp_path / "by_name.csv"
+    by_name.write_text("WD19NM,LAD19NM,locality\nPark,Fylde,Lytham\nPark,Wyre,Fleetwood\n")
+    assert assign(areas, by_name).tolist() == ["Lytham"] * 3 + ["Fleetwood"] * 3
+    by_code = tmp_path / "by_code.csv"
+    by_code.write_text("ward_name,lad_code,locality\nPark,E07000119,Lytham\n"
+                       "Park,E07000128,Fleetwood\n")
+    assert assign(areas, by_code).tolist() == ["Lytham"] * 3 + ["Fleetwood"] * 3
 
 
 def test_missing_areas_are_one_clear_error(tmp_path):
