@@ -75,6 +75,7 @@ def _file(root: Path, rel: str) -> Path:
 
 
 _MEMO: dict[tuple[str, str, int, int], pd.DataFrame] = {}
+_MEMO_LIMIT = 32
 
 
 def _memoised(fn: Callable[[Path, Path], pd.DataFrame]) -> Callable[[Path, Path], pd.DataFrame]:
@@ -85,6 +86,8 @@ def _memoised(fn: Callable[[Path, Path], pd.DataFrame]) -> Callable[[Path, Path]
         st = os.stat(path)
         key = (fn.__name__, str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
         if key not in _MEMO:
+            if len(_MEMO) >= _MEMO_LIMIT:  # many small roots (tests): drop the oldest
+                _MEMO.pop(next(iter(_MEMO)))
             _MEMO[key] = fn(root, path)
         return _MEMO[key].copy()
 

@@ -78,6 +78,8 @@ def test_loaders_memoise_per_file(mirror: Path) -> None:
     a.loc[0, "imd_score"] = -1.0  # a caller changing its copy does not change the next call's
     b = L.load_imd(mirror)
     assert b.loc[0, "imd_score"] == pytest.approx(6.208)
+    L.clear_cache()
+    pd.testing.assert_frame_equal(L.load_imd(mirror), b)
 
 
 def test_missing_table_is_a_data_source_error(tmp_path: Path) -> None:
