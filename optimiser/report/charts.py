@@ -1,0 +1,101 @@
+"""Charts for the consultation pack (matplotlib, Agg backend, deterministic SVG).
+
+- :func:`reach_by_decile_chart`: share of need-weighted children reached in each IMD decile,
+  under today's network and under the plan (from ``solution.json`` ``change.by_imd_decile``);
+- :func:`reach_budget_chart`: share reached against the annual budget, overall and in the most
+  deprived fifth (IMD deciles 1-2), when a sweep table exists.
+
+SVGs carry no date and a fixed hash salt, so the same figures give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+_RC = {
+    "svg.hashsalt": "family-centre-optimiser",
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+BEFORE = "#9e9e9e"
+AFTER = "#2166ac"
+DEPRIVED = "#b2182b"
+
+
+def _svg(fig: plt.Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def reach_by_decile_chart(by_decile: pd.DataFrame) -> str:
+    """Grouped bars: share reached before and after, by IMD decile (1 = most deprived).
+
+    Parameters
+    ----------
+    by_decile
+        Columns ``imd_decile``, ``share_before``, ``share_after``.
+
+    Returns
+    -------
+    str
+        The SVG text.
+    """
+    d = by_decile.sort_values("imd_decile")
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(7.5, 3.6))
+        x = np.arange(len(d))
+        ax.bar(x - 0.2, 100 * d["share_before"], width=0.4, color=BEFORE,
+               label="Today's network")
+        ax.bar(x + 0.2, 100 * d["share_after"], width=0.4, color=AFTER, label="This option")
+        ax.set_xticks(x, [f"{int(v)}" for v in d["imd_decile"]])
+        ax.set_xlabel("IMD 2019 decile (1 = most deprived 10% in England)")
+        ax.set_ylabel("Need reached (%)")
+        ax.set_ylim(0, 105)
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+        ax.set_title("Share of need-weighted children reached, by deprivation", loc="left")
+        return _svg(fig)
+
+
+def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None) -> str:
+    """Share reached against the annual budget (one point per solve of the sweep).
+
+    Parameters
+    ----------
+    sweep
+        Columns ``budget`` and ``reach_share``; optional ``reach_share_deciles_1_2``.
+    current_budget
+        This option's budget, marked with a vertical line.
+    """
+    s = sweep.sort_values("budget")
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(7.5, 3.6))
+        budget_m = s["budget"] / 1e6
+        ax.plot(budget_m, 100 * s["reach_share"], marker="o", color=AFTER, label="All areas")
+        if "reach_share_deciles_1_2" in s.columns and s["reach_share_deciles_1_2"].notna().any():
+            ax.plot(budget_m, 100 * s["reach_share_deciles_1_2"], marker="s", color=DEPRIVED,
+                    label="Most deprived fifth (IMD deciles 1-2)")
+        if current_budget is not None and np.isfinite(current_budget):
+            ax.axvline(current_budget / 1e6, color="#555555", linestyle="--", linewidth=1)
+            ax.annotate("this option", (current_budget / 1e6, 3), rotation=90, ha="right",
+                        va="bottom", fontsize=8, color="#555555")
+        ax.set_xlabel("Annual budget (£ million)")
+        ax.set_ylabel("Need reached (%)")
+        ax.set_ylim(0, 105)
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+        ax.set_title("What each budget buys: share of need-weighted children reached",
+                     loc="left")
+        return _svg(fig)

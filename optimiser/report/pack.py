@@ -1,0 +1,539 @@
+"""The consultation pack: one folder that is safe to publish, and the analyst's internal tables.
+
+``PACK_DIR`` (everything in it may be published):
+
+==============================  ==============================================================
+``index.html``                  the option in plain English, the method, the map, locality
+                                tables, charts, "what changes in my area", equality impact
+``map.html``                    the interactive map (self-contained unless ``--cdn``)
+``localities.csv`` / ``.html``  the locality table after disclosure control
+``consultation_tables.xlsx``    sheets Localities, Areas changing, Sites, Notes
+``areas_changing.csv``          every area that gains or loses access, by locality
+``sites.csv``                   every site and what the option does with it
+``equality_by_imd_decile.csv``  reach before and after by IMD decile, areas gaining and losing
+``charts/*.svg``                reach by IMD decile; reach against budget (when a sweep exists)
+``pack.json``                   what was made, from what, with which settings
+==============================  ==============================================================
+
+``PACK_DIR-internal`` (beside it; **not for publication**): the locality table without
+disclosure control, for the analyst's own checks.
+
+Both folders are written atomically (all or nothing) and deterministically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from optimiser.errors import InputError
+from optimiser.files import atomic_output_dir, write_bytes, write_csv, write_json, write_text
+from optimiser.report import charts
+from optimiser.report.disclosure import DEFAULT_THRESHOLD
+from optimiser.report.locality_table import (
+    COLUMNS,
+    SUPPRESSED_COLUMNS,
+    TOTAL,
+    csv_table,
+    display_table,
+    format_value,
+    has_funding,
+    locality_table,
+    publish_table,
+)
+from optimiser.report.map import (
+    CHANGE_LABELS,
+    DECISION_LABELS,
+    REACH_LABELS,
+    area_shapes,
+    build_map,
+    map_counts,
+)
+from optimiser.report.solved import Solved, read_solved
+from optimiser.report.xlsx import SHEETS, build_workbook
+
+TEMPLATES = Path(__file__).parent / "templates"
+XLSX_NAME = "consultation_tables.xlsx"
+OGL = ("Contains public sector information licensed under the Open Government Licence v3.0",
+       "Contains OS data © Crown copyright and database right")
+NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION"
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["pct"] = lambda v: format_value(v, "percent")
+    env.filters["money"] = lambda v: format_value(v, "money")
+    env.filters["count"] = lambda v: format_value(v, "count")
+    env.filters["num1"] = lambda v: format_value(v, "decimal1")
+    env.filters["num2"] = lambda v: format_value(v, "decimal2")
+    return env
+
+
+def _safe_csv_text(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Names from input files that a spreadsheet would run as a formula get a leading quote."""
+    out = df.copy()
+    for col in columns:
+        if col in out.columns:
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Tables
+# ------------------------------------------------------------------------------------------
+
+
+def _locality_order(solved: Solved) -> list[str]:
+    order = list(solved.localities["locality"])
+    return order + [x for x in dict.fromkeys(solved.areas["locality"]) if x not in order]
+
+
+def areas_changing_table(solved: Solved) -> pd.DataFrame:
+    """Every area that gains or loses access against today's network, grouped by locality.
+
+    Columns: ``locality, area_id, name, imd_decile, children, need, change, before, after,
+    nearest_site, travel_minutes``; sorted by locality (table order), losers first, then by
+    need (highest first).
+    """
+    a = solved.areas
+    sel = a[a["change"].isin(["gains", "loses"])].copy()
+    site_name = dict(zip(solved.sites["site_id"], solved.sites["name"], strict=True))
+    before = (sel["reached_before"].map({True: "Reached", False: "Not reached"})
+              if "reached_before" in sel.columns else pd.Series("n/a", index=sel.index))
+    out = pd.DataFrame({
+        "locality": sel["locality"].astype(str),
+        "area_id": sel["area_id"].astype(str),
+        "name": sel["name"].astype(str),
+        "imd_decile": (pd.to_numeric(sel["imd_decile"], errors="coerce")
+                       if "imd_decile" in sel.columns else np.nan),
+        "children": pd.to_numeric(sel["population"], errors="coerce"),
+        "need": pd.to_numeric(sel["need"], errors="coerce"),
+        "change": sel["change"].map(CHANGE_LABELS),
+        "before": before,
+        "after": sel["reached_by"].map(lambda v: REACH_LABELS.get(str(v), str(v))),
+        "nearest_site": (sel["site_id"].map(lambda s: site_name.get(s, "") if isinstance(s, str)
+                                            else "") if "site_id" in sel.columns else ""),
+        "travel_minutes": (pd.to_numeric(sel["travel_minutes"], errors="coerce")
+                           if "travel_minutes" in sel.columns else np.nan),
+    })
+    rank = {loc: i for i, loc in enumerate(_locality_order(solved))}
+    out["_loc"] = out["locality"].map(rank)
+    out["_chg"] = (out["change"] != CHANGE_LABELS["loses"]).astype(int)
+    out = out.sort_values(["_loc", "_chg", "need", "area_id"], ascending=[True, True, False, True],
+                          kind="mergesort")
+    return out.drop(columns=["_loc", "_chg"]).reset_index(drop=True)
+
+
+AREA_COLUMNS = [("locality", "Locality", "text"), ("area_id", "Area code", "text"),
+                ("name", "Area name", "text"), ("imd_decile", "IMD decile", "int"),
+                ("children", "Children", "count"), ("need", "Need index", "decimal2"),
+                ("change", "Change", "text"), ("before", "Today", "text"),
+                ("after", "With this option", "text"),
+                ("nearest_site", "Nearest open centre", "text"),
+                ("travel_minutes", "Travel time (min)", "decimal1")]
+
+
+def sites_table(solved: Solved) -> pd.DataFrame:
+    """Every site and what the option does with it (kept, closed, new, not opened)."""
+    s = solved.sites
+    order = {"keep": 0, "open_new": 1, "close": 2, "not_opened": 3}
+    out = pd.DataFrame({
+        "site_id": s["site_id"].astype(str),
+        "name": s["name"].astype(str),
+        "locality": s["locality"].astype(str) if "locality" in s.columns else "",
+        "status": s["status"].astype(str),
+        "tier": s["tier"].astype(str),
+        "decision": s["decision"].map(lambda d: DECISION_LABELS.get(d, str(d))),
+        "annual_cost": pd.to_numeric(s.get("annual_cost"), errors="coerce"),
+        "setup_cost": pd.to_numeric(s.get("setup_cost"), errors="coerce"),
+        "areas_served": pd.to_numeric(s.get("areas_served"), errors="coerce"),
+        "demand_served": pd.to_numeric(s.get("demand_served"), errors="coerce"),
+        "_order": s["decision"].map(order).fillna(9),
+    })
+    out = out.sort_values(["_order", "locality", "name", "site_id"], kind="mergesort")
+    return out.drop(columns="_order").reset_index(drop=True)
+
+
+SITE_COLUMNS = [("site_id", "Site id", "text"), ("name", "Site", "text"),
+                ("locality", "Locality", "text"), ("status", "Today", "text"),
+                ("tier", "Tier", "text"), ("decision", "This option", "text"),
+                ("annual_cost", "Annual cost", "money"), ("setup_cost", "Set-up cost", "money"),
+                ("areas_served", "Areas it reaches", "int"),
+                ("demand_served", "Need-weighted children it reaches", "count")]
+
+
+def equality_table(solved: Solved) -> pd.DataFrame:
+    """Reach before and after by IMD decile, with the areas and children gaining and losing.
+
+    From ``solution.json`` ``change.by_imd_decile`` when present, else from the areas.
+    """
+    a = solved.areas.copy()
+    if "imd_decile" not in a.columns:
+        return pd.DataFrame()
+    a["imd_decile"] = pd.to_numeric(a["imd_decile"], errors="coerce")
+    a = a[a["imd_decile"].notna()]
+    rows = (solved.solution.get("change") or {}).get("by_imd_decile")
+    if rows:
+        d = pd.DataFrame(rows)
+    else:
+        demand = pd.to_numeric(a["population"]) * pd.to_numeric(a["need"])
+        before = demand * a.get("reached_before", False).astype(float)
+        after = demand * pd.to_numeric(a.get("reach_share", 0.0))
+        g = pd.DataFrame({"imd_decile": a["imd_decile"], "need_total": demand,
+                          "need_reached_before": before, "need_reached_after": after})
+        d = g.groupby("imd_decile", as_index=False).sum()
+        d["share_before"] = d["need_reached_before"] / d["need_total"]
+        d["share_after"] = d["need_reached_after"] / d["need_total"]
+    d["imd_decile"] = d["imd_decile"].astype(int)
+    d = d.sort_values("imd_decile").reset_index(drop=True)
+    grp = a.groupby("imd_decile")
+    for kind in ("gains", "loses"):
+        m = a["change"] == kind
+        d[f"areas_{kind}"] = d["imd_decile"].map(a[m].groupby("imd_decile").size()).fillna(0)
+        d[f"children_{kind}"] = d["imd_decile"].map(
+            pd.to_numeric(a.loc[m, "population"]).groupby(a.loc[m, "imd_decile"]).sum()
+        ).fillna(0)
+    d["areas"] = d["imd_decile"].map(grp.size()).fillna(0)
+    d["change_points"] = 100 * (d["share_after"] - d["share_before"])
+    cols = ["imd_decile", "areas", "need_total", "share_before", "share_after", "change_points",
+            "areas_gains", "children_gains", "areas_loses", "children_loses"]
+    return d[cols]
+
+
+EQUALITY_COLUMNS = [("imd_decile", "IMD decile"), ("areas", "Areas"),
+                    ("share_before", "Need reached today"),
+                    ("share_after", "Need reached with this option"),
+                    ("change_points", "Change (points)"), ("areas_gains", "Areas gaining"),
+                    ("children_gains", "Children in areas gaining"),
+                    ("areas_loses", "Areas losing"), ("children_loses", "Children in areas losing")]
+
+
+# ------------------------------------------------------------------------------------------
+# Words
+# ------------------------------------------------------------------------------------------
+
+
+def _n(k: float, one: str, many: str | None = None) -> str:
+    k = round(k)
+    return f"{k:,} {one if k == 1 else (many or one + 's')}"
+
+
+def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
+    """Plain-English facts about the option, for the pack's summary."""
+    sol = solved.solution
+    sites = solved.sites
+    dec = sites["decision"].value_counts()
+    existing = int((sites["status"] == "existing").sum())
+    totals = sol.get("totals") or {}
+    settings = sol.get("settings") or {}
+    before = np.nan
+    if not equality.empty and equality["need_total"].sum() > 0:
+        eq = equality
+        before = float((eq["share_before"] * eq["need_total"]).sum() / eq["need_total"].sum())
+    losing = solved.areas[solved.areas["change"] == "loses"]
+    gaining = solved.areas[solved.areas["change"] == "gains"]
+    deprived_losing = 0
+    if "imd_decile" in losing.columns:
+        deprived_losing = int((pd.to_numeric(losing["imd_decile"], errors="coerce") <= 2).sum())
+    outreach = int(pd.to_numeric(solved.localities["outreach_workers"]).sum())
+    facts = {
+        "kept": int(dec.get("keep", 0)), "closed": int(dec.get("close", 0)),
+        "new": int(dec.get("open_new", 0)), "existing": existing,
+        "outreach": outreach,
+        "annual_cost": totals.get("annual_cost"),
+        "budget": settings.get("budget"),
+        "reach_share": totals.get("reach_share"),
+        "reach_before": before,
+        "children_reached": totals.get("children_reached"),
+        "areas": len(solved.areas), "localities": len(solved.localities),
+        "areas_gaining": len(gaining), "areas_losing": len(losing),
+        "deprived_losing": deprived_losing,
+        "status": str(sol.get("status", "")), "gap": sol.get("gap"),
+        "objective": str(sol.get("objective", "")),
+    }
+    n_locs = _n(facts["localities"], "locality", "localities")
+    words = [
+        f"This option keeps {facts['kept']} of today's {_n(existing, 'centre')}, closes "
+        f"{facts['closed']} and opens {_n(facts['new'], 'new centre')}, with "
+        f"{_n(outreach, 'outreach worker')} across {n_locs}."]
+    if facts["annual_cost"] is not None:
+        cost = f"It costs {format_value(facts['annual_cost'], 'money')} a year"
+        if facts["budget"]:
+            cost += f" within a budget of {format_value(facts['budget'], 'money')}"
+        words.append(cost + ".")
+    if facts["reach_share"] is not None:
+        s = (f"It reaches {format_value(facts['reach_share'], 'percent')} of need-weighted "
+             "children")
+        if np.isfinite(before):
+            s += f" (today's network: {format_value(before, 'percent')})"
+        words.append(s + ".")
+    words.append(f"{_n(len(gaining), 'area')} gain access and {_n(len(losing), 'area')} lose "
+                 f"it; {deprived_losing} of the areas losing access are among England's most "
+                 "deprived fifth (IMD deciles 1-2).")
+    if facts["status"] not in ("optimal", ""):
+        words.append(f"Note: the solver's status is '{facts['status']}'"
+                     + (f" (gap {format_value(facts['gap'], 'percent')})"
+                        if facts["gap"] is not None else "")
+                     + ": the plan is the best found, not proven the best.")
+    facts["sentences"] = words
+    return facts
+
+
+def equality_sentences(eq: pd.DataFrame) -> list[str]:
+    """Plain-English equality-impact findings by deprivation."""
+    if eq.empty:
+        return ["The areas have no IMD decile, so no equality analysis by deprivation is "
+                "possible."]
+    out = []
+    dep = eq[eq["imd_decile"] <= 2]
+    rest = eq[eq["imd_decile"] > 2]
+
+    def share(part: pd.DataFrame, col: str) -> float:
+        tot = part["need_total"].sum()
+        return float((part[col] * part["need_total"]).sum() / tot) if tot > 0 else np.nan
+
+    if not dep.empty:
+        b, a = share(dep, "share_before"), share(dep, "share_after")
+        out.append(f"In the most deprived fifth of areas (IMD deciles 1-2) the share of need "
+                   f"reached goes from {format_value(b, 'percent')} to "
+                   f"{format_value(a, 'percent')}.")
+    if not rest.empty:
+        b, a = share(rest, "share_before"), share(rest, "share_after")
+        out.append(f"In the other areas (deciles 3-10) it goes from {format_value(b, 'percent')} "
+                   f"to {format_value(a, 'percent')}.")
+    losing_dep = int(dep["areas_loses"].sum()) if not dep.empty else 0
+    losing_all = int(eq["areas_loses"].sum())
+    out.append(f"{_n(losing_all, 'area')} lose access to a centre; {losing_dep} of them are in "
+               "deciles 1-2. Every area losing access is listed below, by locality, so the "
+               "effect on families with protected characteristics there can be assessed.")
+    return out
+
+
+def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple[str, str]]:
+    """The Notes sheet and the pack's notes: sources, method, modelled figures, licence."""
+    prep = solved.prepare
+    rows: list[tuple[str, str]] = []
+    rows.append(("Option", f"{solved.name} ({solved.solution.get('objective', '')}; solver "
+                           f"status {solved.solution.get('status', '')})."))
+    sources = prep.get("sources") or []
+    if sources:
+        for s in sources:
+            if isinstance(s, dict):
+                rows.append(("Source", ", ".join(f"{k}: {v}" for k, v in s.items()
+                                                 if k in ("file", "title", "vintage", "licence",
+                                                          "url", "sha256"))))
+    else:
+        rows.append(("Source", "IMD 2019 (MHCLG), ONS small-area population estimates, DfE "
+                               "children in need statistics, ONS LSOA 2011 boundaries."))
+    need = prep.get("need") or {}
+    weights = need.get("weights")
+    rows.append(("Need index", "Each area's need multiplier combines the indicators "
+                 + (", ".join(f"{k} (weight {v})" for k, v in weights.items())
+                    if isinstance(weights, dict) else "IMD score, children on protection plans, "
+                    "children in need and share under 5")
+                 + f", each standardised across the county ({need.get('method', 'z')}-scores), "
+                 "rescaled so the population-weighted mean is 1. A locality's need index is the "
+                 "population-weighted mean of its areas'."))
+    rows.append(("Model", "A mixed-integer linear programme chooses which centres to keep, "
+                 "close and open and how many outreach workers each locality gets, to reach the "
+                 "most need-weighted children within the annual budget. An area is reached when "
+                 "an open centre is within the travel-time threshold, or partly by outreach."))
+    rows.append(("Modelled figures", "Children in need and on protection plans per area are "
+                 "MODELLED estimates: the local authority's published totals shared out by "
+                 "child population and child income deprivation (IDACI). They are not counts."
+                 if solved.modelled_cases else
+                 "Children in need and on protection plans are the council's own counts."))
+    rows.append(("Disclosure control", f"Counts of {', '.join(_LABEL.get(c, c) for c in suppress)}"
+                 f" from 1 to {threshold} are shown as 'c'; further cells are suppressed where "
+                 "needed so no suppressed value can be worked out from the totals. Zero is "
+                 "shown."))
+    if solved.allocation is None:
+        rows.append(("Funding allocated", "n/a: no funding allocation was made for this option."))
+    rows.append(("Licence", f"{OGL[0]}. {OGL[1]}."))
+    return rows
+
+
+_LABEL = {k: v[0].lower() for k, v in COLUMNS.items()}
+
+
+# ------------------------------------------------------------------------------------------
+# The pack
+# ------------------------------------------------------------------------------------------
+
+
+def _locality_header(solved: Solved, table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    mark = " (modelled)" if solved.modelled_cases else ""
+    cols = []
+    for col, (label, kind) in COLUMNS.items():
+        if col in ("cin", "cpp"):
+            label += mark
+        cols.append((col, label, kind))
+    return cols
+
+
+def _html_rows(frame: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> list[list[str]]:
+    return [[format_value(row[c], k) if k != "text" else str(row[c]) for c, _l, k in columns]
+            for _, row in frame.iterrows()]
+
+
+def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT_THRESHOLD,
+               self_contained: bool = True, *,
+               suppress: Sequence[str] = SUPPRESSED_COLUMNS) -> str:
+    """Map, locality tables and consultation pack from a solved folder.
+
+    Parameters
+    ----------
+    solved_dir
+        The folder written by ``optimiser solve``.
+    out
+        The pack folder (replaced whole). The unsuppressed internal tables go to
+        ``<out>-internal`` beside it.
+    threshold
+        Disclosure control: counts of children from 1 to this are shown as ``c``.
+    self_contained
+        Inline every script and style in the map (opens with no network).
+    suppress
+        Columns of counts of children to protect (default CIN and CPP).
+
+    Returns
+    -------
+    str
+        A short summary for the command line.
+    """
+    t0 = time.perf_counter()
+    if threshold < 0:
+        raise InputError(f"the disclosure threshold must be 0 or more, not {threshold}",
+                         column="--threshold", hint="DfE uses 5; some councils ask for 10")
+    unknown = [c for c in suppress if c not in COLUMNS]
+    if unknown:
+        raise InputError(f"cannot suppress unknown column '{unknown[0]}'",
+                         hint=f"choose from {', '.join(c for c in COLUMNS if c != 'locality')}")
+    solved = read_solved(solved_dir)
+    out = Path(out)
+    if out.resolve() == Path(solved_dir).resolve():
+        raise InputError("the pack folder is the solved folder", file=out,
+                         hint="give another folder with --out: the pack replaces it whole")
+
+    internal = locality_table(solved)
+    if TOTAL in set(solved.localities["locality"]):
+        raise InputError(f"a locality is called '{TOTAL}', the name of the total row",
+                         file=solved.folder / "localities.csv", column="locality",
+                         hint="rename the locality")
+    published, mask = publish_table(internal, threshold, suppress)
+    display = display_table(published)
+    loc_columns = _locality_header(solved, internal)
+    funding = has_funding(internal)
+
+    changing = areas_changing_table(solved)
+    sites = sites_table(solved)
+    equality = equality_table(solved)
+    facts = summary_facts(solved, equality)
+    note_rows = notes(solved, threshold, suppress)
+
+    shapes = area_shapes(solved)
+    map_html = build_map(solved, display, self_contained=self_contained, shapes=shapes)
+
+    decile_svg = None
+    if not equality.empty:
+        decile_svg = charts.reach_by_decile_chart(equality)
+    budget_svg = None
+    if solved.sweep is not None and len(solved.sweep):
+        budget = (solved.solution.get("settings") or {}).get("budget")
+        budget_svg = charts.reach_budget_chart(solved.sweep,
+                                               float(budget) if budget else None)
+
+    xlsx_localities = csv_table(published)
+    xlsx_bytes = build_workbook(xlsx_localities, loc_columns, changing, AREA_COLUMNS, sites,
+                                SITE_COLUMNS, note_rows)
+
+    env = _env()
+    loc_rows = _html_rows(display, [(c, lab, "text") for c, lab, _k in loc_columns])
+    ctx = {
+        "title": f"{solved.la_name}: family centres consultation",
+        "name": solved.name, "la": solved.la_name, "facts": facts,
+        "loc_columns": loc_columns, "loc_rows": loc_rows, "total_label": TOTAL,
+        "funding": funding, "threshold": threshold, "modelled": solved.modelled_cases,
+        "changing_groups": [
+            (loc, _html_rows(part, AREA_COLUMNS[1:]))
+            for loc, part in changing.groupby("locality", sort=False)],
+        "area_columns": AREA_COLUMNS[1:],
+        "equality_columns": EQUALITY_COLUMNS,
+        "equality_rows": [
+            [f"{int(r.imd_decile)}", f"{int(r.areas)}", format_value(r.share_before, "percent"),
+             format_value(r.share_after, "percent"), f"{r.change_points:+.1f}",
+             f"{int(r.areas_gains)}", format_value(r.children_gains, "count"),
+             f"{int(r.areas_loses)}", format_value(r.children_loses, "count")]
+            for r in equality.itertuples()] if not equality.empty else [],
+        "equality_sentences": equality_sentences(equality),
+        "decile_chart": decile_svg is not None, "budget_chart": budget_svg is not None,
+        "notes": note_rows, "ogl": OGL, "xlsx": XLSX_NAME, "sheets": SHEETS,
+        "circles": shapes.circles,
+        "settings": solved.solution.get("settings") or {},
+    }
+    index_html = env.get_template("index.html.j2").render(**ctx)
+    table_html = env.get_template("localities.html.j2").render(**ctx)
+
+    counts = map_counts(solved)
+    meta = {
+        "scenario": solved.name, "solved_folder": str(Path(solved_dir).resolve()),
+        "threshold": threshold, "suppressed_columns": list(suppress),
+        "suppressed_cells": int(mask.to_numpy().sum()), "self_contained": self_contained,
+        "modelled_cases": solved.modelled_cases, "area_polygons": counts["areas"],
+        "site_markers": counts["sites"], "areas_drawn_as_circles": shapes.circles,
+        "localities": len(solved.localities), "funding": funding,
+        "files": sorted(["index.html", "map.html", "localities.csv", "localities.html", XLSX_NAME,
+                         "areas_changing.csv", "sites.csv", "equality_by_imd_decile.csv",
+                         "pack.json"]
+                        + (["charts/reach_by_imd_decile.svg"] if decile_svg else [])
+                        + (["charts/reach_by_budget.svg"] if budget_svg else [])),
+        "sheets": list(SHEETS),
+    }
+    names = ["locality", "name", "nearest_site"]
+    with atomic_output_dir(out) as tmp:
+        write_text(tmp / "index.html", index_html)
+        write_text(tmp / "map.html", map_html)
+        write_text(tmp / "localities.html", table_html)
+        write_csv(tmp / "localities.csv", _safe_csv_text(csv_table(published), names))
+        write_csv(tmp / "areas_changing.csv", _safe_csv_text(changing, names),
+                  float_format="%.4g")
+        write_csv(tmp / "sites.csv", _safe_csv_text(sites, names))
+        if not equality.empty:
+            write_csv(tmp / "equality_by_imd_decile.csv", equality, float_format="%.6g")
+        else:
+            meta["files"].remove("equality_by_imd_decile.csv")
+        write_bytes(tmp / XLSX_NAME, xlsx_bytes)
+        if decile_svg:
+            write_text(tmp / "charts" / "reach_by_imd_decile.svg", decile_svg)
+        if budget_svg:
+            write_text(tmp / "charts" / "reach_by_budget.svg", budget_svg)
+        write_json(tmp / "pack.json", meta)
+
+    internal_dir = out.parent / f"{out.name}-internal"
+    with atomic_output_dir(internal_dir) as tmp:
+        full = internal.copy()
+        full.insert(0, "locality", full.index.astype(str))
+        write_csv(tmp / "localities_NOT_FOR_PUBLICATION.csv",
+                  _safe_csv_text(full.reset_index(drop=True), ["locality"]))
+        write_text(tmp / "README.txt",
+                   f"{NOT_FOR_PUBLICATION}\n\nThese tables are the analyst's exact figures, "
+                   "without disclosure control: small counts of children in need and on "
+                   "protection plans could identify families. Do not publish, e-mail outside "
+                   f"the team or attach to a consultation. The publishable pack is {out.name}/."
+                   "\n")
+    seconds = time.perf_counter() - t0
+    return (f"pack written to {out} in {seconds:.1f} s: index.html, map.html "
+            f"({counts['areas']} areas, {counts['sites']} sites"
+            f"{', self-contained' if self_contained else ''}), {XLSX_NAME}, CSVs; "
+            f"{int(mask.to_numpy().sum())} cells suppressed (threshold {threshold}); "
+            f"internal tables ({NOT_FOR_PUBLICATION}) in {internal_dir}")
+
+
+__all__ = ["build_pack"]

@@ -1,0 +1,184 @@
+"""Read a solved folder (what ``optimiser solve`` writes) for the report.
+
+The format is pinned in ``docs/interfaces.md`` ("Solved folder"). Reading checks what the report
+relies on and names the file and column of any problem. Optional extras are picked up when present:
+
+- the instance folder (``solution.json`` key ``instance``): area coordinates, ``prepare.json``
+  (sources, boundaries, whether CIN/CPP are modelled) and ``localities.csv``;
+- ``allocation.csv`` (funding per locality, written by :mod:`optimiser.allocation`);
+- ``sweep.csv`` (reach against budget), in the solved folder or its parent folder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from optimiser.errors import InputError
+from optimiser.files import parse_bool_column, read_table
+
+AREA_REQUIRED = ["area_id", "locality", "population", "need", "reached_by", "change"]
+SITE_REQUIRED = ["site_id", "name", "x", "y", "status", "tier", "decision"]
+LOCALITY_REQUIRED = ["locality", "need_total", "need_reached", "reach_share", "sites",
+                     "outreach_workers"]
+SWEEP_REQUIRED = ["budget", "reach_share"]
+SOLUTION_REQUIRED = ["objective", "status", "open_sites", "totals"]
+
+
+@dataclass
+class Solved:
+    """A solved folder, read and checked.
+
+    Attributes
+    ----------
+    folder
+        The solved folder.
+    solution
+        ``solution.json`` as a dict.
+    areas, sites, localities
+        The solved tables. ``areas`` has ``x``/``y`` (from the instance when the solved table
+        lacks them) when they are known anywhere.
+    instance_dir
+        The instance folder, when it still exists.
+    prepare
+        The instance's ``prepare.json`` (empty when there is none).
+    allocation
+        ``allocation.csv`` (``unit``, ``allocation`` at least), or ``None``.
+    sweep
+        ``sweep.csv`` (``budget``, ``reach_share``, ...), or ``None``.
+    scenario_text
+        ``scenario.yaml`` as written (empty when missing).
+    """
+
+    folder: Path
+    solution: dict
+    areas: pd.DataFrame
+    sites: pd.DataFrame
+    localities: pd.DataFrame
+    instance_dir: Path | None = None
+    prepare: dict = field(default_factory=dict)
+    allocation: pd.DataFrame | None = None
+    sweep: pd.DataFrame | None = None
+    scenario_text: str = ""
+
+    @property
+    def modelled_cases(self) -> bool:
+        """True when any CIN/CPP figure is a modelled estimate rather than the council's count."""
+        if bool(self.prepare.get("modelled_cases", False)):
+            return True
+        if "cases_source" in self.areas.columns:
+            return bool((self.areas["cases_source"].astype(str) == "modelled").any())
+        return False
+
+    @property
+    def name(self) -> str:
+        """The scenario's name (or the folder's)."""
+        scen = self.solution.get("scenario")
+        if isinstance(scen, dict):
+            scen = scen.get("name")
+        settings = self.solution.get("settings") or {}
+        return str(scen or settings.get("name") or self.folder.name)
+
+    @property
+    def la_name(self) -> str:
+        la = self.prepare.get("la") or {}
+        return str(la.get("name") or "the county")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("the file is missing", file=path,
+                         hint="give the folder written by 'optimiser solve'") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON (line {exc.lineno}: {exc.msg})", file=path,
+                         hint="write it again with 'optimiser solve'") from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object", file=path)
+    return data
+
+
+def _find_sweep(folder: Path) -> Path | None:
+    for cand in (folder / "sweep.csv", folder.parent / "sweep.csv"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def read_solved(folder: str | Path) -> Solved:
+    """Read and check a solved folder.
+
+    Raises
+    ------
+    InputError
+        The folder or one of its files is missing or malformed (names the file and column).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("the solved folder does not exist", file=folder,
+                         hint="run 'optimiser solve SCENARIO.yaml --out DIR' first and give DIR")
+    solution = _read_json(folder / "solution.json")
+    missing = [k for k in SOLUTION_REQUIRED if k not in solution]
+    if missing:
+        raise InputError(f"key '{missing[0]}' is missing", file=folder / "solution.json",
+                         hint="write it again with 'optimiser solve'")
+    areas = read_table(folder / "areas.csv", required=AREA_REQUIRED,
+                       numeric=["population", "need"], text=["area_id", "locality", "name"],
+                       unique=["area_id"], what="solved areas file")
+    sites = read_table(folder / "sites.csv", required=SITE_REQUIRED, numeric=["x", "y"],
+                       text=["site_id", "name", "locality"], unique=["site_id"],
+                       what="solved sites file")
+    localities = read_table(folder / "localities.csv", required=LOCALITY_REQUIRED,
+                            numeric=["need_total", "need_reached", "reach_share", "sites",
+                                     "outreach_workers"],
+                            text=["locality"], unique=["locality"],
+                            what="solved localities file")
+    if "name" not in areas.columns:
+        areas["name"] = areas["area_id"]
+    areas["name"] = areas["name"].fillna(areas["area_id"]).astype(str)
+    for col in ("reached", "reached_before"):
+        if col in areas.columns and not pd.api.types.is_bool_dtype(areas[col]):
+            areas[col] = parse_bool_column(areas, col, file=folder / "areas.csv")
+    if "open" in sites.columns and not pd.api.types.is_bool_dtype(sites["open"]):
+        sites["open"] = parse_bool_column(sites, "open", file=folder / "sites.csv")
+
+    instance_dir = None
+    prepare: dict = {}
+    inst = solution.get("instance")
+    if inst:
+        p = Path(inst)
+        if not p.is_absolute():
+            p = (folder / p).resolve()
+        if p.is_dir():
+            instance_dir = p
+    if instance_dir is not None:
+        if (instance_dir / "prepare.json").is_file():
+            prepare = _read_json(instance_dir / "prepare.json")
+        if not {"x", "y"} <= set(areas.columns) and (instance_dir / "areas.csv").is_file():
+            inst_areas = read_table(instance_dir / "areas.csv", required=["area_id", "x", "y"],
+                                    numeric=["x", "y"], text=["area_id"],
+                                    what="instance areas file")
+            areas = areas.merge(inst_areas[["area_id", "x", "y"]], on="area_id", how="left")
+
+    allocation = None
+    alloc_path = folder / "allocation.csv"
+    if alloc_path.is_file():
+        allocation = read_table(alloc_path, required=["unit", "allocation"],
+                                numeric=["allocation"], text=["unit", "level"],
+                                what="allocation file")
+    sweep = None
+    sweep_path = _find_sweep(folder)
+    if sweep_path is not None:
+        sweep = read_table(sweep_path, required=SWEEP_REQUIRED,
+                           numeric=["budget", "reach_share", "reach_share_deciles_1_2", "sites",
+                                    "outreach_workers", "gap"],
+                           what="sweep table").sort_values("budget").reset_index(drop=True)
+    scen = folder / "scenario.yaml"
+    scenario_text = scen.read_text(encoding="utf-8") if scen.is_file() else ""
+    return Solved(folder=folder, solution=solution, areas=areas, sites=sites,
+                  localities=localities, instance_dir=instance_dir, prepare=prepare,
+                  allocation=allocation, sweep=sweep, scenario_text=scenario_text)

@@ -1,0 +1,286 @@
+"""The consultation pack from a hand-made solved folder: files, tables, XLSX, disclosure,
+escaping, determinism, and the fallbacks (no boundaries, no allocation, no sweep)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from report_fixtures import HOSTILE, HOSTILE_AREA, HOSTILE_LOCALITY, HOSTILE_SITE, make_solved
+from typer.testing import CliRunner
+
+from optimiser.cli import app
+from optimiser.errors import InputError
+from optimiser.report import build_pack
+from optimiser.report.offline import external_references
+from optimiser.report.xlsx import SHEETS
+
+PUBLISHED_TEXT = ["index.html", "map.html", "localities.html", "localities.csv",
+                  "areas_changing.csv", "sites.csv", "equality_by_imd_decile.csv"]
+
+
+@pytest.fixture(scope="module")
+def hostile_pack(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("hostile")
+    solved = make_solved(root, hostile=True, allocation=True, sweep=True)
+    build_pack(solved, root / "pack")
+    return root / "pack"
+
+
+@pytest.fixture(scope="module")
+def plain_pack(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("plain")
+    solved = make_solved(root)
+    build_pack(solved, root / "pack", threshold=10, self_contained=False)
+    return root / "pack"
+
+
+def _cin_cpp_cells(pack: Path) -> list[str]:
+    cells = []
+    loc = pd.read_csv(pack / "localities.csv", dtype=str, keep_default_na=False)
+    cells += loc["cin"].tolist() + loc["cpp"].tolist()
+    return cells
+
+
+def test_pack_has_every_file(hostile_pack):
+    meta = json.loads((hostile_pack / "pack.json").read_text())
+    for f in meta["files"]:
+        assert (hostile_pack / f).is_file(), f
+    assert {"index.html", "map.html", "consultation_tables.xlsx", "localities.csv",
+            "charts/reach_by_imd_decile.svg", "charts/reach_by_budget.svg"} <= set(meta["files"])
+    assert meta["area_polygons"] == 12 and meta["site_markers"] == 4
+    assert meta["areas_drawn_as_circles"] is False
+    internal = hostile_pack.parent / "pack-internal"
+    assert "NOT FOR PUBLICATION" in (internal / "README.txt").read_text()
+
+
+def test_locality_table_figures(hostile_pack):
+    loc = pd.read_csv(hostile_pack / "localities.csv", dtype={"cin": str, "cpp": str})
+    assert loc["locality"].tolist() == ["North", "South", HOSTILE_LOCALITY, "County total"]
+    south = loc.iloc[1]
+    # from the fixture: South has 4 areas with 0-4s 120+118+105+150, CIN 8+12+3+11, CPP 4+5+0+6
+    assert south["children_0_4"] == 493 and south["children_0_19"] == 1950
+    assert south["cin"] == "34" and south["cpp"] == "15"
+    assert south["share_decile_1"] == pytest.approx(0.75)
+    assert south["need_rank"] == 1 and south["sites"] == 1
+    total = loc.iloc[3]
+    assert total["children_0_4"] == 1336 and total["cin"] == "68" and total["cpp"] == "25"
+    assert total["sites"] == 3 and total["outreach_workers"] == 2
+    # funding from allocation.csv sums to the pot
+    assert total["funding"] == 300_000
+    assert loc["funding"].iloc[:3].sum() == 300_000
+    assert set(loc["cases_source"]) == {"modelled"}
+
+
+def test_no_published_cin_or_cpp_from_1_to_threshold(hostile_pack, plain_pack):
+    for pack, threshold in ((hostile_pack, 5), (plain_pack, 10)):
+        cells = _cin_cpp_cells(pack)
+        assert "c" in cells
+        for v in cells:
+            if v != "c":
+                assert not (1 <= float(v) <= threshold), (pack, v)
+        wb = openpyxl.load_workbook(pack / "consultation_tables.xlsx")
+        ws = wb["Localities"]
+        header = [c.value for c in ws[1]]
+        for col in (i for i, h in enumerate(header) if "Children in need" in h
+                    or "protection plans" in h):
+            for row in ws.iter_rows(min_row=2):
+                v = row[col].value
+                assert v == "c" or not (1 <= float(v) <= threshold)
+        # the map's tooltips carry the same published figures
+        html = (pack / "map.html").read_text()
+        for m in re.finditer(r'"loc_c(?:in|pp)": "([^"]*)"', html):
+            v = m.group(1)
+            assert v == "c" or not (1 <= float(v.replace(",", "")) <= threshold)
+
+
+def test_secondary_suppression_in_the_pack(hostile_pack):
+    loc = pd.read_csv(hostile_pack / "localities.csv", dtype=str)
+    # West (hostile name) has CIN 4 -> c; North's 30 is the smallest other non-zero -> c too,
+    # so 68 - 34 leaves two unknowns.
+    assert loc["cin"].tolist() == ["c", "34", "c", "68"]
+    assert loc["cpp"].tolist() == ["c", "15", "c", "25"]
+    internal = pd.read_csv(hostile_pack.parent / "pack-internal"
+                           / "localities_NOT_FOR_PUBLICATION.csv")
+    assert internal["cin"].tolist() == [30, 34, 4, 68]
+
+
+def test_threshold_ten_suppresses_more(plain_pack):
+    loc = pd.read_csv(plain_pack / "localities.csv", dtype=str)
+    # CPP: North 9, South 15, West 1 -> 9 and 1 are 1..10
+    assert loc["cpp"].tolist() == ["c", "15", "c", "25"]
+
+
+def test_xlsx_reads_back_with_the_readme_sheets(hostile_pack):
+    wb = openpyxl.load_workbook(hostile_pack / "consultation_tables.xlsx")
+    assert wb.sheetnames == list(SHEETS) == ["Localities", "Areas changing", "Sites", "Notes"]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name in SHEETS:
+        assert f'"{name}"' in readme or f"`{name}`" in readme, name
+    ws = wb["Localities"]
+    assert ws.freeze_panes == "B2"
+    assert ws["A1"].font.bold and ws["A1"].fill.fgColor.rgb.endswith("1F4E79")
+    header = [c.value for c in ws[1]]
+    assert header[0] == "Locality"
+    assert "Children in need (modelled)" in header
+    fmt = {h: ws.cell(row=3, column=i + 1).number_format for i, h in enumerate(header)}
+    assert fmt["Children 0-19"] == "#,##0"
+    assert fmt["Share of need reached"] == "0.0%"
+    assert fmt["Funding allocated"].startswith("£")
+    assert ws.column_dimensions["A"].width >= 10
+    assert ws.cell(row=5, column=1).value == "County total" and ws.cell(row=5, column=1).font.b
+    notes = " ".join(str(c.value) for row in wb["Notes"].iter_rows() for c in row)
+    assert ("Contains public sector information licensed under the Open Government Licence "
+            "v3.0") in notes
+    assert "Contains OS data © Crown copyright and database right" in notes
+    assert "MODELLED" in notes and "imd2019/imd2019_lsoa_compact.csv" in notes
+    changing = wb["Areas changing"]
+    assert changing.max_row - 1 == 5  # 2 gain, 3 lose in the fixture
+    sites = wb["Sites"]
+    assert sites.max_row - 1 == 5
+
+
+def test_hostile_names_are_escaped_everywhere(hostile_pack):
+    for name in PUBLISHED_TEXT[:3]:
+        text = (hostile_pack / name).read_text()
+        for raw in HOSTILE:
+            assert raw not in text, (name, raw)
+        assert "<script>alert" not in text
+        assert "<img src=x" not in text
+    index = (hostile_pack / "index.html").read_text()
+    assert "&#34;; alert(2); //" in index  # the locality heading, as text
+    map_html = (hostile_pack / "map.html").read_text()
+    # inside the map's scripts names are HTML-escaped and then JSON-escaped
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in map_html
+    assert "\\u0026#96;\\u0026#36;{alert(3)}" in map_html
+    # XLSX keeps the names exactly, as text (never as formulas)
+    wb = openpyxl.load_workbook(hostile_pack / "consultation_tables.xlsx")
+    values = [c for ws in wb for row in ws.iter_rows() for c in row]
+    texts = {c.value for c in values}
+    assert HOSTILE_LOCALITY in texts and HOSTILE_SITE in texts
+    assert all(c.data_type != "f" for c in values)
+
+
+def test_area_names_escaped_in_changing_table_and_formula_injection(tmp_path):
+    solved = make_solved(tmp_path, hostile=True)
+    areas = pd.read_csv(solved / "areas.csv")
+    areas.loc[areas["area_id"] == "E01028516", "name"] = HOSTILE_AREA  # an area that gains
+    sites = pd.read_csv(solved / "sites.csv")
+    sites.loc[sites["site_id"] == "S1", "name"] = '=HYPERLINK("http://example.invalid","x")'
+    areas.to_csv(solved / "areas.csv", index=False)
+    sites.to_csv(solved / "sites.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    index = (tmp_path / "pack" / "index.html").read_text()
+    assert HOSTILE_AREA not in index
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index
+    wb = openpyxl.load_workbook(tmp_path / "pack" / "consultation_tables.xlsx")
+    cells = [c for row in wb["Sites"].iter_rows() for c in row]
+    hyper = [c for c in cells if str(c.value).startswith("=HYPERLINK")]
+    assert hyper and all(c.data_type == "s" for c in hyper)
+    csv = (tmp_path / "pack" / "sites.csv").read_text()
+    assert "'=HYPERLINK" in csv  # a spreadsheet opening the CSV shows it as text
+
+
+def test_index_html_content(hostile_pack):
+    index = " ".join((hostile_pack / "index.html").read_text().split())
+    for heading in ("The option in plain English", "How this was worked out",
+                    "What changes in my area", "Equality impact by deprivation", "Localities"):
+        assert heading in index
+    assert 'src="map.html"' in index
+    assert "charts/reach_by_imd_decile.svg" in index and "charts/reach_by_budget.svg" in index
+    assert "modelled estimates" in index and "(modelled)" in index
+    # the option in plain words, with numbers from the solution
+    assert "keeps 2 of today&#39;s 3 centres, closes 1 and opens 1 new centre" in index
+    # every area gaining or losing is listed, grouped by locality
+    for area in ("E01028523", "E01028516", "E01028517", "E01028522", "E01028521"):
+        assert area in index
+    assert index.index("E01028523") < index.index("E01028517") < index.index("E01028522")
+    assert external_references(index) == []
+
+
+def test_plain_pack_cdn_mode_and_no_funding(plain_pack):
+    map_html = (plain_pack / "map.html").read_text()
+    refs = external_references(map_html)
+    assert any("leaflet" in r for r in refs)  # --cdn links the CDN copies
+    loc = pd.read_csv(plain_pack / "localities.csv")
+    assert loc["funding"].isna().all()
+    index = " ".join((plain_pack / "index.html").read_text().split())
+    assert "Funding allocated is n/a" in index
+    assert "No budget sweep was run" in index
+    wb = openpyxl.load_workbook(plain_pack / "consultation_tables.xlsx")
+    ws = wb["Localities"]
+    header = [c.value for c in ws[1]]
+    col = header.index("Funding allocated") + 1
+    assert {ws.cell(row=r, column=col).value for r in range(2, 6)} == {"n/a"}
+
+
+def test_self_contained_map_has_no_external_references(hostile_pack):
+    html = (hostile_pack / "map.html").read_text()
+    assert external_references(html) == []
+    assert "<script src" not in html and 'rel="stylesheet"' not in html
+    assert len(html) < 5_000_000
+
+
+def test_pack_is_deterministic(tmp_path):
+    solved = make_solved(tmp_path, allocation=True, sweep=True)
+    build_pack(solved, tmp_path / "a")
+    build_pack(solved, tmp_path / "b")
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
+                   if p.is_file())
+    assert len(files) >= 10
+    for f in files:
+        if f.name == "pack.json":
+            continue
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_areas_without_boundaries_are_drawn_as_circles(tmp_path):
+    solved = make_solved(tmp_path, lsoa=False)
+    summary = build_pack(solved, tmp_path / "pack")
+    assert "12 areas" in summary
+    meta = json.loads((tmp_path / "pack" / "pack.json").read_text())
+    assert meta["areas_drawn_as_circles"] is True
+    html = (tmp_path / "pack" / "map.html").read_text()
+    assert "drawn as circles" in html
+    assert html.count('"area-polygon area-need"') >= 1
+
+
+def test_council_counts_are_not_flagged_modelled(tmp_path):
+    solved = make_solved(tmp_path, modelled=False)
+    build_pack(solved, tmp_path / "pack")
+    index = " ".join((tmp_path / "pack" / "index.html").read_text().split())
+    assert "(modelled)" not in index
+    assert "council&#39;s own counts" in index
+
+
+def test_bad_inputs_are_clear_errors(tmp_path):
+    with pytest.raises(InputError, match="solved folder does not exist"):
+        build_pack(tmp_path / "nowhere", tmp_path / "pack")
+    solved = make_solved(tmp_path)
+    areas = pd.read_csv(solved / "areas.csv").drop(columns=["reached_by"])
+    areas.to_csv(solved / "areas.csv", index=False)
+    with pytest.raises(InputError, match="reached_by") as err:
+        build_pack(solved, tmp_path / "pack")
+    assert "areas.csv" in str(err.value)
+    assert not (tmp_path / "pack").exists()  # no partial output
+    with pytest.raises(InputError, match="threshold"):
+        build_pack(solved, tmp_path / "pack", threshold=-1)
+
+
+def test_cli_report(tmp_path):
+    solved = make_solved(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(app, ["report", str(solved), "--out", str(tmp_path / "pack"),
+                              "--threshold", "10"])
+    assert res.exit_code == 0, res.output
+    assert "pack written" in res.output
+    assert json.loads((tmp_path / "pack" / "pack.json").read_text())["threshold"] == 10
+    shutil.rmtree(solved)
+    res = runner.invoke(app, ["report", str(solved), "--out", str(tmp_path / "pack2")])
+    assert res.exit_code == 2
+    assert "solved folder does not exist" in res.output
