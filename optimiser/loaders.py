@@ -145,9 +145,10 @@ def _check_gss(df: pd.DataFrame, col: str, path: Path, what: str) -> None:
     ok = df[col].astype("string").str.fullmatch(GSS_PATTERN).fillna(False)
     if not ok.all():
         i = _first(~ok)
+        # The index holds the position in the file, also after rows were filtered out.
         raise InputError(
             f"'{df[col].iloc[i]}' is not an ONS {what} code", file=path,
-            row=i + _FIRST_DATA_ROW, column=col,
+            row=int(df.index[i]) + _FIRST_DATA_ROW, column=col,
             hint="ONS area codes are a letter and 8 digits, e.g. E10000025",
         )
 
@@ -317,7 +318,7 @@ def _read_dfe(root: Path, path: Path, value: str, what: str) -> pd.DataFrame:
         )
     df[value] = _dfe_counts(df, value, path)
     df = df[la_rows]
-    _check_gss(df.reset_index(drop=True), "new_la_code", path, "local authority")
+    _check_gss(df, "new_la_code", path, "local authority")
     dup = df.duplicated(["time_period", "new_la_code"])
     if dup.any():
         i = _first(dup.to_numpy())

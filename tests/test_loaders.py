@@ -326,3 +326,14 @@ def test_childrens_centres_canonical(tmp_path: Path, mirror: Path) -> None:
     with pytest.raises(InputError, match="'operating' is not open or closed") as exc:
         L.load_childrens_centres(root)
     assert (exc.value.row, exc.value.column) == (2, "status")
+
+
+def test_cin_bad_la_code_names_the_file_row(tmp_path: Path, mirror: Path) -> None:
+    cin = pd.read_csv(mirror / L.CIN_FILE, dtype=str, keep_default_na=False)
+    i = cin.index[(cin["new_la_code"] == OXON) & (cin["time_period"] == "2019")][0]
+    cin.loc[i, "new_la_code"] = "Oxfordshire"
+    root = make_root(tmp_path, mirror, L.CIN_FILE, csv_text(cin))
+    (root / L.CPP_FILE).symlink_to(mirror / L.CPP_FILE)
+    with pytest.raises(InputError, match="'Oxfordshire' is not an ONS local authority code") as e:
+        L.load_la_cin_cpp(root)
+    assert (e.value.row, e.value.column) == (i + 2, "new_la_code")
