@@ -560,6 +560,7 @@ def build_localities(
 
     # 1b. Urban towns: clusters of urban areas within each district.
     lad_size = pd.Series(lad).value_counts()
+    same_town: dict[tuple[str, str], int] = {}
     for district in sorted(set(lad)):
         idx = np.flatnonzero((lad == district) & ~rural)
         if len(idx) < MIN_TOWN_AREAS:
@@ -569,8 +570,13 @@ def build_localities(
             members = idx[comp == c]
             if len(members) < MIN_TOWN_AREAS:
                 continue
-            add(_name_cluster(members, keys, ward, pop, district, lad_size[district],
-                              ward_towns), members)
+            name = _name_cluster(members, keys, ward, pop, district, lad_size[district],
+                                 ward_towns)
+            if (district, name) in same_town:                # one town in several pieces
+                label[members] = same_town[(district, name)]
+            else:
+                same_town[(district, name)] = len(names)
+                add(name, members)
 
     # 1c. Ward-name towns not already a town above (small towns ONS counts as rural).
     town_of_name = {}
@@ -596,11 +602,11 @@ def build_localities(
     # 3. Everything else: the town whose population-weighted centre is nearest.
     free = np.flatnonzero(label < 0)
     if len(free):
-        centres = np.array([_centroid(xy[label == t], weight[label == t])
-                            for t in range(len(names))])
+        towns = np.array(sorted(set(label[label >= 0].tolist())))
+        centres = np.array([_centroid(xy[label == t], weight[label == t]) for t in towns])
         dist = np.hypot(xy[free, None, 0] - centres[None, :, 0],
                         xy[free, None, 1] - centres[None, :, 1])
-        label[free] = dist.argmin(axis=1)
+        label[free] = towns[dist.argmin(axis=1)]
 
     # 4. Bring the count within the target.
     label, names, base = _merge_and_split(label, names, base, d, xy, weight, ward, lo, hi)
