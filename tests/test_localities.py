@@ -332,3 +332,17 @@ def test_builder_names_towns(tables):
     assert {"Cambridge", "Ely", "Huntingdon", "St Neots", "St Ives"} <= set(cambs)
     lancs = build_localities(council_areas(tables, "E10000017"))
     assert {"Preston", "Burnley", "Lancaster", "Chorley"} <= set(lancs)
+
+
+def test_builder_without_wards_or_towns():
+    # A 10 x 10 grid of rural areas 1 km apart, no ward or district columns: one locality,
+    # cut until the target for 100 areas (5-8) is met.
+    grid = np.arange(10) * 1000.0
+    xs, ys = np.meshgrid(grid, grid)
+    areas = pd.DataFrame({"x": xs.ravel(), "y": ys.ravel(), "population": 50, "rural": True})
+    got = build_localities(areas)
+    assert got.nunique() == 5
+    assert got.value_counts().max() <= 40            # cut at population midpoints
+    assert all(name.startswith("All areas") for name in set(got))
+    pd.testing.assert_series_equal(build_localities(areas), got)
+    assert build_localities(areas.iloc[:0]).empty
