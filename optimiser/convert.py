@@ -233,10 +233,12 @@ def population_from_sape(path: str | Path, sheet: str = SAPE_SHEET) -> pd.DataFr
     body = body[body[header[0]].notna() | body.iloc[:, 1].notna()]
     body = body.astype(str).apply(lambda s: s.str.strip())
     body = body.replace({"nan": "", "None": ""})
-    body = body[body.apply(lambda r: (r != "").any(), axis=1)]
+    body = body[(body != "").any(axis=1)]  # drop blank rows (notes below the table)
     cols = {"lsoa11cd": "LSOA Code", "lsoa11nm": "LSOA Name", "total": "All Ages",
             **{f"age_{a}": str(a) for a in range(20)}}
     df = _pick(body.reset_index(drop=True), cols, f"{path} [{sheet}]")
+    # Workbooks may carry footnotes below the table: data rows are those with an LSOA code.
+    df = df[df["lsoa11cd"].str.fullmatch(r"[EW]01\d{6}")].reset_index(drop=True)
     df = _numbers(df, ["total", *[f"age_{a}" for a in range(20)]], f"{path} [{sheet}]",
                   integer=True)
     for band, ages in AGE_BANDS.items():

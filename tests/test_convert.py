@@ -78,6 +78,8 @@ def write_sape_workbook(path: Path, pop: pd.DataFrame, welsh: pd.DataFrame | Non
             rest[20] = int(d["total"]) * factor - sum(young)
             ws.append([d["lsoa11cd"], d["lsoa11nm"], "E07000178", "Oxford", "E07000178",
                        "Oxford", int(d["total"]) * factor, *young, *rest])
+        ws.append([])
+        ws.append(["Source: Office for National Statistics"])  # a footnote, not data
     buf = io.BytesIO()
     wb.save(buf)
     if path.suffix == ".zip":
