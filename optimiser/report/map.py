@@ -308,6 +308,7 @@ def legend_html(counts_need: list[int], circles: bool, modelled: bool,
 
 
 _CSS = """
+<link rel="icon" href="data:,">
 <style>
 .leaflet-container { background: #f3f3ef; font-family: Arial, Helvetica, sans-serif; }
 .map-legend { background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 4px;
