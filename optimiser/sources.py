@@ -441,6 +441,7 @@ def fetch_all(
     official = base / "official"
     official.mkdir(parents=True, exist_ok=True)
     records = _load_records(official)
+    records_before = json.dumps(records, sort_keys=True)
     today = day or dt.datetime.now(dt.UTC).date()
     tables: dict[str, bytes] = {}
     provenance = []
@@ -464,7 +465,8 @@ def fetch_all(
             say(f"{source.id}: {', '.join(produced)}")
     finally:
         # Checksums of files that did download are kept even when a later source fails.
-        write_json(official / CHECKSUMS_NAME, dict(sorted(records.items())))
+        if json.dumps(records, sort_keys=True) != records_before:
+            write_json(official / CHECKSUMS_NAME, dict(sorted(records.items())))
     with atomic_output_dir(canon) as tmp:
         for rel, data in tables.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
