@@ -195,7 +195,8 @@ def test_index_html_content(hostile_pack):
     assert "charts/reach_by_imd_decile.svg" in index and "charts/reach_by_budget.svg" in index
     assert "modelled estimates" in index and "(modelled)" in index
     # the option in plain words, with numbers from the solution
-    assert "keeps 2 of today&#39;s 3 centres, closes 1 and opens 1 new centre" in index
+    assert ("keeps 2 of today&#39;s 3 centres, closes 1 and opens 1 new centre, 3 open in all "
+            "(2 hubs and 1 spoke), with 2 outreach workers across 3 localities") in index
     # every area gaining or losing is listed, grouped by locality
     for area in ("E01028523", "E01028516", "E01028517", "E01028522", "E01028521"):
         assert area in index

@@ -260,10 +260,17 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
         "objective": str(sol.get("objective", "")),
     }
     n_locs = _n(facts["localities"], "locality", "localities")
-    words = [
-        f"This option keeps {facts['kept']} of today's {_n(existing, 'centre')}, closes "
-        f"{facts['closed']} and opens {_n(facts['new'], 'new centre')}, with "
-        f"{_n(outreach, 'outreach worker')} across {n_locs}."]
+    open_now = sites[sites["decision"].isin(["keep", "open_new"])]
+    tiers = (f" ({_n((open_now['tier'] == 'hub').sum(), 'hub')} and "
+             f"{_n((open_now['tier'] == 'spoke').sum(), 'spoke')})")
+    if existing:
+        first = (f"This option keeps {facts['kept']} of today's {_n(existing, 'centre')}, closes "
+                 f"{facts['closed']} and opens {_n(facts['new'], 'new centre')}, "
+                 f"{len(open_now)} open in all{tiers}")
+    else:
+        first = ("No existing centres were given, so every centre is new: this option opens "
+                 f"{_n(facts['new'], 'centre')}{tiers}")
+    words = [f"{first}, with {_n(outreach, 'outreach worker')} across {n_locs}."]
     if facts["annual_cost"] is not None:
         cost = f"It costs {format_value(facts['annual_cost'], 'money')} a year"
         if facts["budget"]:
