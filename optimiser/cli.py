@@ -155,11 +155,16 @@ def report(
     self_contained: Annotated[bool, typer.Option(
         "--self-contained/--cdn",
         help="Inline every script and style so the map opens with no network.")] = True,
+    suppress: Annotated[str, typer.Option(
+        help="Counts of children to protect in published tables, comma-separated "
+        "(cin, cpp, children_0_4, children_0_19).")] = "cin,cpp",
 ) -> None:
     """Map, locality tables and consultation pack from a solved folder."""
     from optimiser.report import build_pack
 
-    summary = build_pack(solved, out, threshold=threshold, self_contained=self_contained)
+    columns = tuple(c.strip() for c in suppress.split(",") if c.strip())
+    summary = build_pack(solved, out, threshold=threshold, self_contained=self_contained,
+                         suppress=columns)
     console.print(summary)
 
 

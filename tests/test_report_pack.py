@@ -285,3 +285,19 @@ def test_cli_report(tmp_path):
     res = runner.invoke(app, ["report", str(solved), "--out", str(tmp_path / "pack2")])
     assert res.exit_code == 2
     assert "solved folder does not exist" in res.output
+
+
+def test_cli_suppress_names_more_counts_of_children(tmp_path):
+    solved = make_solved(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(app, ["report", str(solved), "--out", str(tmp_path / "pack"),
+                              "--threshold", "100", "--suppress", "cin,cpp,children_0_4"])
+    assert res.exit_code == 0, res.output
+    loc = pd.read_csv(tmp_path / "pack" / "localities.csv", dtype=str)
+    # West has 88 children aged 0-4 (1..100): hidden, with a partner so 1,336 gives nothing away
+    assert loc["children_0_4"].tolist() == ["755", "c", "c", "1336"]
+    assert loc["children_0_19"].tolist() == ["3040", "1950", "350", "5340"]
+    res = runner.invoke(app, ["report", str(solved), "--out", str(tmp_path / "pack2"),
+                              "--suppress", "cin,postcodes"])
+    assert res.exit_code == 2
+    assert "cannot suppress unknown column 'postcodes'" in res.output
