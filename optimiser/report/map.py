@@ -551,8 +551,8 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
             "name": part["name"].map(esc).to_numpy(),
             "decision": part["decision"].map(lambda d: DECISION_LABELS.get(d, esc(d))).to_numpy(),
             "tier": part["tier"].map(esc).to_numpy(),
-            "locality": (part["locality"].map(esc).to_numpy() if "locality" in part.columns
-                         else "n/a"),
+            "locality": (part["locality"].fillna("n/a").map(esc).to_numpy()
+                         if "locality" in part.columns else "n/a"),
             "cost": part["annual_cost"].map(lambda v: "£" + _fmt(v)).to_numpy()
             if "annual_cost" in part.columns else "n/a",
             "served": (part["areas_served"].map(lambda v: _fmt(v)).to_numpy()
