@@ -138,11 +138,20 @@ def solve(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for solution.json and tables.")],
 ) -> None:
-    """Solve a scenario: the best plan under the budget cap, with an honest status."""
+    """Solve a scenario: the best plan under the budget cap, with an honest status.
+
+    Exit status 0 with a plan, 1 when the scenario is infeasible or no plan was found in the
+    time limit (solution.json then says why), 2 for a bad scenario or instance (nothing written).
+    """
+    import json
+
     from optimiser.solve import run_solve
 
     summary = run_solve(scenario, out)
-    console.print(summary)
+    console.print(summary, highlight=False)
+    solved = json.loads((out / "solution.json").read_text(encoding="utf-8"))
+    if solved.get("objective_value") is None:
+        raise typer.Exit(code=1)
 
 
 @app.command()

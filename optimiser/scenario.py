@@ -1,0 +1,374 @@
+"""The scenario file: what to optimise, under which budget and rules (YAML, validated).
+
+A scenario names an instance folder (paths are relative to the scenario file), an objective and
+its settings. Every key is checked before anything is solved: an unknown key, a wrong type, an
+out-of-range value or a missing instance file is one :class:`~optimiser.errors.ScenarioError`
+naming the dotted key (``constraints.min_sites``), the bad value and the fix.
+
+Keys and defaults (see DESIGN.md "Interfaces")::
+
+    name: oxfordshire-10m          # default: the file name without .yaml
+    instance: instance/            # folder with areas.csv, sites.csv, optional travel.csv
+    objective: max_reach           # max_reach | min_cost | max_min_locality | evaluate
+    budget: 10000000               # £ a year; needed by max_reach and max_min_locality
+    annualise_years: 5             # one-off setup/closure costs count 1/5 a year (default 5)
+    target_reach: 0.9              # min_cost: share of need-weighted children to reach
+    network: [site ids]            # evaluate: the sites open (default: all existing sites)
+    reach:
+      threshold_minutes: {urban: 20, rural: 30}   # or one number for every area
+      speed_kmh: {urban: 15, rural: 40}           # straight-line estimate (no travel.csv)
+      circuity: {urban: 1.3, rural: 1.3}          # road distance / straight-line distance
+    outreach:                      # leave out to switch outreach off
+      cost_per_worker: 42000       # £ a year
+      reach_per_worker: 150        # need-weighted children one worker reaches
+      effectiveness: 0.6           # outreach counts 0.6 of a centre visit
+      max_workers_per_locality: 20 # optional cap
+    tiers:
+      hub: {effectiveness: 1.0}
+      spoke: {effectiveness: 0.8, hub_within_km: 15}
+    constraints: {locality_min_reach, site_per_locality, min_sites, max_sites,
+                  min_separation_km, must_open, must_close, deprived_max_minutes}
+    solver: {name: highs, time_limit_s: 60, gap: 0, threads: 1, seed: 0}
+
+Examples
+--------
+>>> s = Scenario.model_validate({"instance": ".", "objective": "max_reach", "budget": 1e6})
+>>> s.annualise_years, s.solver.gap
+(5.0, 0.0)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from optimiser.errors import ScenarioError
+from optimiser.files import suggest
+
+OBJECTIVES = ("max_reach", "min_cost", "max_min_locality", "evaluate")
+
+
+class _KeyedValueError(ValueError):
+    """A model-level check that knows which key it is about."""
+
+    def __init__(self, key: str, value: Any, problem: str, hint: str) -> None:
+        super().__init__(problem)
+        self.key, self.value, self.problem, self.hint = key, value, problem, hint
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class UrbanRural(_Strict):
+    """A setting with separate values for urban and rural areas."""
+
+    urban: float = Field(gt=0)
+    rural: float = Field(gt=0)
+
+
+class ReachSettings(_Strict):
+    """When an area counts as reached: travel time at most the threshold for its class.
+
+    Defaults: 20 minutes urban, 30 rural; without travel.csv the minutes are estimated as
+    straight-line km × circuity ÷ speed: urban 1.3 at 15 km/h (families walking or by bus),
+    rural 1.3 at 40 km/h (driving).
+    """
+
+    threshold_minutes: UrbanRural | float = Field(
+        default_factory=lambda: UrbanRural(urban=20, rural=30))
+    speed_kmh: UrbanRural = Field(default_factory=lambda: UrbanRural(urban=15, rural=40))
+    circuity: UrbanRural = Field(default_factory=lambda: UrbanRural(urban=1.3, rural=1.3))
+
+    @model_validator(mode="after")
+    def _positive(self) -> ReachSettings:
+        if isinstance(self.threshold_minutes, float | int) and self.threshold_minutes <= 0:
+            raise _KeyedValueError("reach.threshold_minutes", self.threshold_minutes,
+                                   "threshold_minutes must be greater than 0",
+                                   "give minutes, e.g. 20, or {urban: 20, rural: 30}")
+        if self.circuity.urban < 1 or self.circuity.rural < 1:
+            raise _KeyedValueError("reach.circuity", None, "circuity must be at least 1",
+                                   "roads are never shorter than the straight line; 1.3 is usual")
+        return self
+
+    def thresholds(self) -> UrbanRural:
+        t = self.threshold_minutes
+        return t if isinstance(t, UrbanRural) else UrbanRural(urban=t, rural=t)
+
+
+class OutreachSettings(_Strict):
+    """Outreach workers per locality (switched off when the section is absent)."""
+
+    cost_per_worker: float = Field(ge=0)
+    reach_per_worker: float = Field(gt=0)
+    effectiveness: float = Field(default=0.6, gt=0, le=1)
+    max_workers_per_locality: int | None = Field(default=None, ge=0)
+
+
+class HubTier(_Strict):
+    effectiveness: float = Field(default=1.0, gt=0, le=1)
+
+
+class SpokeTier(_Strict):
+    effectiveness: float = Field(default=0.8, gt=0, le=1)
+    hub_within_km: float | None = Field(default=None, gt=0)
+
+
+class TierSettings(_Strict):
+    """Effectiveness of each tier (hub default 1.0, spoke 0.8) and the spoke-needs-a-hub rule."""
+
+    hub: HubTier = Field(default_factory=HubTier)
+    spoke: SpokeTier = Field(default_factory=SpokeTier)
+
+
+class Constraints(_Strict):
+    """Policy constraints; each is off unless given."""
+
+    locality_min_reach: float | None = Field(default=None, ge=0, le=1)
+    site_per_locality: bool = False
+    min_sites: int | None = Field(default=None, ge=0)
+    max_sites: int | None = Field(default=None, ge=0)
+    min_separation_km: float | None = Field(default=None, gt=0)
+    must_open: list[str] = Field(default_factory=list)
+    must_close: list[str] = Field(default_factory=list)
+    deprived_max_minutes: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Constraints:
+        if (self.min_sites is not None and self.max_sites is not None
+                and self.min_sites > self.max_sites):
+            raise _KeyedValueError("constraints.min_sites", self.min_sites,
+                                   f"min_sites ({self.min_sites}) is larger than max_sites "
+                                   f"({self.max_sites})", "lower min_sites or raise max_sites")
+        both = sorted(set(self.must_open) & set(self.must_close))
+        if both:
+            raise _KeyedValueError("constraints.must_close", both[0],
+                                   f"site {both[0]} is in both must_open and must_close",
+                                   "remove it from one of the two lists")
+        return self
+
+
+class SolverSettings(_Strict):
+    """Solver choice and honesty settings. ``gap`` 0 means: stop only at a proven optimum."""
+
+    name: Literal["highs", "cbc"] = "highs"
+    time_limit_s: float | None = Field(default=None, gt=0)
+    gap: float = Field(default=0.0, ge=0, le=1)
+    threads: int = Field(default=1, ge=1)
+    seed: int = Field(default=0, ge=0)
+    msg: bool = False
+
+
+class Scenario(_Strict):
+    """A validated scenario. ``instance_dir`` and ``source`` are filled by :func:`load_scenario`."""
+
+    name: str = "scenario"
+    instance: str
+    objective: Literal["max_reach", "min_cost", "max_min_locality", "evaluate"] = "max_reach"
+    budget: float | None = Field(default=None, ge=0)
+    annualise_years: float = Field(default=5.0, gt=0)
+    target_reach: float | None = Field(default=None, ge=0, le=1)
+    network: list[str] | None = None
+    reach: ReachSettings = Field(default_factory=ReachSettings)
+    outreach: OutreachSettings | None = None
+    tiers: TierSettings = Field(default_factory=TierSettings)
+    constraints: Constraints = Field(default_factory=Constraints)
+    solver: SolverSettings = Field(default_factory=SolverSettings)
+
+    # Not scenario keys: where the file and its instance are (set by load_scenario).
+    _source: Path | None = None
+    _instance_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _objective_needs(self) -> Scenario:
+        if self.objective in ("max_reach", "max_min_locality") and self.budget is None:
+            raise _KeyedValueError("budget", None,
+                                   f"objective {self.objective} needs a budget (£ a year)",
+                                   "add e.g. 'budget: 10000000'")
+        if self.objective == "min_cost" and self.target_reach is None:
+            raise _KeyedValueError("target_reach", None,
+                                   "objective min_cost needs target_reach",
+                                   "add e.g. 'target_reach: 0.9' (90% of need-weighted children)")
+        return self
+
+    @property
+    def instance_dir(self) -> Path:
+        if self._instance_dir is not None:
+            return self._instance_dir
+        base = self._source.parent if self._source is not None else Path.cwd()
+        return (base / self.instance).resolve()
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    def settings_dict(self) -> dict[str, Any]:
+        """The scenario as validated, defaults filled (for solution.json ``settings``)."""
+        return self.model_dump(mode="json")
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """A copy with top-level keys replaced (validated again), keeping the file location.
+
+        >>> s = Scenario.model_validate({"instance": ".", "budget": 1e6})
+        >>> s.with_changes(budget=2e6).budget
+        2000000.0
+        """
+        data = self.model_dump()
+        data.update(changes)
+        new = Scenario.model_validate(data)
+        new._source = self._source
+        new._instance_dir = self._instance_dir
+        return new
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning pydantic's errors into one clear ScenarioError
+# ---------------------------------------------------------------------------------------------
+
+_FIELD_HINTS = {
+    "objective": "use one of: " + ", ".join(OBJECTIVES),
+    "solver.name": "use highs or cbc",
+    "solver.gap": "a relative gap between 0 (proven optimal) and 1, e.g. 0.005 for 0.5%",
+    "budget": "a number of pounds a year, e.g. 10000000 (no £ sign or commas)",
+    "target_reach": "a share between 0 and 1, e.g. 0.9 for 90%",
+    "constraints.locality_min_reach": "a share between 0 and 1, e.g. 0.5 for 50%",
+    "reach.threshold_minutes": "one number of minutes, or {urban: 20, rural: 30}",
+}
+
+
+def _model_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """Known keys at ``path`` (for close-match suggestions of an unknown key)."""
+    current: Any = model
+    for part in path:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        candidates = [a for a in getattr(ann, "__args__", (ann,))
+                      if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = candidates[0] if candidates else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _scenario_error(exc: ValidationError, file: Path | None) -> ScenarioError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in (
+        "UrbanRural", "float", "int", "constrained-float")))
+    # Union members appear in loc as e.g. 'float' or 'UrbanRural'; drop them for the key name.
+    key = ".".join(str(p) for p in loc if not isinstance(p, int)) or None
+    value = err.get("input")
+    etype = err["type"]
+    ctx = err.get("ctx") or {}
+    if etype == "extra_forbidden":
+        parent = loc[:-1]
+        known = _model_fields(Scenario, tuple(p for p in parent if not isinstance(p, int)))
+        close = suggest(str(loc[-1]), known)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint += f"keys allowed here: {', '.join(known)}" if known else "remove it"
+        return ScenarioError(f"unknown key '{loc[-1]}'", file=file, key=key, hint=hint)
+    if etype == "missing":
+        return ScenarioError("this key is required", file=file, key=key,
+                             hint=_FIELD_HINTS.get(key or "", "add it to the scenario file"))
+    if etype == "value_error" and isinstance(ctx.get("error"), _KeyedValueError):
+        kv: _KeyedValueError = ctx["error"]
+        return ScenarioError(kv.problem, file=file, key=kv.key, hint=kv.hint)
+    msg = err["msg"].removeprefix("Value error, ")
+    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    hint = _FIELD_HINTS.get(key or "")
+    if hint is None:
+        if etype.startswith(("greater", "less")):
+            hint = f"the value must be {msg.replace('Input should be ', '')}"
+        elif "type" in etype or etype.endswith("_parsing"):
+            hint = f"expected {msg.replace('Input should be ', '')}"
+        else:
+            hint = "see the scenario keys in the README"
+    return ScenarioError(f"{shown} is not allowed: {msg}", file=file, key=key, hint=hint)
+
+
+def parse_scenario(data: Any, *, file: Path | None = None) -> Scenario:
+    """Validate a scenario mapping (already read from YAML).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the dotted key, the bad value and the fix.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError("the scenario must be a YAML mapping of keys to values",
+                            file=file, hint="start with lines like 'instance: instance/'")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _scenario_error(exc, file) from None
+    if file is not None:
+        scenario._source = Path(file).resolve()
+        if "name" not in data:
+            scenario.name = Path(file).stem
+    return scenario
+
+
+def load_scenario(path: str | Path, *, check_instance: bool = True) -> Scenario:
+    """Read and validate a scenario file; the instance folder is resolved against the file.
+
+    Raises
+    ------
+    ScenarioError
+        For an unreadable file, bad YAML, an unknown key, a wrong type or out-of-range value, or a
+        missing instance folder / ``areas.csv`` / ``sites.csv``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("the scenario file does not exist", file=path,
+                            hint="check the path; scenario files are YAML (see the README)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ScenarioError(f"the file is not valid YAML{where}", file=path,
+                            hint="check indentation and colons (key: value)") from None
+    except UnicodeDecodeError:
+        raise ScenarioError("the file is not UTF-8 text", file=path) from None
+    scenario = parse_scenario(data, file=path)
+    if check_instance:
+        check_instance_files(scenario)
+    return scenario
+
+
+def check_instance_files(scenario: Scenario) -> None:
+    """The instance folder and its required files exist."""
+    folder = scenario.instance_dir
+    if not folder.is_dir():
+        raise ScenarioError(
+            f"the instance folder {folder} does not exist", file=scenario.source, key="instance",
+            hint="give the folder 'optimiser prepare' wrote, relative to the scenario file",
+        )
+    for name in ("areas.csv", "sites.csv"):
+        if not (folder / name).is_file():
+            raise ScenarioError(
+                f"the instance folder {folder} has no {name}", file=scenario.source,
+                key="instance", hint="an instance needs areas.csv and sites.csv (see the README)",
+            )
+
+
+def check_site_ids(scenario: Scenario, site_ids: list[str]) -> None:
+    """Site ids named in the scenario exist in the instance's sites.csv."""
+    known = set(site_ids)
+    for key, ids in (("constraints.must_open", scenario.constraints.must_open),
+                     ("constraints.must_close", scenario.constraints.must_close),
+                     ("network", scenario.network or [])):
+        for sid in ids:
+            if sid not in known:
+                close = suggest(str(sid), site_ids)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise ScenarioError(
+                    f"site '{sid}' is not in the instance's sites.csv", file=scenario.source,
+                    key=key, hint=hint + "use site_id values from sites.csv",
+                )

@@ -1,0 +1,95 @@
+"""``optimiser solve``: a scenario file in, a solved folder out.
+
+Examples
+--------
+>>> from optimiser.scenario import load_scenario
+>>> sol = solve_scenario(load_scenario("scenario.yaml"))        # doctest: +SKIP
+>>> sol.status, sol.open_sites[:3]                               # doctest: +SKIP
+('optimal', ['S001', 'S004', 'S007'])
+
+A sweep re-solves one built model per budget::
+
+    model = FamilyCentreModel.from_instance(instance, scenario)
+    for b in budgets:
+        model.set_budget(b)
+        sol = solve_model(model, instance, scenario)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from optimiser.instance import Instance, read_instance
+from optimiser.model.explain import explain_infeasible, money
+from optimiser.model.formulation import FamilyCentreModel
+from optimiser.scenario import Scenario, load_scenario
+from optimiser.solution import Solution, build_solution
+
+
+def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario) -> Solution:
+    """Solve a built model (again, e.g. after :meth:`FamilyCentreModel.set_budget`)."""
+    result = model.solve()
+    explanation: list[str] = []
+    s = model.settings
+    if result.status == "infeasible":
+        explanation = explain_infeasible(model)
+    elif result.objective_value is None:
+        explanation = [f"no plan was found within the time limit of {s.time_limit_s:g} s; "
+                       "raise solver.time_limit_s or the gap"]
+    elif result.status == "time_limit":
+        if result.gap is not None and result.best_bound is not None:
+            explanation = [f"stopped at the time limit of {s.time_limit_s:g} s: the plan is "
+                           f"within {100 * result.gap:.2f}% of the best possible (best bound "
+                           f"{result.best_bound:,.1f})"]
+        else:
+            explanation = [f"stopped at the time limit of {s.time_limit_s:g} s before a bound "
+                           "was proven: the plan may be far from the best possible"]
+    elif result.status == "feasible":
+        explanation = [f"stopped within the requested gap of {100 * s.gap:g}%: not proven optimal"]
+    if s.objective == "evaluate" and s.outreach and s.budget is None:
+        explanation.append("evaluate: outreach workers are placed only when the scenario gives "
+                           "a budget; none were placed")
+    if (s.objective == "evaluate" and result.annual_cost is not None and s.budget is not None
+            and result.annual_cost > s.budget + 1e-6):
+        explanation.append(f"the network costs {money(result.annual_cost)} a year, over the "
+                           f"budget of {money(s.budget)}")
+    return build_solution(
+        model, result, instance, scenario_name=scenario.name, scenario_file=scenario.source,
+        settings=scenario.settings_dict(), explanation=explanation,
+    )
+
+
+def solve_scenario(scenario: Scenario, instance: Instance | None = None) -> Solution:
+    """Read the instance (unless given), build the model and solve it."""
+    if instance is None:
+        instance = read_instance(scenario.instance_dir)
+    model = FamilyCentreModel.from_instance(instance, scenario)
+    return solve_model(model, instance, scenario)
+
+
+def summary_text(sol: Solution) -> str:
+    """A few lines for the terminal."""
+    lines = [f"{sol.scenario}: {sol.objective} -> {sol.status}"]
+    t = sol.totals
+    if t:
+        lines.append(
+            f"  {t['sites_open']} sites open, {t['outreach_workers']} outreach workers, "
+            f"annual cost {money(t['annual_cost'])}; reaches {100 * t['reach_share']:.1f}% of "
+            f"need-weighted children ({t['need_reached']:,.0f} of {t['need_total']:,.0f})")
+        if sol.best_bound is not None and sol.status != "optimal":
+            lines.append(f"  best bound {sol.best_bound:,.4g}, gap {100 * (sol.gap or 0):.3f}%")
+        ch = sol.change
+        if ch:
+            lines.append(f"  against today's network: {len(ch['areas_gaining'])} areas gain "
+                         f"access, {len(ch['areas_losing'])} lose it")
+    for sentence in sol.explanation:
+        lines.append(f"  {sentence}")
+    return "\n".join(lines)
+
+
+def run_solve(scenario_path: str | Path, out: str | Path) -> str:
+    """The CLI's ``solve``: validate, solve, write ``out`` atomically; return a summary."""
+    scenario = load_scenario(scenario_path)
+    sol = solve_scenario(scenario)
+    sol.write(out)
+    return summary_text(sol) + f"\n  written to {Path(out)}"

@@ -1,0 +1,119 @@
+"""Scenario validation: every mistake is one ScenarioError naming the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from optimiser.errors import ScenarioError
+from optimiser.scenario import check_site_ids, load_scenario, parse_scenario
+
+BASE = {"instance": ".", "objective": "max_reach", "budget": 1e6}
+
+
+def err(data) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data)
+    return info.value
+
+
+def test_defaults_are_filled():
+    s = parse_scenario(dict(BASE))
+    assert s.annualise_years == 5
+    assert s.reach.thresholds().urban == 20 and s.reach.thresholds().rural == 30
+    assert s.reach.speed_kmh.urban == 15 and s.reach.speed_kmh.rural == 40
+    assert s.tiers.hub.effectiveness == 1.0 and s.tiers.spoke.effectiveness == 0.8
+    assert s.solver.name == "highs" and s.solver.gap == 0.0
+    assert s.outreach is None
+
+
+def test_unknown_top_level_key_suggests_the_right_one():
+    e = err({**BASE, "budjet": 5})
+    assert e.key == "budjet"
+    assert "unknown key" in e.problem and "did you mean 'budget'" in e.hint
+
+
+def test_unknown_nested_key_has_dotted_name_and_suggestion():
+    e = err({**BASE, "constraints": {"min_site": 3}})
+    assert e.key == "constraints.min_site" and "min_sites" in e.hint
+    e = err({**BASE, "solver": {"time_limit": 3}})
+    assert e.key == "solver.time_limit" and "time_limit_s" in e.hint
+
+
+def test_wrong_type_names_key_and_value():
+    e = err({**BASE, "budget": "ten million"})
+    assert e.key == "budget" and "'ten million'" in e.problem and "no £ sign" in e.hint
+
+
+def test_out_of_range_values():
+    assert err({**BASE, "budget": -1}).key == "budget"
+    e = err({**BASE, "solver": {"gap": 1.5}})
+    assert e.key == "solver.gap" and "less than or equal to 1" in e.problem
+    assert err({**BASE, "constraints": {"locality_min_reach": 2}}).key == \
+        "constraints.locality_min_reach"
+    assert err({**BASE, "outreach": {"cost_per_worker": 1, "reach_per_worker": 0}}).key == \
+        "outreach.reach_per_worker"
+    assert err({**BASE, "solver": {"name": "gurobi"}}).key == "solver.name"
+
+
+def test_objective_requirements():
+    assert err({"instance": ".", "objective": "max_reach"}).key == "budget"
+    e = err({"instance": ".", "objective": "min_cost"})
+    assert e.key == "target_reach" and "0.9" in e.hint
+    assert parse_scenario({"instance": ".", "objective": "evaluate"}).budget is None
+
+
+def test_contradictions():
+    e = err({**BASE, "constraints": {"min_sites": 5, "max_sites": 2}})
+    assert e.key == "constraints.min_sites" and "larger than max_sites" in e.problem
+    e = err({**BASE, "constraints": {"must_open": ["A"], "must_close": ["A"]}})
+    assert "both must_open and must_close" in e.problem
+
+
+def test_threshold_single_number_or_pair():
+    s = parse_scenario({**BASE, "reach": {"threshold_minutes": 25}})
+    assert s.reach.thresholds().urban == s.reach.thresholds().rural == 25
+    assert err({**BASE, "reach": {"threshold_minutes": -5}}).key == "reach.threshold_minutes"
+
+
+def test_paths_are_relative_to_the_scenario_file(tmp_path: Path):
+    inst = tmp_path / "data" / "inst"
+    inst.mkdir(parents=True)
+    (inst / "areas.csv").write_text("x\n")
+    (inst / "sites.csv").write_text("x\n")
+    (tmp_path / "scen").mkdir()
+    f = tmp_path / "scen" / "option-a.yaml"
+    f.write_text("instance: ../data/inst\nbudget: 1000000\n")
+    s = load_scenario(f)
+    assert s.instance_dir == inst.resolve()
+    assert s.name == "option-a"
+
+
+def test_missing_instance_folder_and_files(tmp_path: Path):
+    f = tmp_path / "s.yaml"
+    f.write_text("instance: nowhere\nbudget: 1\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(f)
+    assert info.value.key == "instance" and "does not exist" in info.value.problem
+    (tmp_path / "nowhere").mkdir()
+    (tmp_path / "nowhere" / "areas.csv").write_text("x\n")
+    with pytest.raises(ScenarioError, match=r"no sites\.csv"):
+        load_scenario(f)
+
+
+def test_bad_yaml_and_non_mapping(tmp_path: Path):
+    f = tmp_path / "s.yaml"
+    f.write_text("instance: [unclosed\n")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(f)
+    f.write_text("- just\n- a list\n")
+    with pytest.raises(ScenarioError, match="YAML mapping"):
+        load_scenario(f)
+
+
+def test_unknown_site_ids_are_named():
+    s = parse_scenario({**BASE, "constraints": {"must_open": ["S0001", "S9"]}})
+    with pytest.raises(ScenarioError) as info:
+        check_site_ids(s, ["S0001", "S0002"])
+    assert info.value.key == "constraints.must_open" and "'S9'" in info.value.problem

@@ -1,0 +1,334 @@
+"""``optimiser solve`` end to end: outputs, bad scenarios, infeasibility in words, honesty."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from optimiser.cli import app
+from optimiser.instance import Instance, read_instance, write_instance
+from optimiser.model import FamilyCentreModel
+from optimiser.model.synthetic import synthetic_instance
+from optimiser.scenario import load_scenario
+from optimiser.solve import solve_model, solve_scenario
+from optimiser.travel import nearest_open_site
+
+runner = CliRunner()
+
+DESIGN_KEYS = {"scenario", "objective", "status", "objective_value", "best_bound", "gap",
+               "solve_seconds", "open_sites", "outreach", "totals", "localities", "change"}
+TOTALS_KEYS = {"annual_cost", "need_total", "need_reached", "reach_share", "children_reached"}
+LOCALITY_KEYS = {"locality", "need_total", "need_reached", "reach_share", "sites",
+                 "outreach_workers"}
+AREA_COLUMNS = ["area_id", "name", "locality", "population", "need", "demand", "rural",
+                "imd_decile", "site_share", "outreach_share", "reach_share", "reached",
+                "reached_by", "site_id", "travel_minutes", "reached_before", "change"]
+SITE_COLUMNS = ["open", "decision", "areas_served", "demand_served"]
+LOC_COLUMNS = ["locality", "population", "need_total", "need_reached", "reach_share", "sites",
+               "site_ids", "outreach_workers", "mean_travel_minutes", "floor", "meets_floor"]
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    """A synthetic 400-area county instance folder."""
+    folder = tmp_path_factory.mktemp("county") / "instance"
+    folder.mkdir()
+    write_instance(synthetic_instance(400, seed=11), folder)
+    return folder
+
+
+def scenario_file(folder: Path, text: str, name: str = "scenario.yaml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def base_yaml(instance: Path, extra: str = "") -> str:
+    return (f"instance: {instance}\nobjective: max_reach\nbudget: 5000000\n"
+            "outreach: {cost_per_worker: 42000, reach_per_worker: 150, effectiveness: 0.6}\n"
+            "tiers: {spoke: {effectiveness: 0.8, hub_within_km: 15}}\n" + extra)
+
+
+def solve_cli(scen: Path, out: Path):
+    return runner.invoke(app, ["solve", str(scen), "--out", str(out)])
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def test_solve_writes_every_key_and_consistent_tables(county, tmp_path):
+    scen = scenario_file(tmp_path, base_yaml(county, "constraints: {locality_min_reach: 0.5, "
+                                                     "deprived_max_minutes: 25}\n"))
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    sol = json.loads((out / "solution.json").read_text())
+    assert set(sol) >= DESIGN_KEYS
+    assert {"scenario_file", "instance", "settings", "explanation", "status_detail"} <= set(sol)
+    assert set(sol["totals"]) >= TOTALS_KEYS
+    assert all(set(loc) >= LOCALITY_KEYS for loc in sol["localities"])
+    assert sol["status"] == "optimal" and sol["gap"] == 0.0
+    assert sol["best_bound"] == pytest.approx(sol["objective_value"])
+    assert sol["totals"]["annual_cost"] <= 5_000_000 + 1e-6
+
+    areas = pd.read_csv(out / "areas.csv")
+    sites = pd.read_csv(out / "sites.csv")
+    locs = pd.read_csv(out / "localities.csv")
+    assert list(areas.columns[: len(AREA_COLUMNS)]) == AREA_COLUMNS
+    assert set(SITE_COLUMNS) <= set(sites.columns)
+    assert list(locs.columns) == LOC_COLUMNS
+    assert len(areas) == 400
+    # The totals are the sums of the tables.
+    assert (areas["demand"] * areas["reach_share"]).sum() == pytest.approx(
+        sol["totals"]["need_reached"], rel=1e-6)
+    assert locs["need_reached"].sum() == pytest.approx(sol["totals"]["need_reached"], rel=1e-6)
+    assert sorted(sites.loc[sites["open"], "site_id"]) == sorted(sol["open_sites"])
+    assert locs["outreach_workers"].sum() == sum(sol["outreach"].values())
+    assert locs["meets_floor"].all()
+    assert (locs["reach_share"] >= 0.5 - 1e-6).all()
+    # Decisions follow status and open.
+    kept = sites[(sites["status"] == "existing") & sites["open"]]
+    assert (kept["decision"] == "keep").all()
+    assert set(sites.loc[(sites["status"] == "candidate") & ~sites["open"], "decision"]) <= {
+        "not_opened"}
+    # Reached areas name an open site or outreach; site_id is an open site.
+    by_site = areas[areas["reached_by"] == "site"]
+    assert by_site["site_id"].isin(sol["open_sites"]).all()
+    assert (areas.loc[areas["reached_by"] == "none", "reached"] == False).all()  # noqa: E712
+    # Change against today: gaining / losing areas agree with the before/after columns.
+    gains = areas.loc[areas["reached"] & ~areas["reached_before"], "area_id"].tolist()
+    losses = areas.loc[~areas["reached"] & areas["reached_before"], "area_id"].tolist()
+    assert sol["change"]["areas_gaining"] == gains
+    assert sol["change"]["areas_losing"] == losses
+    deciles = sol["change"]["by_imd_decile"]
+    assert [d["imd_decile"] for d in deciles] == list(range(1, 11))
+    assert sum(d["need_reached_after"] for d in deciles) == pytest.approx(
+        sol["totals"]["need_reached"], rel=1e-6)
+    # The scenario is copied as given.
+    assert (out / "scenario.yaml").read_text() == scen.read_text()
+
+
+def test_deprived_areas_are_within_the_limit(county, tmp_path):
+    scen = scenario_file(tmp_path, base_yaml(county, "constraints: {deprived_max_minutes: 12}\n"))
+    sol = solve_scenario(load_scenario(scen))
+    # One deprived rural area has no site at all within 12 minutes: said in words.
+    assert sol.status == "infeasible"
+    assert sol.explanation == ["1 deprived area(s) (A00262) have no site that may open within "
+                               "12 minutes (deprived_max_minutes)"]
+    scen = scenario_file(tmp_path, base_yaml(county, "constraints: {deprived_max_minutes: 25}\n"))
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status == "optimal"
+    inst = read_instance(county)
+    open_ = inst.sites["site_id"].isin(sol.open_sites).to_numpy()
+    _, minutes = nearest_open_site(inst, load_scenario(scen).reach, open_)
+    deprived = inst.areas["imd_decile"].isin([1, 2]).to_numpy()
+    assert deprived.sum() > 0
+    assert (minutes[deprived] <= 25 + 1e-9).all()
+
+
+def test_evaluate_today_matches_the_baseline(county, tmp_path):
+    scen = scenario_file(tmp_path, f"instance: {county}\nobjective: evaluate\n")
+    sol = solve_scenario(load_scenario(scen))
+    inst = read_instance(county)
+    assert sorted(sol.open_sites) == sorted(inst.existing_site_ids)
+    assert sol.change["areas_gaining"] == [] and sol.change["areas_losing"] == []
+    assert sol.totals["need_reached"] == pytest.approx(sol.change["need_reached_before"])
+    assert sol.totals["outreach_workers"] == 0
+
+
+def test_evaluate_a_named_network_with_outreach_budget(county, tmp_path):
+    inst = read_instance(county)
+    net = inst.sites["site_id"].tolist()[:3]
+    scen = scenario_file(tmp_path, base_yaml(county).replace("max_reach", "evaluate")
+                         + f"network: [{', '.join(net)}]\n")
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.open_sites == net
+    assert sol.totals["outreach_workers"] > 0
+    assert sol.totals["annual_cost"] <= 5_000_000
+
+
+def test_cbc_gives_the_same_reach_as_highs(county, tmp_path):
+    values = {}
+    for name in ("highs", "cbc"):
+        scen = scenario_file(tmp_path, base_yaml(county, f"solver: {{name: {name}}}\n"),
+                             f"{name}.yaml")
+        sol = solve_scenario(load_scenario(scen))
+        assert sol.status == "optimal"
+        values[name] = sol.objective_value
+    assert values["cbc"] == pytest.approx(values["highs"], rel=1e-9)
+
+
+def test_determinism_same_inputs_same_bytes(county, tmp_path):
+    scen = scenario_file(tmp_path, base_yaml(county, "constraints: {site_per_locality: true}\n"))
+    for out in ("a", "b"):
+        assert solve_cli(scen, tmp_path / out).exit_code == 0
+    for name in ("areas.csv", "sites.csv", "localities.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    a, b = (json.loads((tmp_path / o / "solution.json").read_text()) for o in ("a", "b"))
+    for timing in ("solve_seconds", "build_seconds"):
+        a.pop(timing), b.pop(timing)
+    assert a == b
+
+
+def test_budget_sweep_reuses_the_built_model(county, tmp_path):
+    scen = load_scenario(scenario_file(tmp_path, base_yaml(county)))
+    inst = read_instance(county)
+    model = FamilyCentreModel.from_instance(inst, scen)
+    reach = []
+    for b in (2e6, 4e6, 6e6):
+        model.set_budget(b)
+        sol = solve_model(model, inst, scen)
+        assert sol.status == "optimal" and sol.totals["annual_cost"] <= b
+        reach.append(sol.totals["need_reached"])
+    assert reach == sorted(reach) and reach[0] < reach[-1]
+    # The same budget from scratch gives the same answer.
+    fresh = solve_scenario(scen.with_changes(budget=4e6), inst)
+    assert fresh.objective_value == pytest.approx(reach[1], rel=1e-9)
+
+
+def test_time_limit_is_reported_honestly(tmp_path):
+    inst = synthetic_instance(3000, seed=3, n_existing=150, n_candidates=400)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    write_instance(inst, folder)
+    scen = scenario_file(tmp_path, base_yaml(folder, "solver: {time_limit_s: 0.05}\n")
+                         .replace("5000000", "9000000"))
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status in ("time_limit", "optimal")
+    if sol.status == "optimal":
+        assert sol.gap == 0.0
+    elif sol.objective_value is not None:
+        assert sol.best_bound is None or sol.best_bound >= sol.objective_value - 1e-6
+        assert sol.gap is None or sol.gap >= 0
+        assert "time limit" in sol.explanation[0]
+    # A requested gap is never reported as proven optimal unless it is.
+    scen = scenario_file(tmp_path, base_yaml(folder, "solver: {gap: 0.2, time_limit_s: 2}\n"),
+                         "gap.yaml")
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status in ("feasible", "optimal", "time_limit")
+    assert sol.status != "optimal" or sol.gap == 0.0
+    if sol.status == "feasible":
+        assert 0 < sol.gap <= 0.2 + 1e-9 and "not proven optimal" in sol.explanation[0]
+
+
+def test_capacity_limits_reach():
+    minutes = np.array([[1.0], [1.0]])
+    model = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[30, 10], population=[30, 10], threshold=5, budget=1, capacity=[20])
+    r = model.solve()
+    assert r.status == "optimal"
+    assert r.objective_value == pytest.approx(20.0)
+    assert r.site_cover.tolist() == pytest.approx([r.site_cover[0], r.site_cover[1]])
+    assert (r.site_cover * [30, 10]).sum() == pytest.approx(20.0)
+
+
+# ----------------------------------------------------------------------------- bad scenarios
+
+BAD = [
+    ("budjet: 5\n", "budjet", "did you mean 'budget'"),
+    ("budget: lots\n", "budget", "'lots'"),
+    ("budget: -10\n", "budget", "greater than or equal to 0"),
+    ("budget: 10\nsolver: {gap: 1.5}\n", "solver.gap", "less than or equal to 1"),
+    ("budget: 10\nconstraints: {must_open: [NOPE]}\n", "constraints.must_open", "'NOPE'"),
+]
+
+
+@pytest.mark.parametrize(("extra", "key", "words"), BAD)
+def test_bad_scenario_exit_2_names_key_and_writes_nothing(county, tmp_path, extra, key, words):
+    scen = scenario_file(tmp_path, f"instance: {county}\n" + extra)
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert f"key '{key}'" in text and words in text
+    assert "Traceback" not in text
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["scenario.yaml"]
+
+
+def test_missing_instance_folder_exit_2(tmp_path):
+    scen = scenario_file(tmp_path, "instance: no/such/folder\nbudget: 10\n")
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 2
+    assert "key 'instance'" in res.output and "does not exist" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- infeasible
+
+
+def test_budget_below_must_open_cost_is_explained(county, tmp_path):
+    inst = read_instance(county)
+    hubs = inst.sites.loc[inst.sites["tier"] == "hub", "site_id"].tolist()[:4]
+    scen = scenario_file(tmp_path, f"instance: {county}\nbudget: 2100000\n"
+                         f"constraints: {{must_open: [{', '.join(hubs)}]}}\n")
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 1
+    sol = json.loads((tmp_path / "out" / "solution.json").read_text())
+    assert sol["status"] == "infeasible" and sol["open_sites"] == []
+    assert any("budget £2.1m is below" in s and "must_open sites" in s
+               for s in sol["explanation"]), sol["explanation"]
+    assert "must_open" in " ".join(res.output.split())
+
+
+def _far_locality_instance(tmp_path: Path) -> Path:
+    inst = synthetic_instance(120, seed=8)
+    areas = inst.areas.copy()
+    henley = areas.index[:5]
+    areas.loc[henley, "locality"] = "Henley"
+    areas.loc[henley, "x"] += 500_000  # far from every site
+    folder = tmp_path / "henley"
+    folder.mkdir()
+    write_instance(Instance(areas=areas, sites=inst.sites), folder)
+    return folder
+
+
+def test_unreachable_locality_floor_is_explained(tmp_path):
+    folder = _far_locality_instance(tmp_path)
+    scen = scenario_file(tmp_path, f"instance: {folder}\nbudget: 50000000\n"
+                         "constraints: {locality_min_reach: 0.5}\n")
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status == "infeasible"
+    assert any(s.startswith("locality Henley cannot reach 50%: no site within")
+               and "outreach is off" in s for s in sol.explanation), sol.explanation
+    # With outreach on, the same floor is met.
+    scen = scenario_file(tmp_path, f"instance: {folder}\nbudget: 50000000\n"
+                         "constraints: {locality_min_reach: 0.5}\n"
+                         "outreach: {cost_per_worker: 40000, reach_per_worker: 200, "
+                         "effectiveness: 0.6}\n", "with_outreach.yaml")
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status == "optimal"
+    henley = next(loc for loc in sol.localities if loc["locality"] == "Henley")
+    assert henley["reach_share"] >= 0.5 - 1e-6 and henley["outreach_workers"] > 0
+
+
+def test_min_sites_above_available_is_explained(county, tmp_path):
+    n = len(read_instance(county).sites)
+    scen = scenario_file(tmp_path, f"instance: {county}\nbudget: 1e9\n"
+                         f"constraints: {{min_sites: {n + 1}}}\n")
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status == "infeasible"
+    assert sol.explanation[0] == f"min_sites is {n + 1} but only {n} sites may open"
+
+
+# ----------------------------------------------------------------------------- Oxfordshire
+
+
+def test_oxfordshire_max_reach_10m_is_proven_optimal(prepared, tmp_path):
+    folder = prepared("Oxfordshire")
+    scen = scenario_file(tmp_path, f"instance: {folder}\nobjective: max_reach\n"
+                         "budget: 10000000\n"
+                         "outreach: {cost_per_worker: 42000, reach_per_worker: 150, "
+                         "effectiveness: 0.6}\n")
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    sol = json.loads((tmp_path / "out" / "solution.json").read_text())
+    assert sol["status"] == "optimal" and sol["gap"] == 0.0
+    assert sol["totals"]["annual_cost"] <= 10_000_000
+    assert 0 < sol["totals"]["reach_share"] <= 1
+    areas = pd.read_csv(tmp_path / "out" / "areas.csv")
+    assert len(areas) == len(pd.read_csv(folder / "areas.csv"))
