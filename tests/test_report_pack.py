@@ -301,3 +301,48 @@ def test_cli_suppress_names_more_counts_of_children(tmp_path):
                               "--suppress", "cin,postcodes"])
     assert res.exit_code == 2
     assert "cannot suppress unknown column 'postcodes'" in res.output
+
+
+def test_unknown_network_says_so_instead_of_listing_gains(tmp_path):
+    solved = make_solved(tmp_path)
+    sites = pd.read_csv(solved / "sites.csv")
+    sites["status"] = "candidate"
+    sites["decision"] = sites["decision"].replace({"keep": "open_new", "close": "not_opened"})
+    sites.to_csv(solved / "sites.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    index = " ".join((tmp_path / "pack" / "index.html").read_text().split())
+    assert "Today&#39;s network is not known" in index
+    assert "gain access" not in index and "Loses access" not in index
+    assert "every centre is new: this option opens 3 centres (2 hubs and 1 spoke)" in index
+    assert len(pd.read_csv(tmp_path / "pack" / "areas_changing.csv")) == 0
+    eq = pd.read_csv(tmp_path / "pack" / "equality_by_imd_decile.csv")
+    assert eq["share_before"].isna().all() and eq["share_after"].notna().all()
+    html = (tmp_path / "pack" / "map.html").read_text()
+    assert "area-change" not in html
+
+
+def test_options_compared_and_sweep_found_beside_the_solved_folder(tmp_path):
+    solved = make_solved(tmp_path)
+    (tmp_path / "sweep").mkdir()
+    pd.DataFrame({"budget": [1e6, 1.5e6, 2e6], "reach_share": [0.5, 0.9, 0.95],
+                  "reach_share_deciles_1_2": [0.6, 0.95, 1.0], "sites": [2, 3, 4],
+                  "outreach_workers": [1, 2, 2], "gap": [0, 0, 0], "status": "optimal",
+                  "knee": [False, True, False]}).to_csv(tmp_path / "sweep" / "sweep.csv",
+                                                        index=False)
+    (tmp_path / "options").mkdir()
+    pd.DataFrame({"option": ["A: eight centres", HOSTILE_LOCALITY], "budget": [1.5e6, 1.2e6],
+                  "annual_cost": [1.49e6, 1.19e6], "reach_share": [0.93, 0.81],
+                  "reach_share_deciles_1_2": [0.97, 0.88], "sites": [3, 2],
+                  "outreach_workers": [2, 1], "areas_losing_access": [3, 5],
+                  "mean_travel_minutes": [10.2, 14.9], "extra_funding": [0, 300_000],
+                  "notes": ["", "with community grants"]}).to_csv(
+        tmp_path / "options" / "compare.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    pack = tmp_path / "pack"
+    index = " ".join((pack / "index.html").read_text().split())
+    assert "Options compared" in index and "A: eight centres" in index
+    assert HOSTILE_LOCALITY not in index and "&#34;; alert(2); //" in index
+    assert "81.0%" in index and "£300,000" in index
+    assert (pack / "charts" / "reach_by_budget.svg").is_file()
+    assert "knee" in (pack / "charts" / "reach_by_budget.svg").read_text()
+    assert pd.read_csv(pack / "options_compared.csv")["option"].tolist()[0] == "A: eight centres"

@@ -58,9 +58,12 @@ def reach_by_decile_chart(by_decile: pd.DataFrame) -> str:
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(7.5, 3.6))
         x = np.arange(len(d))
-        ax.bar(x - 0.2, 100 * d["share_before"], width=0.4, color=BEFORE,
-               label="Today's network")
-        ax.bar(x + 0.2, 100 * d["share_after"], width=0.4, color=AFTER, label="This option")
+        if d["share_before"].notna().any():
+            ax.bar(x - 0.2, 100 * d["share_before"], width=0.4, color=BEFORE,
+                   label="Today's network")
+            ax.bar(x + 0.2, 100 * d["share_after"], width=0.4, color=AFTER, label="This option")
+        else:  # today's network unknown: no "before"
+            ax.bar(x, 100 * d["share_after"], width=0.6, color=AFTER, label="This option")
         ax.set_xticks(x, [f"{int(v)}" for v in d["imd_decile"]])
         ax.set_xlabel("IMD 2019 decile (1 = most deprived 10% in England)")
         ax.set_ylabel("Need reached (%)")
@@ -76,7 +79,8 @@ def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None)
     Parameters
     ----------
     sweep
-        Columns ``budget`` and ``reach_share``; optional ``reach_share_deciles_1_2``.
+        Columns ``budget`` and ``reach_share``; optional ``reach_share_deciles_1_2`` and
+        ``knee`` (true on the budget after which each extra pound buys least; marked).
     current_budget
         This option's budget, marked with a vertical line.
     """
@@ -88,6 +92,13 @@ def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None)
         if "reach_share_deciles_1_2" in s.columns and s["reach_share_deciles_1_2"].notna().any():
             ax.plot(budget_m, 100 * s["reach_share_deciles_1_2"], marker="s", color=DEPRIVED,
                     label="Most deprived fifth (IMD deciles 1-2)")
+        if "knee" in s.columns:
+            knee = s[s["knee"].astype(str).str.lower().isin(["true", "1", "1.0"])]
+            if len(knee):
+                kx, ky = knee["budget"].iloc[0] / 1e6, 100 * knee["reach_share"].iloc[0]
+                ax.annotate("knee: each extra £ buys less", (kx, ky), xytext=(0, -28),
+                            textcoords="offset points", ha="center", fontsize=8,
+                            arrowprops={"arrowstyle": "->", "color": "#555555"})
         if current_budget is not None and np.isfinite(current_budget):
             ax.axvline(current_budget / 1e6, color="#555555", linestyle="--", linewidth=1)
             ax.annotate("this option", (current_budget / 1e6, 3), rotation=90, ha="right",

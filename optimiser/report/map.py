@@ -443,7 +443,8 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
             for s, t in zip(areas.get("site_id", pd.Series([None] * len(areas))),
                             areas.get("travel_minutes", pd.Series([np.nan] * len(areas))),
                             strict=True)],
-        "change": areas["change"].map(lambda v: CHANGE_LABELS.get(str(v), esc(v))),
+        "change": (areas["change"].map(lambda v: CHANGE_LABELS.get(str(v), esc(v)))
+                   if solved.network_known else "today's network not known"),
         "loc_need": [locfig(loc, "need_index") for loc in areas["locality"]],
         "loc_cin": [locfig(loc, "cin") for loc in areas["locality"]],
         "loc_cpp": [locfig(loc, "cpp") for loc in areas["locality"]],
@@ -492,8 +493,9 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                lambda p: NEED_COLOURS[p["_need_class"]], True)
     area_layer(LAYER_REACH, "area-polygon area-reach",
                lambda p: REACH_COLOURS.get(p["_reached_by"], "#ffffff"), False)
-    area_layer(LAYER_CHANGE, "area-polygon area-change",
-               lambda p: CHANGE_COLOURS.get(p["_change"], "#ffffff"), False)
+    if solved.network_known:  # otherwise every area would "gain"
+        area_layer(LAYER_CHANGE, "area-polygon area-change",
+                   lambda p: CHANGE_COLOURS.get(p["_change"], "#ffffff"), False)
 
     # --- localities: boundaries, outreach, labels ---
     loc_props = pd.DataFrame({"locality": loc_bng["locality"].map(esc)})

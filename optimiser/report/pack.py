@@ -11,6 +11,7 @@
 ``areas_changing.csv``          every area that gains or loses access, by locality
 ``sites.csv``                   every site and what the option does with it
 ``equality_by_imd_decile.csv``  reach before and after by IMD decile, areas gaining and losing
+``options_compared.csv``        the options side by side (when a ``compare.csv`` exists)
 ``charts/*.svg``                reach by IMD decile; reach against budget (when a sweep exists)
 ``pack.json``                   what was made, from what, with which settings
 ==============================  ==============================================================
@@ -202,6 +203,12 @@ def equality_table(solved: Solved) -> pd.DataFrame:
             pd.to_numeric(a.loc[m, "population"]).groupby(a.loc[m, "imd_decile"]).sum()
         ).fillna(0)
     d["areas"] = d["imd_decile"].map(grp.size()).fillna(0)
+    if not solved.network_known:
+        # With no list of today's centres there is no "before": every area would "gain".
+        d["share_before"] = np.nan
+        for kind in ("gains", "loses"):
+            d[f"areas_{kind}"] = np.nan
+            d[f"children_{kind}"] = np.nan
     d["change_points"] = 100 * (d["share_after"] - d["share_before"])
     cols = ["imd_decile", "areas", "need_total", "share_before", "share_after", "change_points",
             "areas_gains", "children_gains", "areas_loses", "children_loses"]
@@ -214,6 +221,30 @@ EQUALITY_COLUMNS = [("imd_decile", "IMD decile"), ("areas", "Areas"),
                     ("change_points", "Change (points)"), ("areas_gains", "Areas gaining"),
                     ("children_gains", "Children in areas gaining"),
                     ("areas_loses", "Areas losing"), ("children_loses", "Children in areas losing")]
+
+
+OPTION_COLUMNS = [("option", "Option", "text"), ("budget", "Budget", "money"),
+                  ("annual_cost", "Annual cost", "money"),
+                  ("extra_funding", "Extra funding", "money"),
+                  ("reach_share", "Need reached", "percent"),
+                  ("reach_share_deciles_1_2", "Need reached, IMD deciles 1-2", "percent"),
+                  ("sites", "Centres", "int"), ("outreach_workers", "Outreach workers", "int"),
+                  ("areas_losing_access", "Areas losing access", "int"),
+                  ("mean_travel_minutes", "Mean travel time (min)", "decimal1"),
+                  ("notes", "Notes", "text")]
+
+
+def options_table(compare: pd.DataFrame) -> pd.DataFrame:
+    """The options side by side (from ``compare.csv``), the columns the pack shows."""
+    out = pd.DataFrame(index=compare.index)
+    for col, _label, kind in OPTION_COLUMNS:
+        if col in compare.columns:
+            out[col] = compare[col]
+        else:
+            out[col] = "" if kind == "text" else np.nan
+    out["option"] = out["option"].astype(str)
+    out["notes"] = out["notes"].fillna("").astype(str)
+    return out.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -276,15 +307,20 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
         if facts["budget"]:
             cost += f" within a budget of {format_value(facts['budget'], 'money')}"
         words.append(cost + ".")
+    known = solved.network_known
     if facts["reach_share"] is not None:
         s = (f"It reaches {format_value(facts['reach_share'], 'percent')} of need-weighted "
              "children")
-        if np.isfinite(before):
+        if known and np.isfinite(before):
             s += f" (today's network: {format_value(before, 'percent')})"
         words.append(s + ".")
-    words.append(f"{_n(len(gaining), 'area')} gain access and {_n(len(losing), 'area')} lose "
-                 f"it; {deprived_losing} of the areas losing access are among England's most "
-                 "deprived fifth (IMD deciles 1-2).")
+    if known:
+        words.append(f"{_n(len(gaining), 'area')} gain access and {_n(len(losing), 'area')} "
+                     f"lose it; {deprived_losing} of the areas losing access are among England's "
+                     "most deprived fifth (IMD deciles 1-2).")
+    else:
+        words.append(UNKNOWN_NETWORK)
+    facts["network_known"] = known
     if facts["status"] not in ("optimal", ""):
         words.append(f"Note: the solver's status is '{facts['status']}'"
                      + (f" (gap {format_value(facts['gap'], 'percent')})"
@@ -292,6 +328,11 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
                      + ": the plan is the best found, not proven the best.")
     facts["sentences"] = words
     return facts
+
+
+UNKNOWN_NETWORK = ("Today's network is not known: the instance lists no existing centres, so "
+                   "this pack cannot say which areas gain or lose access. Add today's centres "
+                   "to sites.csv with status 'existing' and solve again.")
 
 
 def equality_sentences(eq: pd.DataFrame) -> list[str]:
@@ -307,6 +348,14 @@ def equality_sentences(eq: pd.DataFrame) -> list[str]:
         tot = part["need_total"].sum()
         return float((part[col] * part["need_total"]).sum() / tot) if tot > 0 else np.nan
 
+    if eq["share_before"].isna().all():
+        for part, label in ((dep, "the most deprived fifth of areas (IMD deciles 1-2)"),
+                            (rest, "the other areas (deciles 3-10)")):
+            if not part.empty:
+                out.append(f"In {label} this option reaches "
+                           f"{format_value(share(part, 'share_after'), 'percent')} of need.")
+        out.append(UNKNOWN_NETWORK)
+        return out
     if not dep.empty:
         b, a = share(dep, "share_before"), share(dep, "share_after")
         out.append(f"In the most deprived fifth of areas (IMD deciles 1-2) the share of need "
@@ -440,10 +489,14 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     funding = has_funding(internal)
 
     changing = areas_changing_table(solved)
+    if not solved.network_known:
+        changing = changing.iloc[0:0]  # no "before": nothing gains or loses
     sites = sites_table(solved)
     equality = equality_table(solved)
     facts = summary_facts(solved, equality)
     note_rows = notes(solved, threshold, suppress)
+
+    options = options_table(solved.compare) if solved.compare is not None else None
 
     shapes = area_shapes(solved)
     map_html = build_map(solved, display, self_contained=self_contained, shapes=shapes)
@@ -470,14 +523,19 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         "funding": funding, "threshold": threshold, "modelled": solved.modelled_cases,
         "changing_groups": [
             (loc, _html_rows(part, AREA_COLUMNS[1:]))
-            for loc, part in changing.groupby("locality", sort=False)],
+            for loc, part in changing.groupby("locality", sort=False)]
+        if solved.network_known else [],
+        "network_known": solved.network_known, "unknown_network": UNKNOWN_NETWORK,
+        "options_columns": [label for _c, label, _k in OPTION_COLUMNS],
+        "options_rows": (_html_rows(options, OPTION_COLUMNS) if options is not None else []),
         "area_columns": AREA_COLUMNS[1:],
         "equality_columns": EQUALITY_COLUMNS,
         "equality_rows": [
             [f"{int(r.imd_decile)}", f"{int(r.areas)}", format_value(r.share_before, "percent"),
-             format_value(r.share_after, "percent"), f"{r.change_points:+.1f}",
-             f"{int(r.areas_gains)}", format_value(r.children_gains, "count"),
-             f"{int(r.areas_loses)}", format_value(r.children_loses, "count")]
+             format_value(r.share_after, "percent"),
+             f"{r.change_points:+.1f}" if np.isfinite(r.change_points) else "n/a",
+             format_value(r.areas_gains, "int"), format_value(r.children_gains, "count"),
+             format_value(r.areas_loses, "int"), format_value(r.children_loses, "count")]
             for r in equality.itertuples()] if not equality.empty else [],
         "equality_sentences": equality_sentences(equality),
         "decile_chart": decile_svg is not None, "budget_chart": budget_svg is not None,
@@ -499,6 +557,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         "files": sorted(["index.html", "map.html", "localities.csv", "localities.html", XLSX_NAME,
                          "areas_changing.csv", "sites.csv", "equality_by_imd_decile.csv",
                          "pack.json"]
+                        + (["options_compared.csv"] if options is not None else [])
                         + (["charts/reach_by_imd_decile.svg"] if decile_svg else [])
                         + (["charts/reach_by_budget.svg"] if budget_svg else [])),
         "sheets": list(SHEETS),
@@ -517,6 +576,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         else:
             meta["files"].remove("equality_by_imd_decile.csv")
         write_bytes(tmp / XLSX_NAME, xlsx_bytes)
+        if options is not None:
+            write_csv(tmp / "options_compared.csv", _safe_csv_text(options, ["option", "notes"]))
         if decile_svg:
             write_text(tmp / "charts" / "reach_by_imd_decile.svg", decile_svg)
         if budget_svg:

@@ -6,7 +6,8 @@ relies on and names the file and column of any problem. Optional extras are pick
 - the instance folder (``solution.json`` key ``instance``): area coordinates, ``prepare.json``
   (sources, boundaries, whether CIN/CPP are modelled) and ``localities.csv``;
 - ``allocation.csv`` (funding per locality, written by :mod:`optimiser.allocation`);
-- ``sweep.csv`` (reach against budget), in the solved folder or its parent folder.
+- ``sweep.csv`` (reach against budget) and ``compare.csv`` (options side by side), in the
+  solved folder, its parent, or the parent's ``sweep/`` and ``options/`` folders.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SITE_REQUIRED = ["site_id", "name", "x", "y", "status", "tier", "decision"]
 LOCALITY_REQUIRED = ["locality", "need_total", "need_reached", "reach_share", "sites",
                      "outreach_workers"]
 SWEEP_REQUIRED = ["budget", "reach_share"]
+COMPARE_REQUIRED = ["option", "reach_share", "sites"]
 SOLUTION_REQUIRED = ["objective", "status", "open_sites", "totals"]
 
 
@@ -49,6 +51,8 @@ class Solved:
         ``allocation.csv`` (``unit``, ``allocation`` at least), or ``None``.
     sweep
         ``sweep.csv`` (``budget``, ``reach_share``, ...), or ``None``.
+    compare
+        ``compare.csv`` (``optimiser compare``: one row per option), or ``None``.
     scenario_text
         ``scenario.yaml`` as written (empty when missing).
     """
@@ -62,6 +66,7 @@ class Solved:
     prepare: dict = field(default_factory=dict)
     allocation: pd.DataFrame | None = None
     sweep: pd.DataFrame | None = None
+    compare: pd.DataFrame | None = None
     scenario_text: str = ""
 
     @property
@@ -72,6 +77,11 @@ class Solved:
         if "cases_source" in self.areas.columns:
             return bool((self.areas["cases_source"].astype(str) == "modelled").any())
         return False
+
+    @property
+    def network_known(self) -> bool:
+        """True when today's network is known (the instance has existing sites)."""
+        return bool((self.sites["status"].astype(str) == "existing").any())
 
     @property
     def name(self) -> str:
@@ -102,8 +112,10 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _find_sweep(folder: Path) -> Path | None:
-    for cand in (folder / "sweep.csv", folder.parent / "sweep.csv"):
+def _find(folder: Path, name: str, subfolder: str) -> Path | None:
+    """``name`` in the solved folder, its parent, or the parent's ``subfolder`` (as the demo and
+    ``optimiser sweep --out DIR/sweep`` / ``optimiser compare --out DIR/options`` leave them)."""
+    for cand in (folder / name, folder.parent / name, folder.parent / subfolder / name):
         if cand.is_file():
             return cand
     return None
@@ -171,14 +183,24 @@ def read_solved(folder: str | Path) -> Solved:
                                 numeric=["allocation"], text=["unit", "level"],
                                 what="allocation file")
     sweep = None
-    sweep_path = _find_sweep(folder)
+    sweep_path = _find(folder, "sweep.csv", "sweep")
     if sweep_path is not None:
         sweep = read_table(sweep_path, required=SWEEP_REQUIRED,
                            numeric=["budget", "reach_share", "reach_share_deciles_1_2", "sites",
                                     "outreach_workers", "gap"],
                            what="sweep table").sort_values("budget").reset_index(drop=True)
+    compare = None
+    compare_path = _find(folder, "compare.csv", "options")
+    if compare_path is not None:
+        compare = read_table(compare_path, required=COMPARE_REQUIRED,
+                             numeric=["budget", "annual_cost", "reach_share",
+                                      "reach_share_deciles_1_2", "sites", "outreach_workers",
+                                      "areas_losing_access", "mean_travel_minutes",
+                                      "extra_funding"],
+                             text=["option", "notes", "status"], what="options comparison")
     scen = folder / "scenario.yaml"
     scenario_text = scen.read_text(encoding="utf-8") if scen.is_file() else ""
     return Solved(folder=folder, solution=solution, areas=areas, sites=sites,
                   localities=localities, instance_dir=instance_dir, prepare=prepare,
-                  allocation=allocation, sweep=sweep, scenario_text=scenario_text)
+                  allocation=allocation, sweep=sweep, compare=compare,
+                  scenario_text=scenario_text)
