@@ -301,6 +301,8 @@ def test_cli_suppress_names_more_counts_of_children(tmp_path):
                               "--suppress", "cin,postcodes"])
     assert res.exit_code == 2
     assert "cannot suppress unknown column 'postcodes'" in res.output
+    with pytest.raises(InputError, match="counts of children: children_0_4, children_0_19, cin"):
+        build_pack(solved, tmp_path / "pack3", suppress=("need_index",))
 
 
 def test_unknown_network_says_so_instead_of_listing_gains(tmp_path):

@@ -468,10 +468,11 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     if threshold < 0:
         raise InputError(f"the disclosure threshold must be 0 or more, not {threshold}",
                          column="--threshold", hint="DfE uses 5; some councils ask for 10")
-    unknown = [c for c in suppress if c not in COLUMNS]
+    counts = [c for c, (_label, kind) in COLUMNS.items() if kind == "count"]
+    unknown = [c for c in suppress if c not in counts]
     if unknown:
-        raise InputError(f"cannot suppress unknown column '{unknown[0]}'",
-                         hint=f"choose from {', '.join(c for c in COLUMNS if c != 'locality')}")
+        raise InputError(f"cannot suppress unknown column '{unknown[0]}'", column="--suppress",
+                         hint=f"name counts of children: {', '.join(counts)}")
     solved = read_solved(solved_dir)
     out = Path(out)
     if out.resolve() == Path(solved_dir).resolve():
