@@ -317,6 +317,8 @@ def test_unknown_network_says_so_instead_of_listing_gains(tmp_path):
     assert "gain access" not in index and "Loses access" not in index
     assert "every centre is new: this option opens 3 centres (2 hubs and 1 spoke)" in index
     assert len(pd.read_csv(tmp_path / "pack" / "areas_changing.csv")) == 0
+    wb = openpyxl.load_workbook(tmp_path / "pack" / "consultation_tables.xlsx")
+    assert wb["Areas changing"]["A2"].value.startswith("Today's network is not known")
     eq = pd.read_csv(tmp_path / "pack" / "equality_by_imd_decile.csv")
     assert eq["share_before"].isna().all() and eq["share_after"].notna().all()
     html = (tmp_path / "pack" / "map.html").read_text()

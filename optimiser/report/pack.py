@@ -413,6 +413,8 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
                  "shown."))
     if solved.allocation is None:
         rows.append(("Funding allocated", "n/a: no funding allocation was made for this option."))
+    if not solved.network_known:
+        rows.append(("Today's network", UNKNOWN_NETWORK))
     rows.append(("Licence", f"{OGL[0]}. {OGL[1]}."))
     return rows
 
@@ -513,7 +515,10 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
 
     xlsx_localities = csv_table(published)
     xlsx_bytes = build_workbook(xlsx_localities, loc_columns, changing, AREA_COLUMNS, sites,
-                                SITE_COLUMNS, note_rows)
+                                SITE_COLUMNS, note_rows,
+                                empty_changes=(UNKNOWN_NETWORK if not solved.network_known else
+                                               "No area gains or loses access under this "
+                                               "option."))
 
     env = _env()
     loc_rows = _html_rows(display, [(c, lab, "text") for c, lab, _k in loc_columns])

@@ -165,16 +165,22 @@ def deterministic_bytes(wb: Workbook) -> bytes:
 def build_workbook(localities: pd.DataFrame, locality_columns: Sequence[tuple[str, str, str]],
                    areas_changing: pd.DataFrame, area_columns: Sequence[tuple[str, str, str]],
                    sites: pd.DataFrame, site_columns: Sequence[tuple[str, str, str]],
-                   notes: Sequence[tuple[str, str]]) -> bytes:
+                   notes: Sequence[tuple[str, str]], *, empty_changes: str = "") -> bytes:
     """The four-sheet workbook as bytes.
 
     ``localities`` is the *published* table (after disclosure control) with the total row last.
+    ``empty_changes`` is written under the header of "Areas changing" when no area changes.
     """
     wb = Workbook()
     ws = wb.active
     ws.title = SHEETS[0]
     write_table(ws, localities, locality_columns, total_rows=1)
-    write_table(wb.create_sheet(SHEETS[1]), areas_changing, area_columns)
+    changes = wb.create_sheet(SHEETS[1])
+    write_table(changes, areas_changing, area_columns)
+    if areas_changing.empty and empty_changes:
+        cell = changes.cell(row=2, column=1, value=empty_changes)
+        cell.data_type = "s"
+        cell.font = Font(italic=True)
     write_table(wb.create_sheet(SHEETS[2]), sites, site_columns)
     write_notes(wb.create_sheet(SHEETS[3]), notes)
     return deterministic_bytes(wb)
