@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python scripts/benchmark_prepare.py
 	$(BIN)/python scripts/benchmark_solve.py
+	$(BIN)/python scripts/benchmark_decision_support.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -182,14 +182,16 @@ def report(
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     budgets: Annotated[str, typer.Option(help="Comma-separated budgets in £ a year, "
-                                         "e.g. 6e6,8e6,10e6.")],
+                                         "e.g. 6e6,8e6,10e6 or 6m,8m,10m, or a range "
+                                         "START:STOP:N such as 4m:16m:10.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the frontier table and chart.")],
 ) -> None:
-    """One solve per budget: the reach-against-budget frontier."""
+    """One solve per budget: the reach-against-budget frontier (sweep.csv, sweep.png), knee
+    marked."""
     from optimiser.sweep import run_sweep
 
     summary = run_sweep(scenario, budgets, out)
-    console.print(summary)
+    console.print(summary, highlight=False)
 
 
 @app.command()
@@ -197,12 +199,33 @@ def sweep(
 def compare(
     scenarios: Annotated[list[Path], typer.Argument(help="Two or more scenario YAML files.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the comparison.")],
+    floor: Annotated[float, typer.Option(
+        help="Share of a locality's need that counts as its floor, for 'localities below "
+        "their floor' (a scenario's constraints.locality_min_reach takes precedence).")] = 0.5,
 ) -> None:
     """Options side by side: cost, reach, reach in deprived areas, losers, travel."""
     from optimiser.compare import run_compare
 
-    summary = run_compare(scenarios, out)
-    console.print(summary)
+    summary = run_compare(scenarios, out, floor=floor)
+    console.print(summary, highlight=False)
+
+
+@app.command()
+@user_errors
+def sensitivity(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the sensitivity tables.")],
+    weight_draws: Annotated[int, typer.Option(
+        "--weight-draws", help="How many random need weightings to solve.")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same "
+                                      "tables.")] = 0,
+) -> None:
+    """Re-solve under random need weights: how often each site is chosen, how each
+    locality's need rank moves (both cores)."""
+    from optimiser.sensitivity import run_sensitivity
+
+    summary = run_sensitivity(scenario, weight_draws, out, seed=seed)
+    console.print(summary, highlight=False)
 
 
 @app.command()
@@ -216,7 +239,7 @@ def demo(
     from optimiser.demo import run_demo
 
     summary = run_demo(out, mirror=mirror)
-    console.print(summary)
+    console.print(summary, highlight=False)
 
 
 def main() -> None:

@@ -73,3 +73,73 @@ def test_apply_site_costs_sets_generated_sites_by_tier_and_keeps_council_figures
     assert out["setup_cost"].tolist() == [250_000, 60_000, 0, 0]
     assert out["closure_cost"].tolist() == [0, 0, 75_000, 9]
     assert sites["annual_cost"].tolist() == [1.0, 2.0, 3.0, 123_456.0]  # input untouched
+
+
+@pytest.fixture(scope="module")
+def demo_out(mirror, tmp_path_factory):
+    from optimiser.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    summary = run_demo(out, mirror=mirror, progress=False)
+    return out, summary
+
+
+@pytest.mark.slow
+def test_demo_leaves_a_pack_with_map_workbook_sweep_and_comparison(demo_out):
+    out, summary = demo_out
+    pack = out / "pack"
+    for name in ("index.html", "map.html", "consultation_tables.xlsx",
+                 "decision_support/sweep.csv", "decision_support/sweep.svg",
+                 "decision_support/compare.csv", "decision_support/compare.svg",
+                 "decision_support/allocation.csv", "decision_support/sensitivity_sites.csv"):
+        assert (pack / name).is_file(), name
+    assert f"Consultation pack: {pack / 'index.html'}" in summary
+    assert ".partial-" not in summary  # names the final folder, not the build folder
+
+
+def test_demo_says_plainly_that_todays_network_is_unknown(demo_out):
+    out, summary = demo_out
+    sites = pd.read_csv(out / "instance" / "sites.csv")
+    if (sites["status"] == "existing").any():
+        assert "Today's network:" in summary
+    else:
+        assert "Today's network is NOT known" in summary
+        assert "lose it" not in summary
+
+
+def test_demo_costs_come_from_the_costs_file(demo_out):
+    out, _ = demo_out
+    costs = load_costs(COSTS)
+    sites = pd.read_csv(out / "instance" / "sites.csv")
+    generated = sites[sites["source"] == "generated"]
+    for tier in ("hub", "spoke"):
+        assert (generated.loc[generated["tier"] == tier, "annual_cost"]
+                == getattr(costs.sites, tier).annual_cost).all()
+    from optimiser.scenario import load_scenario
+
+    for name in ("base.yaml", "option_a_eight_centres.yaml",
+                 "option_b_eight_centres_universal.yaml", "option_c_six_centres_grants.yaml"):
+        scenario = load_scenario(out / "scenarios" / name)
+        assert scenario.outreach.cost_per_worker == costs.outreach_worker.annual_cost
+        assert scenario.instance_dir == (out / "instance").resolve()
+
+
+def test_demo_sweep_comparison_and_allocation_are_consistent(demo_out):
+    out, _ = demo_out
+    sweep = pd.read_csv(out / "sweep" / "sweep.csv")
+    assert len(sweep) == 10
+    assert (sweep["reach_share"].diff().dropna() >= -1e-6).all()
+    assert sweep["knee"].sum() == 1
+    compare = pd.read_csv(out / "options" / "compare.csv")
+    assert compare["sites"].tolist() == [8, 8, 6]
+    assert compare["budget"].tolist() == [10_000_000, 8_500_000, 9_000_000]
+    assert compare["extra_funding"].tolist() == [0, 0, 1_000_000]
+    # Fewer centres and less money never reach more than option A's eight within £10m.
+    assert compare["reach_share"].iloc[0] >= compare["reach_share"].iloc[1:].max() - 1e-9
+    alloc = pd.read_csv(out / "solved" / "allocation.csv")
+    grants = load_costs(COSTS).community_grants
+    assert alloc["allocation"].sum() == grants.budget
+    assert (alloc["allocation"] >= grants.floor).all()
+    assert (alloc["allocation"] <= grants.cap).all()
+    localities = pd.read_csv(out / "instance" / "localities.csv")
+    assert sorted(alloc["unit"]) == sorted(localities["locality"].astype(str))

@@ -1,0 +1,363 @@
+"""Budget sweep: one solve per budget, the reach-against-budget frontier and its knee.
+
+"What do we lose at £10m instead of £12m?" The sweep solves the same scenario at several
+budgets and tabulates, for each, the share of need-weighted children reached (overall and in the
+areas in IMD deciles 1-2), the sites opened, the outreach workers, the annual cost, the solver's
+status and gap.
+
+Reuse between solves: the model's data (areas, sites, reach sets, costs) and the MILP itself are
+built once; only the right-hand side of the budget constraint changes between solves.
+
+Monotone frontier: more budget never reaches less. At a proven optimum this holds by
+construction (a plan affordable at a smaller budget is affordable at a larger one). When a solve
+is not proven optimal (time limit, gap), the best plan found at a smaller budget may beat it; the
+sweep then keeps that plan at the larger budget, says so in ``plan_from_budget`` and marks the
+status ``feasible`` (the plan is feasible, not proven best there).
+
+The knee of the curve is the budget after which each extra pound buys least: the point farthest
+above the straight line from the first to the last point of the frontier, both axes scaled to
+[0, 1] (the "Kneedle" idea, Satopää et al. 2011).
+
+Examples
+--------
+>>> knee_index([4e6, 6e6, 8e6, 10e6], [0.2, 0.6, 0.7, 0.75])
+1
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from optimiser.errors import InputError, ScenarioError
+from optimiser.files import atomic_output_dir, write_csv, write_json
+
+if TYPE_CHECKING:
+    from optimiser.instance import Instance
+    from optimiser.model import FamilyCentreModel, ModelResult
+    from optimiser.scenario import Scenario
+
+BUDGET_OBJECTIVES = ("max_reach", "max_min_locality")
+
+#: Columns of ``sweep.csv`` (read by the report; see docs/interfaces.md).
+SWEEP_COLUMNS = [
+    "budget", "reach_share", "reach_share_deciles_1_2", "need_reached", "need_total",
+    "children_reached", "sites", "hubs", "spokes", "outreach_workers", "annual_cost", "status",
+    "gap", "plan_from_budget", "knee",
+]
+
+
+def parse_budgets(text: str | Sequence[float]) -> list[float]:
+    """Budgets from the command line: ``6e6,8e6,10e6`` or ``6m,8m,10m`` or a range ``4m:16m:10``.
+
+    A range ``START:STOP:N`` gives N budgets evenly spaced from START to STOP inclusive. The result
+    is sorted and without repeats.
+
+    Examples
+    --------
+    >>> parse_budgets("8e6,6e6,10m")
+    [6000000.0, 8000000.0, 10000000.0]
+    >>> parse_budgets("4m:16m:4")
+    [4000000.0, 8000000.0, 12000000.0, 16000000.0]
+    """
+    if not isinstance(text, str):
+        values = [float(v) for v in text]
+    else:
+        def one(tok: str) -> float:
+            t = tok.strip().lower().replace("£", "").replace(",", "").replace("_", "")
+            scale = 1.0
+            if t.endswith("m"):
+                t, scale = t[:-1], 1e6
+            elif t.endswith("k"):
+                t, scale = t[:-1], 1e3
+            try:
+                return float(t) * scale
+            except ValueError:
+                raise InputError(
+                    f"'{tok}' is not a budget", column="--budgets",
+                    hint="write budgets in pounds separated by commas, e.g. 6e6,8e6,10e6 or "
+                    "6m,8m,10m, or a range 4m:16m:10",
+                ) from None
+
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise InputError(f"'{text}' is not a range START:STOP:N", column="--budgets",
+                                 hint="e.g. 4m:16m:10 for ten budgets from 4m to 16m")
+            start, stop = one(parts[0]), one(parts[1])
+            try:
+                n = int(parts[2])
+            except ValueError:
+                raise InputError(f"'{parts[2]}' is not a number of budgets",
+                                 column="--budgets", hint="e.g. 4m:16m:10") from None
+            if n < 1:
+                raise InputError("a range needs at least one budget", column="--budgets",
+                                 hint="e.g. 4m:16m:10")
+            values = list(np.linspace(start, stop, n)) if n > 1 else [start]
+        else:
+            values = [one(t) for t in text.split(",") if t.strip()]
+    if not values:
+        raise InputError("no budgets given", column="--budgets", hint="e.g. 6e6,8e6,10e6")
+    bad = [v for v in values if not np.isfinite(v) or v < 0]
+    if bad:
+        raise InputError(f"budget {bad[0]:g} is not an amount of 0 or more",
+                         column="--budgets", hint="budgets are pounds a year")
+    return sorted({round(float(v), 2) for v in values})
+
+
+def knee_index(budgets: Sequence[float], reach: Sequence[float]) -> int | None:
+    """Position of the knee: the point farthest above the chord, axes scaled to [0, 1].
+
+    Returns ``None`` with fewer than three points or when no point lies above the chord (a
+    straight or convex frontier has no knee).
+    """
+    x = np.asarray(budgets, dtype=float)
+    y = np.asarray(reach, dtype=float)
+    if len(x) < 3 or x[-1] <= x[0] or y[-1] <= y[0]:
+        return None
+    xs = (x - x[0]) / (x[-1] - x[0])
+    ys = (y - y[0]) / (y[-1] - y[0])
+    above = ys - xs  # distance above the chord y = x (up to the constant 1/sqrt(2))
+    k = int(np.argmax(above))
+    return k if above[k] > 1e-9 else None
+
+
+def enforce_monotone(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Carry a better plan from a smaller budget forward (rows sorted by budget).
+
+    A plan affordable at budget b is affordable at every larger budget, so when a solve at a
+    larger budget returns less reach (not proven optimal), the earlier plan is the better known
+    answer there. Its row is copied with that budget, ``plan_from_budget`` set and status
+    ``feasible``.
+    """
+    out: list[dict[str, Any]] = []
+    best: dict[str, Any] | None = None
+    for row in rows:
+        usable = row.get("status") in ("optimal", "feasible", "time_limit")
+        # The model's tie-break (cheaper plans among equal reach) can move reach by far less
+        # than a millionth of the total; that is not a worse plan.
+        tol = 1e-7 * max(1.0, float(row.get("need_total") or 0.0))
+        if usable and (best is None or row["need_reached"] >= best["need_reached"] - tol):
+            best = row
+            out.append(row)
+        elif best is not None:
+            carried = dict(best)
+            carried["budget"] = row["budget"]
+            carried["plan_from_budget"] = best["budget"]
+            carried["status"] = "feasible"
+            carried["gap"] = row.get("gap", np.nan)
+            carried["solve_seconds"] = row.get("solve_seconds", 0.0)
+            out.append(carried)
+        else:
+            out.append(row)
+    return out
+
+
+def frontier_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The sweep table (one row per budget, :data:`SWEEP_COLUMNS`), knee marked."""
+    rows = enforce_monotone(sorted(rows, key=lambda r: r["budget"]))
+    table = pd.DataFrame(rows)
+    for col in SWEEP_COLUMNS:
+        if col not in table.columns:
+            table[col] = np.nan
+    table["plan_from_budget"] = table["plan_from_budget"].fillna(table["budget"])
+    ok = table["status"].isin(["optimal", "feasible", "time_limit"])
+    table["knee"] = False
+    sub = table[ok]
+    k = knee_index(sub["budget"].tolist(), sub["reach_share"].tolist())
+    if k is not None:
+        table.loc[sub.index[k], "knee"] = True
+    return table[SWEEP_COLUMNS]
+
+
+def plot_frontier(table: pd.DataFrame, out_dir: str | Path, *, title: str = "") -> list[Path]:
+    """Reach against budget (overall and IMD deciles 1-2), knee marked: PNG and SVG.
+
+    Deterministic bytes: no dates or software versions in the files.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    ok = table[table["status"].isin(["optimal", "feasible", "time_limit"])]
+    with plt.rc_context({"svg.hashsalt": "optimiser-sweep", "font.size": 10}):
+        fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        x = ok["budget"] / 1e6
+        ax.plot(x, 100 * ok["reach_share"], marker="o", color="#1b6ca8",
+                label="all areas")
+        if ok["reach_share_deciles_1_2"].notna().any():
+            ax.plot(x, 100 * ok["reach_share_deciles_1_2"], marker="s", linestyle="--",
+                    color="#c0392b", label="areas in IMD deciles 1-2 (most deprived)")
+        knee = ok[ok["knee"]]
+        for _, row in knee.iterrows():
+            ax.annotate(
+                f"knee: £{row['budget'] / 1e6:.1f}m, {100 * row['reach_share']:.0f}% reached",
+                xy=(row["budget"] / 1e6, 100 * row["reach_share"]),
+                xytext=(15, -30), textcoords="offset points",
+                arrowprops={"arrowstyle": "->", "color": "black"},
+            )
+            ax.plot([row["budget"] / 1e6], [100 * row["reach_share"]], marker="o",
+                    markersize=12, markerfacecolor="none", markeredgecolor="black")
+        ax.set_xlabel("budget, £ million a year")
+        ax.set_ylabel("need-weighted children reached, %")
+        ax.set_ylim(0, 100)
+        ax.grid(True, alpha=0.3)
+        ax.set_title(title or "What each budget reaches")
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        png, svg = out_dir / "sweep.png", out_dir / "sweep.svg"
+        fig.savefig(png, dpi=120, metadata={"Software": None})
+        fig.savefig(svg, metadata={"Date": None, "Creator": None})
+        plt.close(fig)
+    return [png, svg]
+
+
+def deprived_mask(instance: Instance) -> np.ndarray:
+    """Areas in IMD deciles 1-2 (all False when the instance has no ``imd_decile``)."""
+    areas = instance.areas
+    if "imd_decile" not in areas.columns:
+        return np.zeros(len(areas), dtype=bool)
+    return pd.to_numeric(areas["imd_decile"], errors="coerce").isin([1, 2]).to_numpy()
+
+
+def result_row(model: FamilyCentreModel, result: ModelResult, budget: float,
+               deprived: np.ndarray) -> dict[str, Any]:
+    """One frontier row from a solve (the measures of :data:`SWEEP_COLUMNS`)."""
+    d = model.data
+    alpha = model.settings.outreach_effectiveness
+    reached = result.site_share + alpha * result.outreach_share
+    dep_total = float(d.demand[deprived].sum())
+    has_plan = result.has_plan
+    return {
+        "budget": float(budget),
+        "reach_share": result.need_reached / result.need_total if has_plan else np.nan,
+        "reach_share_deciles_1_2": (float(np.dot(d.demand[deprived], reached[deprived]))
+                                    / dep_total if has_plan and dep_total > 0 else np.nan),
+        "need_reached": result.need_reached if has_plan else np.nan,
+        "need_total": result.need_total,
+        # As solution.json's totals: children in reach, no effectiveness discount.
+        "children_reached": (float(np.dot(d.population, result.site_cover
+                                          + result.outreach_share)) if has_plan else np.nan),
+        "sites": int(result.open.sum()) if has_plan else 0,
+        "hubs": int((result.open & ~d.spoke).sum()) if has_plan else 0,
+        "spokes": int((result.open & d.spoke).sum()) if has_plan else 0,
+        "outreach_workers": int(result.workers.sum()) if has_plan else 0,
+        "annual_cost": result.annual_cost if has_plan else np.nan,
+        "status": result.status,
+        "gap": result.gap,
+        "solve_seconds": result.solve_seconds,
+        "plan_from_budget": float(budget),
+        "open_sites": [d.site_ids[j] for j in np.flatnonzero(result.open)] if has_plan else [],
+    }
+
+
+def progress_bar(iterable, *, total: int, desc: str, enabled: bool = True):
+    """A progress bar on stderr for anything a person waits on (tqdm; off when not a terminal
+    or when ``enabled`` is False)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, disable=not enabled or None, leave=False,
+                unit="solve")
+
+
+def sweep_scenario(
+    scenario: Scenario,
+    budgets: Sequence[float],
+    *,
+    instance: Instance | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, list[list[str]]]:
+    """Solve ``scenario`` once per budget, re-using one built model.
+
+    Returns
+    -------
+    (table, plans)
+        The frontier table (:data:`SWEEP_COLUMNS`, sorted by budget, knee marked) and, per row,
+        the open site ids of the plan behind it.
+    """
+    from optimiser.instance import read_instance
+    from optimiser.model import FamilyCentreModel
+
+    if scenario.objective not in BUDGET_OBJECTIVES:
+        raise ScenarioError(
+            f"a budget sweep needs a budget objective, not '{scenario.objective}'",
+            file=scenario.source, key="objective",
+            hint="use max_reach or max_min_locality (min_cost and evaluate do not use the "
+            "budget)",
+        )
+    budgets = sorted(float(b) for b in budgets)
+    instance = instance if instance is not None else read_instance(scenario.instance_dir)
+    model = FamilyCentreModel.from_instance(instance, scenario.with_changes(budget=budgets[0]))
+    deprived = deprived_mask(instance)
+    rows = []
+    for budget in progress_bar(budgets, total=len(budgets), desc="sweep", enabled=progress):
+        model.set_budget(budget)
+        rows.append(result_row(model, model.solve(), budget, deprived))
+    table = frontier_table(rows)
+    by_budget = {r["budget"]: r["open_sites"] for r in rows}
+    plans = [by_budget[b] for b in table["plan_from_budget"]]
+    return table, plans
+
+
+def write_sweep(table: pd.DataFrame, plans: list[list[str]], out_dir: str | Path, *,
+                scenario_name: str, seconds: float) -> None:
+    """``sweep.csv``, ``sweep.png``, ``sweep.svg`` and ``sweep.json`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    write_csv(out_dir / "sweep.csv", _rounded(table))
+    plot_frontier(table, out_dir, title=f"What each budget reaches: {scenario_name}")
+    knee = table[table["knee"]]
+    write_json(out_dir / "sweep.json", {
+        "scenario": scenario_name,
+        "budgets": table["budget"].tolist(),
+        "knee_budget": float(knee["budget"].iloc[0]) if len(knee) else None,
+        "open_sites": {f"{b:.0f}": p for b, p in zip(table["budget"], plans, strict=True)},
+        "seconds": round(seconds, 1),  # timings only here: sweep.csv is the same bytes every run
+        "columns": SWEEP_COLUMNS,
+    })
+
+
+def _rounded(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for col in ("reach_share", "reach_share_deciles_1_2"):
+        out[col] = out[col].astype(float).round(6)
+    for col in ("need_reached", "need_total", "children_reached"):
+        out[col] = out[col].astype(float).round(1)
+    out["annual_cost"] = out["annual_cost"].astype(float).round(0)
+    out["gap"] = pd.to_numeric(out["gap"], errors="coerce").astype(float).round(6)
+    return out
+
+
+def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: str | Path,
+              *, progress: bool = True) -> str:
+    """``optimiser sweep``: solve per budget, write the table and chart, return a summary."""
+    from optimiser.scenario import load_scenario
+
+    values = parse_budgets(budgets)
+    scenario = load_scenario(scenario_path)
+    start = time.perf_counter()
+    table, plans = sweep_scenario(scenario, values, progress=progress)
+    seconds = time.perf_counter() - start
+    with atomic_output_dir(out) as tmp:
+        write_sweep(table, plans, tmp, scenario_name=scenario.name, seconds=seconds)
+    return summarise(table, Path(out), seconds)
+
+
+def summarise(table: pd.DataFrame, out: Path, seconds: float) -> str:
+    """A few plain lines: the frontier and where it was written."""
+    lines = [f"{len(table)} budgets solved in {seconds:.1f} s:"]
+    for row in table.itertuples():
+        reach = "no plan" if pd.isna(row.reach_share) else f"{100 * row.reach_share:5.1f}% reached"
+        note = "  <- knee" if row.knee else ""
+        carried = ("" if row.plan_from_budget == row.budget
+                   else f" (plan of £{row.plan_from_budget / 1e6:.2f}m)")
+        lines.append(f"  £{row.budget / 1e6:6.2f}m: {reach}, {row.sites} sites, "
+                     f"{row.outreach_workers} outreach workers, {row.status}{carried}{note}")
+    lines.append(f"table and chart: {out / 'sweep.csv'}, {out / 'sweep.png'}")
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""Compare options side by side: one row per scenario, from its solved folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic import best_cover_by_enumeration, write_instance, write_scenario
+
+from optimiser.compare import COMPARE_COLUMNS, run_compare
+from optimiser.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def options(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    facts = write_instance(folder / "instance", seed=5, n_areas=36, n_sites=7, localities=3)
+    sites = pd.read_csv(folder / "instance" / "sites.csv")
+    sites.loc[:1, "status"] = "existing"  # today's network: S0 and S1
+    sites.to_csv(folder / "instance" / "sites.csv", index=False)
+    paths = [
+        write_scenario(folder / "generous.yaml", folder / "instance", name="generous",
+                       budget=2_000_000),
+        write_scenario(folder / "tight.yaml", folder / "instance", name="tight",
+                       budget=600_000),
+        write_scenario(folder / "tight_floor.yaml", folder / "instance", name="tight floor",
+                       budget=900_000, constraints={"max_sites": 2}),
+    ]
+    out = folder / "out"
+    summary = run_compare(paths, out, floor=0.6, extra_funding={"tight": 250_000},
+                          progress=False)
+    return facts, out, summary
+
+
+def test_table_has_one_row_per_option_and_all_columns(options):
+    _, out, summary = options
+    table = pd.read_csv(out / "compare.csv")
+    assert table.columns.tolist() == COMPARE_COLUMNS
+    assert table["option"].tolist() == ["generous", "tight", "tight floor"]
+    assert (table["status"] == "optimal").all()
+    assert (table["annual_cost"] <= table["budget"] + 1).all()
+    assert table["extra_funding"].tolist() == [0, 250_000, 0]
+    assert table.loc[2, "sites"] <= 2
+    for name in ("compare.png", "compare.svg"):
+        assert (out / name).is_file()
+    assert "3 options compared" in summary
+
+
+def test_reach_matches_exhaustive_enumeration(options):
+    facts, out, _ = options
+    table = pd.read_csv(out / "compare.csv")
+    best = best_cover_by_enumeration(facts["demand"], facts["reach"], facts["cost"], 600_000)
+    assert table.loc[1, "need_reached"] == pytest.approx(best, abs=0.1)
+    assert table.loc[1, "reach_share"] == pytest.approx(best / facts["demand"].sum(), abs=1e-6)
+
+
+def test_measures_agree_with_each_solved_folder(options):
+    _, out, _ = options
+    table = pd.read_csv(out / "compare.csv")
+    reached_first = None
+    for row in table.itertuples():
+        folder = out / "options" / row.option.replace(" ", "-")
+        solution = json.loads((folder / "solution.json").read_text())
+        areas = pd.read_csv(folder / "areas.csv")
+        localities = pd.read_csv(folder / "localities.csv")
+        assert row.reach_share == pytest.approx(solution["totals"]["reach_share"], abs=1e-6)
+        dep = areas["imd_decile"] <= 2
+        expected = (areas.loc[dep, "demand"] * areas.loc[dep, "reach_share"]).sum() / (
+            areas.loc[dep, "demand"].sum())
+        assert row.reach_share_deciles_1_2 == pytest.approx(expected, abs=1e-6)
+        assert row.localities_below_floor == int((localities["reach_share"] < 0.6).sum())
+        # Today's network is known (two existing sites), so losses against it are counted.
+        assert row.areas_losing_access == len(solution["change"]["areas_losing"])
+        reached = set(areas.loc[areas["reached"], "area_id"])
+        if reached_first is None:
+            reached_first = reached
+            assert row.areas_losing_vs_first == 0
+        else:
+            assert row.areas_losing_vs_first == len(reached_first - reached)
+        travel = areas["travel_minutes"]
+        assert row.mean_travel_minutes == pytest.approx(
+            np.average(travel, weights=areas["population"]), abs=0.06)
+        assert row.max_travel_minutes == pytest.approx(travel.max(), abs=0.06)
+    # The tight option reaches less than the generous one and loses areas against it.
+    assert table.loc[1, "reach_share"] < table.loc[0, "reach_share"]
+    assert table.loc[1, "areas_losing_vs_first"] > 0
+
+
+def test_duplicate_option_names_are_an_error(tmp_path):
+    write_instance(tmp_path / "instance")
+    a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="same")
+    b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="same")
+    with pytest.raises(InputError, match="same name 'same'"):
+        run_compare([a, b], tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()  # no partial output
+
+
+def test_floor_out_of_range_is_an_error(tmp_path):
+    with pytest.raises(InputError, match="not a share between 0 and 1"):
+        run_compare([tmp_path / "a.yaml"], tmp_path / "out", floor=50, progress=False)
+
+
+def test_cli_compare_and_sensitivity(tmp_path):
+    from typer.testing import CliRunner
+
+    from optimiser.cli import app
+
+    write_instance(tmp_path / "instance", seed=9)
+    a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="a", budget=500_000)
+    b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="b", budget=900_000)
+    runner = CliRunner()
+    done = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "cmp"),
+                               "--floor", "0.4"])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert table["option"].tolist() == ["a", "b"]
+    assert (table["floor"] == 0.4).all()
+    sens = runner.invoke(app, ["sensitivity", str(a), "--weight-draws", "3", "--out",
+                               str(tmp_path / "sens")])
+    assert sens.exit_code == 0, sens.output
+    assert len(pd.read_csv(tmp_path / "sens" / "sensitivity_draws.csv")) == 3

@@ -1,0 +1,62 @@
+"""Weight sensitivity: re-solve under random need weights; sites' chosen shares, rank moves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic import write_instance, write_scenario
+
+from optimiser.errors import InputError
+from optimiser.scenario import load_scenario
+from optimiser.sensitivity import draw_weights, run_sensitivity, weight_sensitivity_solve
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sens")
+    write_instance(folder / "instance", seed=3, n_areas=40, n_sites=8, localities=4)
+    return load_scenario(write_scenario(folder / "s.yaml", folder / "instance",
+                                        budget=1_200_000))
+
+
+def test_draws_are_seeded_and_sum_to_one():
+    a = draw_weights(["imd_score", "cpp_rate", "cin_rate", "under5_share"], 20, seed=7)
+    b = draw_weights(["imd_score", "cpp_rate", "cin_rate", "under5_share"], 20, seed=7)
+    assert np.array_equal(a, b)
+    assert np.allclose(a.sum(axis=1), 1)
+    assert not np.array_equal(a, draw_weights(["a", "b", "c", "d"], 20, seed=8))
+    with pytest.raises(InputError, match="at least 1"):
+        draw_weights(["a"], 0)
+
+
+def test_deterministic_by_seed_and_shares_in_unit_interval(scenario):
+    one = weight_sensitivity_solve(scenario, 8, seed=1, workers=2, progress=False)
+    two = weight_sensitivity_solve(scenario, 8, seed=1, workers=1, progress=False)
+    pd.testing.assert_frame_equal(one.sites, two.sites)
+    pd.testing.assert_frame_equal(one.localities, two.localities)
+    pd.testing.assert_frame_equal(one.draws, two.draws)
+    assert one.sites["chosen_share"].between(0, 1).all()
+    assert (one.sites["draws"] == 8).all()
+    assert len(one.draws) == 8
+    assert sorted(one.localities["base_rank"]) == [1, 2, 3, 4]
+    assert (one.localities["best_rank"] <= one.localities["worst_rank"]).all()
+    # The weights really vary: need ranks or plans differ between draws.
+    assert one.draws[["w_imd_score", "w_cin_rate"]].std().min() > 0
+
+
+def test_identical_weights_every_draw_give_shares_of_zero_or_one(scenario):
+    same = np.tile([[0.1, 0.6, 0.2, 0.1]], (5, 1))
+    result = weight_sensitivity_solve(scenario, weights=same, workers=2, progress=False)
+    assert set(result.sites["chosen_share"]) <= {0.0, 1.0}
+    # Every draw has the same weights, so every locality keeps one rank across the draws.
+    assert (result.localities["best_rank"] == result.localities["worst_rank"]).all()
+    assert result.draws["reach_share"].nunique() == 1
+
+
+def test_cli_function_writes_tables(scenario, tmp_path):
+    summary = run_sensitivity(scenario.source, 4, tmp_path / "out", seed=2, progress=False)
+    for name in ("sensitivity_sites.csv", "sensitivity_localities.csv",
+                 "sensitivity_draws.csv", "sensitivity.json"):
+        assert (tmp_path / "out" / name).is_file()
+    assert "4 weightings solved" in summary
