@@ -352,3 +352,31 @@ def write_allocation(table: pd.DataFrame, out_dir: str | Path, *, purpose: str, 
         "largest remainder; flat_allocation is the budget split equally",
     })
     return out_dir / "allocation.csv"
+
+
+def run_allocate(
+    folder: str | Path,
+    budget: float,
+    out: str | Path,
+    *,
+    level: str = "locality",
+    basis: str = "need",
+    floor: float = 0.0,
+    cap: float = math.inf,
+    purpose: str = "funding",
+) -> str:
+    """``optimiser allocate``: split a budget by need, write ``allocation.csv``/``.json`` into
+    ``out`` (an existing folder is kept: give a solved folder to put the split in its pack)."""
+    table = allocate_from_folder(folder, budget, level=level, basis=basis, floor=floor, cap=cap)
+    path = write_allocation(table, out, purpose=purpose, budget=budget, basis=basis,
+                            floor=floor, cap=cap)
+    lines = [f"£{round(budget):,} of {purpose} split by "
+             f"{'need not reached by the plan' if basis == 'unreached' else 'need'} across "
+             f"{len(table)} {level} units (a flat split would give each about "
+             f"£{budget / len(table):,.0f}):"]
+    for row in table.itertuples():
+        bound = f"  (at its {row.limit})" if row.limit else ""
+        lines.append(f"  {row.unit}: £{row.allocation:,} ({row.difference:+,} against flat)"
+                     f"{bound}")
+    lines.append(f"written to {path}")
+    return "\n".join(lines)

@@ -212,6 +212,34 @@ def compare(
 
 @app.command()
 @user_errors
+def allocate(
+    folder: Annotated[Path, typer.Argument(help="Instance or solved folder (its areas.csv).")],
+    budget: Annotated[str, typer.Option(help="Pounds to split, e.g. 960000 or 1m.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Folder for allocation.csv (give a solved folder to put the split in "
+        "its pack).")],
+    level: Annotated[str, typer.Option(help="locality or district.")] = "locality",
+    basis: Annotated[str, typer.Option(
+        help="need (all need-weighted children) or unreached (those the plan does not "
+        "reach; needs a solved folder).")] = "need",
+    floor: Annotated[float, typer.Option(help="Least any unit gets, £.")] = 0.0,
+    cap: Annotated[float | None, typer.Option(help="Most any unit gets, £.")] = None,
+    purpose: Annotated[str, typer.Option(help="What the money is for, for the pack.")]
+    = "funding",
+) -> None:
+    """Split a budget across localities or districts by need, with a floor and a cap, beside
+    a flat split."""
+    from optimiser.allocation import run_allocate
+    from optimiser.sweep import parse_budgets
+
+    amount = parse_budgets(budget, column="--budget")[0]
+    summary = run_allocate(folder, amount, out, level=level, basis=basis, floor=floor,
+                           cap=cap if cap is not None else float("inf"), purpose=purpose)
+    console.print(summary, highlight=False)
+
+
+@app.command()
+@user_errors
 def sensitivity(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the sensitivity tables.")],

@@ -52,7 +52,7 @@ SWEEP_COLUMNS = [
 ]
 
 
-def parse_budgets(text: str | Sequence[float]) -> list[float]:
+def parse_budgets(text: str | Sequence[float], column: str = "--budgets") -> list[float]:
     """Budgets from the command line: ``6e6,8e6,10e6`` or ``6m,8m,10m`` or a range ``4m:16m:10``.
 
     A range ``START:STOP:N`` gives N budgets evenly spaced from START to STOP inclusive. The result
@@ -79,7 +79,7 @@ def parse_budgets(text: str | Sequence[float]) -> list[float]:
                 return float(t) * scale
             except ValueError:
                 raise InputError(
-                    f"'{tok}' is not a budget", column="--budgets",
+                    f"'{tok}' is not a budget", column=column,
                     hint="write budgets in pounds separated by commas, e.g. 6e6,8e6,10e6 or "
                     "6m,8m,10m, or a range 4m:16m:10",
                 ) from None
@@ -87,26 +87,26 @@ def parse_budgets(text: str | Sequence[float]) -> list[float]:
         if ":" in text:
             parts = text.split(":")
             if len(parts) != 3:
-                raise InputError(f"'{text}' is not a range START:STOP:N", column="--budgets",
+                raise InputError(f"'{text}' is not a range START:STOP:N", column=column,
                                  hint="e.g. 4m:16m:10 for ten budgets from 4m to 16m")
             start, stop = one(parts[0]), one(parts[1])
             try:
                 n = int(parts[2])
             except ValueError:
                 raise InputError(f"'{parts[2]}' is not a number of budgets",
-                                 column="--budgets", hint="e.g. 4m:16m:10") from None
+                                 column=column, hint="e.g. 4m:16m:10") from None
             if n < 1:
-                raise InputError("a range needs at least one budget", column="--budgets",
+                raise InputError("a range needs at least one budget", column=column,
                                  hint="e.g. 4m:16m:10")
             values = list(np.linspace(start, stop, n)) if n > 1 else [start]
         else:
             values = [one(t) for t in text.split(",") if t.strip()]
     if not values:
-        raise InputError("no budgets given", column="--budgets", hint="e.g. 6e6,8e6,10e6")
+        raise InputError("no budgets given", column=column, hint="e.g. 6e6,8e6,10e6")
     bad = [v for v in values if not np.isfinite(v) or v < 0]
     if bad:
         raise InputError(f"budget {bad[0]:g} is not an amount of 0 or more",
-                         column="--budgets", hint="budgets are pounds a year")
+                         column=column, hint="budgets are pounds a year")
     return sorted({round(float(v), 2) for v in values})
 
 

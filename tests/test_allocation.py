@@ -208,3 +208,27 @@ def test_district_level_needs_lad_name(tmp_path):
         .to_csv(tmp_path / "areas.csv", index=False)
     with pytest.raises(InputError, match="no 'lad_name' column"):
         allocate_from_folder(tmp_path, 100, level="district")
+
+
+def test_cli_allocate_writes_the_split_and_reports_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from optimiser.cli import app
+
+    pd.DataFrame({
+        "area_id": ["E1", "E2", "E3"], "locality": ["A", "B", "B"],
+        "lad_name": ["North", "South", "South"],
+        "population": [100, 100, 200], "need": [1.0, 1.0, 1.0],
+    }).to_csv(tmp_path / "areas.csv", index=False)
+    runner = CliRunner()
+    done = runner.invoke(app, ["allocate", str(tmp_path), "--budget", "1.2k", "--level",
+                               "district", "--floor", "500", "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(tmp_path / "out" / "allocation.csv")
+    assert table["unit"].tolist() == ["North", "South"]
+    assert table["allocation"].tolist() == [500, 700]  # North lifted from 400 to its floor
+    assert table["limit"].fillna("").tolist() == ["floor", ""]
+    bad = runner.invoke(app, ["allocate", str(tmp_path), "--budget", "1000", "--floor", "600",
+                              "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2
+    assert "floors add up to £1,200, more than the budget of £1,000" in bad.output
