@@ -7,7 +7,8 @@ that file (checking every key, as for scenarios) and applies it:
 - site costs by tier to an instance's ``sites.csv`` (:func:`apply_site_costs`): ``annual_cost``,
   ``setup_cost`` (candidates) and ``closure_cost`` (existing sites). Sites a council supplied
   itself (``source`` = ``council``) keep their own figures; generated sites take the file's;
-- the outreach worker's cost to a scenario (:func:`apply_outreach_cost`);
+- the outreach worker's cost to a scenario's ``outreach.cost_per_worker``
+  (:func:`optimiser.demo.scenario_copy`, which keeps the file's comments);
 - the community grants pot, split by need with :mod:`optimiser.allocation`.
 
 File layout (all amounts £; see the shipped file for the assumptions)::
@@ -31,7 +32,7 @@ File layout (all amounts £; see the shipped file for the assumptions)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pandas as pd
 import yaml
@@ -39,9 +40,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from optimiser.errors import ScenarioError
 from optimiser.files import suggest
-
-if TYPE_CHECKING:
-    from optimiser.scenario import Scenario
 
 
 class _Strict(BaseModel):
@@ -178,11 +176,3 @@ def apply_site_costs(sites: pd.DataFrame, costs: CostAssumptions) -> pd.DataFram
         sites[col] = sites[col].astype(float)
     return sites
 
-
-def apply_outreach_cost(scenario: Scenario, costs: CostAssumptions) -> Scenario:
-    """The scenario with ``outreach.cost_per_worker`` from the costs file (when outreach is on)."""
-    if scenario.outreach is None:
-        return scenario
-    outreach = scenario.outreach.model_copy(
-        update={"cost_per_worker": costs.outreach_worker.annual_cost})
-    return scenario.with_changes(outreach=outreach.model_dump())

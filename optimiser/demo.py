@@ -286,12 +286,21 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
 
 
 def _option_notes(paths: list[Path]) -> list[str]:
-    """The first comment line of each option file (what the option is, in words)."""
+    """The first sentence of each option file's opening comment (what the option is)."""
     notes = []
     for p in paths:
-        comments = [ln.lstrip("# ").strip() for ln in p.read_text().splitlines()
-                    if ln.startswith("# ") and "Copy made by" not in ln]
-        notes.append(comments[0] if comments else "")
+        block: list[str] = []
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if "Copy made by" in line:
+                continue
+            if not line.startswith("#") or not line.lstrip("#").strip():
+                if block:
+                    break
+                continue
+            block.append(line.lstrip("#").strip())
+        text = " ".join(block)
+        first = re.split(r'(?<=[a-z0-9)"])\.\s', text, maxsplit=1)[0]
+        notes.append(first if first.endswith(".") else first + ".")
     return notes
 
 

@@ -143,3 +143,28 @@ def test_demo_sweep_comparison_and_allocation_are_consistent(demo_out):
     assert (alloc["allocation"] <= grants.cap).all()
     localities = pd.read_csv(out / "instance" / "localities.csv")
     assert sorted(alloc["unit"]) == sorted(localities["locality"].astype(str))
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*/*.yaml")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_scenario_files_are_valid(path):
+    from optimiser.scenario import load_scenario
+
+    if path.name == "costs.yaml":
+        load_costs(path)
+        return
+    scenario = load_scenario(path, check_instance=False)
+    assert scenario.name != path.stem  # each names itself for the tables
+    assert scenario.outreach is None or scenario.outreach.cost_per_worker == (
+        load_costs(COSTS).outreach_worker.annual_cost)
+    text = path.read_text()
+    assert text.startswith("#")  # says what it is
+
+
+def test_option_notes_are_the_first_sentence_of_each_file():
+    from optimiser.demo import OPTIONS, _option_notes, scenarios_dir
+
+    notes = _option_notes([scenarios_dir() / "oxfordshire" / o for o in OPTIONS])
+    assert notes[1] == ("Consultation option B: eight centres that also keep some universal "
+                        "services (stay and play, drop-in sessions open to every family).")
+    assert all(n.startswith("Consultation option ") and n.endswith(".") for n in notes)
