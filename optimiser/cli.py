@@ -185,12 +185,15 @@ def sweep(
                                          "e.g. 6e6,8e6,10e6 or 6m,8m,10m, or a range "
                                          "START:STOP:N such as 4m:16m:10.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the frontier table and chart.")],
+    keep_solved: Annotated[bool, typer.Option(
+        "--keep-solved", help="Also write each budget's solved folder into OUT/budgets/.")]
+    = False,
 ) -> None:
     """One solve per budget: the reach-against-budget frontier (sweep.csv, sweep.png), knee
     marked."""
     from optimiser.sweep import run_sweep
 
-    summary = run_sweep(scenario, budgets, out)
+    summary = run_sweep(scenario, budgets, out, keep_solved=keep_solved)
     console.print(summary, highlight=False)
 
 

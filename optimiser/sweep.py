@@ -273,8 +273,13 @@ def sweep_scenario(
     *,
     instance: Instance | None = None,
     progress: bool = True,
+    solved_dir: str | Path | None = None,
 ) -> tuple[pd.DataFrame, list[list[str]]]:
     """Solve ``scenario`` once per budget, re-using one built model.
+
+    With ``solved_dir``, each budget's plan is also written as a full solved folder
+    ``solved_dir/budget_<pounds>/`` (what ``optimiser solve`` writes; ``optimiser report`` makes a
+    pack of any of them).
 
     Returns
     -------
@@ -299,7 +304,16 @@ def sweep_scenario(
     rows = []
     for budget in progress_bar(budgets, total=len(budgets), desc="sweep", enabled=progress):
         model.set_budget(budget)
-        rows.append(result_row(model, model.solve(), budget, deprived))
+        if solved_dir is None:
+            result = model.solve()
+        else:
+            from optimiser.solve import solve_model
+
+            at_budget = scenario.with_changes(budget=budget)
+            solution = solve_model(model, instance, at_budget)
+            solution.write(Path(solved_dir) / f"budget_{budget:.0f}")
+            result = solution.result
+        rows.append(result_row(model, result, budget, deprived))
     table = frontier_table(rows)
     by_budget = {r["budget"]: r["open_sites"] for r in rows}
     plans = [by_budget[b] for b in table["plan_from_budget"]]
@@ -335,16 +349,20 @@ def _rounded(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: str | Path,
-              *, progress: bool = True) -> str:
-    """``optimiser sweep``: solve per budget, write the table and chart, return a summary."""
+              *, progress: bool = True, keep_solved: bool = False) -> str:
+    """``optimiser sweep``: solve per budget, write the table and chart, return a summary.
+
+    ``keep_solved`` also writes each budget's solved folder into ``out/budgets/``.
+    """
     from optimiser.scenario import load_scenario
 
     values = parse_budgets(budgets)
     scenario = load_scenario(scenario_path)
-    start = time.perf_counter()
-    table, plans = sweep_scenario(scenario, values, progress=progress)
-    seconds = time.perf_counter() - start
     with atomic_output_dir(out) as tmp:
+        start = time.perf_counter()
+        table, plans = sweep_scenario(scenario, values, progress=progress,
+                                      solved_dir=tmp / "budgets" if keep_solved else None)
+        seconds = time.perf_counter() - start
         write_sweep(table, plans, tmp, scenario_name=scenario.name, seconds=seconds)
     return summarise(table, Path(out), seconds)
 

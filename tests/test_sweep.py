@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -133,6 +134,16 @@ def test_cli_sweep_runs_and_reports_bad_budgets_as_one_error(synthetic, tmp_path
                              str(tmp_path / "cli")])
     assert ok.exit_code == 0, ok.output
     assert len(pd.read_csv(tmp_path / "cli" / "sweep.csv")) == 3
+    kept = runner.invoke(app, ["sweep", str(path), "--budgets", "0.5m,1m", "--keep-solved",
+                               "--out", str(tmp_path / "kept")])
+    assert kept.exit_code == 0, kept.output
+    sweep = pd.read_csv(tmp_path / "kept" / "sweep.csv")
+    for row in sweep.itertuples():
+        solution = json.loads((tmp_path / "kept" / "budgets" / f"budget_{row.budget:.0f}"
+                               / "solution.json").read_text())
+        assert solution["settings"]["budget"] == row.budget
+        assert solution["totals"]["need_reached"] == pytest.approx(row.need_reached, abs=0.1)
+        assert len(solution["open_sites"]) == row.sites
     bad = runner.invoke(app, ["sweep", str(path), "--budgets", "1m,lots", "--out",
                               str(tmp_path / "bad")])
     assert bad.exit_code == 2
