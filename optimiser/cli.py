@@ -189,8 +189,7 @@ def sweep(
         "--keep-solved", help="Also write each budget's solved folder into OUT/budgets/.")]
     = False,
 ) -> None:
-    """One solve per budget: the reach-against-budget frontier (sweep.csv, sweep.png), knee
-    marked."""
+    """One solve per budget: reach against budget (sweep.csv, sweep.png), knee marked."""
     from optimiser.sweep import run_sweep
 
     summary = run_sweep(scenario, budgets, out, keep_solved=keep_solved)
@@ -230,8 +229,7 @@ def allocate(
     purpose: Annotated[str, typer.Option(help="What the money is for, for the pack.")]
     = "funding",
 ) -> None:
-    """Split a budget across localities or districts by need, with a floor and a cap, beside
-    a flat split."""
+    """Split a budget across localities or districts by need (floor, cap), beside a flat split."""
     from optimiser.allocation import run_allocate
     from optimiser.sweep import parse_budgets
 
@@ -251,8 +249,7 @@ def sensitivity(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same "
                                       "tables.")] = 0,
 ) -> None:
-    """Re-solve under random need weights: how often each site is chosen, how each
-    locality's need rank moves (both cores)."""
+    """Re-solve under random need weights: how often each site is chosen, how ranks move."""
     from optimiser.sensitivity import run_sensitivity
 
     summary = run_sensitivity(scenario, weight_draws, out, seed=seed)
