@@ -21,7 +21,7 @@ Examples
 >>> from optimiser.scenario import ReachSettings
 >>> pairs = estimate_pairs(np.array([[0.0, 0.0]]), np.array([False]),
 ...                        np.array([[1000.0, 0.0], [9000.0, 0.0]]), ReachSettings())
->>> pairs.site.tolist(), [round(m, 1) for m in pairs.minutes]
+>>> pairs.site.tolist(), pairs.minutes.round(1).tolist()
 ([0], [5.2])
 """
 

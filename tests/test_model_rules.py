@@ -164,3 +164,18 @@ def test_explain_budget_by_pricing_the_cheapest_plan():
     why = explain_infeasible(m)
     assert why[0] == ("the budget £1 is below the £2 a year that the cheapest plan meeting the "
                       "other requirements costs")
+
+
+def test_greedy_start_is_within_budget_and_rules():
+    from optimiser.model.start import greedy_sites
+
+    m = model(budget=2.0, annual_cost=[1.0, 1.0, 1.5],
+              scenario={"constraints": {"must_open": ["s2"], "must_close": ["s1"]}})
+    start = greedy_sites(m)
+    assert start.tolist() == [False, False, True]  # s2 forced; 1.5 + 1 > 2 for s0
+    m = model(budget=2.0)
+    start = greedy_sites(m)
+    # Cost-benefit greedy: s1 (50) first, then s0 (10 more) or s2 (0 more, area 2 covered).
+    assert start.tolist() == [True, True, False]
+    assert m.solve().objective_value == pytest.approx(60.0)
+    assert greedy_sites(model(objective="min_cost", scenario={"target_reach": 0.5})) is None

@@ -23,6 +23,7 @@ from optimiser.model.budget import (
     set_budget,
 )
 from optimiser.model.data import ModelData, ModelSettings, build_data, settings_from_scenario
+from optimiser.model.start import greedy_sites
 from optimiser.scenario import Scenario, parse_scenario
 
 STATUSES = ("optimal", "feasible", "infeasible", "time_limit")
@@ -397,8 +398,13 @@ class FamilyCentreModel:
                                          threads=s.threads,
                                          options=[f"randomCbcSeed {s.seed + 1}"])
         # HiGHS defaults to a 1e-4 relative gap: set it explicitly (0 = prove optimality).
-        return pulp.HiGHS(msg=s.msg, timeLimit=time_limit, gapRel=s.gap, gapAbs=1e-6,
-                          threads=s.threads, random_seed=s.seed)
+        solver = _HiGHSWithStart(msg=s.msg, timeLimit=time_limit, gapRel=s.gap, gapAbs=1e-6,
+                                 threads=s.threads, random_seed=s.seed)
+        start = greedy_sites(self) if s.objective == "max_reach" else None
+        if start is not None:
+            solver.start = [(self.y[j], float(v)) for j, v in enumerate(start)]
+            solver.start += [(u, 0.0) for u in self.u]
+        return solver
 
     def _run(self, time_limit: float | None) -> tuple[str, str, float | None, float]:
         """Solve the current problem; return (status, detail, solver bound, seconds)."""
@@ -581,6 +587,22 @@ class FamilyCentreModel:
             result.site_share + self.settings.outreach_effectiveness * result.outreach_share))
         shares = reached[need > 0] / need[need > 0]
         return float(shares.min()) if len(shares) else 1.0
+
+
+class _HiGHSWithStart(pulp.HiGHS):
+    """PuLP's HiGHS (highspy) solver, handing HiGHS a starting plan (see model/start.py).
+
+    HiGHS completes a partial start (the integer values given) and ignores it if infeasible.
+    """
+
+    start: list[tuple[pulp.LpVariable, float]] | None = None
+
+    def buildSolverModel(self, lp):
+        super().buildSolverModel(lp)
+        if self.start:
+            idx = np.array([v.index for v, _ in self.start], dtype=np.int32)
+            val = np.array([x for _, x in self.start], dtype=np.float64)
+            lp.solverModel.setSolution(len(idx), idx, val)
 
 
 _BANNER_DONE = False
