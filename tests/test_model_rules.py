@@ -179,3 +179,10 @@ def test_greedy_start_is_within_budget_and_rules():
     assert start.tolist() == [True, True, False]
     assert m.solve().objective_value == pytest.approx(60.0)
     assert greedy_sites(model(objective="min_cost", scenario={"target_reach": 0.5})) is None
+
+
+def test_area_without_children_is_still_reached_by_a_near_site():
+    r = FamilyCentreModel.from_cost_matrix(MINUTES, demand=[10.0, 0.0, 30.0], threshold=10,
+                                           annual_cost=[1.0, 1.0, 1.5], budget=1.0).solve()
+    assert r.open.tolist() == [False, True, False]  # reaches areas 1 and 2 (30 children)
+    assert r.site_cover.tolist() == [0.0, 1.0, 1.0]

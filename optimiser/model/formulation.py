@@ -512,7 +512,8 @@ class FamilyCentreModel:
         u = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.u])
         return y, u
 
-    def _area_shares(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _area_shares(self, open_: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per area: z (site cover), e·z (effective site share), o (outreach share)."""
         d = self.data
         ng = len(self.group_sites)
@@ -537,6 +538,12 @@ class FamilyCentreModel:
         a_cover[valid] = cover[self.area_group[valid]]
         a_share[valid] = share[self.area_group[valid]]
         a_out[valid] = out[self.area_group[valid]]
+        # Areas with no demand have no variables; they are reached when an open site is near.
+        r = d.reach
+        empty = ~valid[r.area] & (open_[r.site] if open_ is not None else False)
+        if np.any(empty):
+            np.maximum.at(a_share, r.area[empty], eff[r.site[empty]])
+            a_cover[r.area[empty]] = 1.0
         return a_cover, a_share, a_out
 
     def _result(self, status: str, detail: str, bound: float | None,
@@ -556,7 +563,7 @@ class FamilyCentreModel:
         open_ = y > 0.5
         workers = np.rint(u).astype(np.int64) if len(u) else np.zeros(len(d.localities),
                                                                        dtype=np.int64)
-        cover, share, out = self._area_shares()
+        cover, share, out = self._area_shares(open_)
         need_reached = float(np.dot(d.demand, share + s.outreach_effectiveness * out))
         cost = annual_cost_value(open_.astype(float), self.cost_coef, self.cost_constant,
                                  workers, s.worker_cost)
