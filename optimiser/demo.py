@@ -228,7 +228,9 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
                                          cap=grants.cap if grants.cap is not None else
                                          float("inf"))
             write_allocation(alloc, tmp / "solved",
-                             purpose="option C: community grants split by need",
+                             purpose=f"option C's £{grants.budget:,.0f} of community grants "
+                             "split by need (this option has no grants itself; the column "
+                             "shows what each locality would receive under option C)",
                              budget=grants.budget, floor=grants.floor,
                              cap=grants.cap if grants.cap is not None else float("inf"))
         # The report reads sweep.csv, compare.csv and allocation.csv from the solved folder.

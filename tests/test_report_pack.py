@@ -350,3 +350,17 @@ def test_options_compared_and_sweep_found_beside_the_solved_folder(tmp_path):
     assert (pack / "charts" / "reach_by_budget.svg").is_file()
     assert "knee" in (pack / "charts" / "reach_by_budget.svg").read_text()
     assert pd.read_csv(pack / "options_compared.csv")["option"].tolist()[0] == "A: eight centres"
+
+
+def test_funding_column_says_which_pot_it_splits(tmp_path):
+    solved = make_solved(tmp_path, allocation=True)
+    purpose = "community grants <b>option C</b>, split by need"
+    (solved / "allocation.json").write_text(json.dumps({"purpose": purpose}))
+    build_pack(solved, tmp_path / "pack")
+    index = " ".join((tmp_path / "pack" / "index.html").read_text().split())
+    assert ("Funding allocated: community grants &lt;b&gt;option C&lt;/b&gt;, split by need."
+            in index)
+    assert "<b>option C</b>" not in index
+    wb = openpyxl.load_workbook(tmp_path / "pack" / "consultation_tables.xlsx")
+    notes = {row[0].value: row[1].value for row in wb["Notes"].iter_rows() if len(row) > 1}
+    assert notes["Funding allocated"] == purpose

@@ -413,6 +413,8 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
                  "shown."))
     if solved.allocation is None:
         rows.append(("Funding allocated", "n/a: no funding allocation was made for this option."))
+    elif solved.allocation_purpose:
+        rows.append(("Funding allocated", solved.allocation_purpose))
     if not solved.network_known:
         rows.append(("Today's network", UNKNOWN_NETWORK))
     rows.append(("Licence", f"{OGL[0]}. {OGL[1]}."))
@@ -526,7 +528,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         "title": f"{solved.la_name}: family centres consultation",
         "name": solved.name, "la": solved.la_name, "facts": facts,
         "loc_columns": loc_columns, "loc_rows": loc_rows, "total_label": TOTAL,
-        "funding": funding, "threshold": threshold, "modelled": solved.modelled_cases,
+        "funding": funding, "funding_purpose": solved.allocation_purpose,
+        "threshold": threshold, "modelled": solved.modelled_cases,
         "changing_groups": [
             (loc, _html_rows(part, AREA_COLUMNS[1:]))
             for loc, part in changing.groupby("locality", sort=False)]

@@ -49,6 +49,9 @@ class Solved:
         The instance's ``prepare.json`` (empty when there is none).
     allocation
         ``allocation.csv`` (``unit``, ``allocation`` at least), or ``None``.
+    allocation_purpose
+        What the allocated money is for (``allocation.json``'s ``purpose``), so the pack never
+        shows a funding column without saying which pot it splits; empty when unknown.
     sweep
         ``sweep.csv`` (``budget``, ``reach_share``, ...), or ``None``.
     compare
@@ -65,6 +68,7 @@ class Solved:
     instance_dir: Path | None = None
     prepare: dict = field(default_factory=dict)
     allocation: pd.DataFrame | None = None
+    allocation_purpose: str = ""
     sweep: pd.DataFrame | None = None
     compare: pd.DataFrame | None = None
     scenario_text: str = ""
@@ -177,11 +181,15 @@ def read_solved(folder: str | Path) -> Solved:
             areas = areas.merge(inst_areas[["area_id", "x", "y"]], on="area_id", how="left")
 
     allocation = None
+    allocation_purpose = ""
     alloc_path = folder / "allocation.csv"
     if alloc_path.is_file():
         allocation = read_table(alloc_path, required=["unit", "allocation"],
                                 numeric=["allocation"], text=["unit", "level"],
                                 what="allocation file")
+        meta_path = folder / "allocation.json"
+        if meta_path.is_file():
+            allocation_purpose = str(_read_json(meta_path).get("purpose", "") or "")
     sweep = None
     sweep_path = _find(folder, "sweep.csv", "sweep")
     if sweep_path is not None:
@@ -202,5 +210,5 @@ def read_solved(folder: str | Path) -> Solved:
     scenario_text = scen.read_text(encoding="utf-8") if scen.is_file() else ""
     return Solved(folder=folder, solution=solution, areas=areas, sites=sites,
                   localities=localities, instance_dir=instance_dir, prepare=prepare,
-                  allocation=allocation, sweep=sweep, compare=compare,
+                  allocation=allocation, allocation_purpose=allocation_purpose, sweep=sweep, compare=compare,
                   scenario_text=scenario_text)
