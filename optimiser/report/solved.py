@@ -210,5 +210,6 @@ def read_solved(folder: str | Path) -> Solved:
     scenario_text = scen.read_text(encoding="utf-8") if scen.is_file() else ""
     return Solved(folder=folder, solution=solution, areas=areas, sites=sites,
                   localities=localities, instance_dir=instance_dir, prepare=prepare,
-                  allocation=allocation, allocation_purpose=allocation_purpose, sweep=sweep, compare=compare,
+                  allocation=allocation, allocation_purpose=allocation_purpose,
+                  sweep=sweep, compare=compare,
                   scenario_text=scenario_text)
