@@ -73,8 +73,8 @@ class ModelResult:
 
     @property
     def has_plan(self) -> bool:
-        return self.status != "infeasible" and self.open is not None and self.objective_value \
-            is not None
+        """False when infeasible or when no plan was found within the time limit."""
+        return self.objective_value is not None
 
 
 class FamilyCentreModel:
