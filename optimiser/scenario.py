@@ -192,6 +192,13 @@ class Scenario(_Strict):
             raise _KeyedValueError("target_reach", None,
                                    "objective min_cost needs target_reach",
                                    "add e.g. 'target_reach: 0.9' (90% of need-weighted children)")
+        if self.network is not None and self.objective != "evaluate":
+            raise _KeyedValueError("network", self.network,
+                                   f"network is used only by objective evaluate, not "
+                                   f"{self.objective}",
+                                   "remove it, or set 'objective: evaluate' to report on it "
+                                   "(to keep sites open while optimising use "
+                                   "constraints.must_open)")
         return self
 
     @property

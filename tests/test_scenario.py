@@ -62,6 +62,8 @@ def test_objective_requirements():
     e = err({"instance": ".", "objective": "min_cost"})
     assert e.key == "target_reach" and "0.9" in e.hint
     assert parse_scenario({"instance": ".", "objective": "evaluate"}).budget is None
+    e = err({**BASE, "network": ["S1"]})
+    assert e.key == "network" and "must_open" in e.hint
 
 
 def test_contradictions():
