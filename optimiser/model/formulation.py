@@ -577,8 +577,11 @@ class FamilyCentreModel:
             best, gap = value, 0.0
         else:
             if best is not None and s.objective != "min_cost":
-                # The solver's bound is on reach − ε·penalty; the penalty is ≥ 0.
-                best = max(best, value)
+                # The solver's bound is on reach − ε·penalty, and ε·penalty is at most
+                # TIE_SHARE × the smallest demand (objectives.py): add it back to stay a bound.
+                positive = d.demand[d.demand > 0]
+                slack = objectives.TIE_SHARE * (float(positive.min()) if len(positive) else 1.0)
+                best = max(best + slack, value)
             gap = _gap(value, best) if best is not None else None
         return ModelResult(
             status=status, status_detail=detail, objective=s.objective,
