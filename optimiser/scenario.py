@@ -28,7 +28,7 @@ Keys and defaults (see DESIGN.md "Interfaces")::
       spoke: {effectiveness: 0.8, hub_within_km: 15}
     constraints: {locality_min_reach, site_per_locality, min_sites, max_sites,
                   min_separation_km, must_open, must_close, deprived_max_minutes}
-    solver: {name: highs, time_limit_s: 60, gap: 0, threads: 1, seed: 0}
+    solver: {name: highs, time_limit_s: 600, gap: 0, threads: 1, seed: 0}   # the defaults
 
 Examples
 --------
@@ -155,7 +155,9 @@ class SolverSettings(_Strict):
     """Solver choice and honesty settings. ``gap`` 0 means: stop only at a proven optimum."""
 
     name: Literal["highs", "cbc"] = "highs"
-    time_limit_s: float | None = Field(default=None, gt=0)
+    # A default limit so a hard instance never runs unattended for hours; hitting it is
+    # reported honestly as time_limit with the best bound and gap.
+    time_limit_s: float | None = Field(default=600.0, gt=0)
     gap: float = Field(default=0.0, ge=0, le=1)
     threads: int = Field(default=1, ge=1)
     seed: int = Field(default=0, ge=0)

@@ -208,7 +208,7 @@ def relaxation_checks(model: FamilyCentreModel) -> list[str]:
             continue
         trial = model.relaxed(**change, time_limit_s=min(s.time_limit_s or 30.0, 30.0))
         result = trial.solve()
-        if result.status == "infeasible":
+        if not result.has_plan:  # still infeasible, or undecided within the time limit
             continue
         if attr == "budget":
             # Price the cheapest plan that meets everything else.
@@ -216,10 +216,16 @@ def relaxation_checks(model: FamilyCentreModel) -> list[str]:
                                   target_reach=s.target_reach or 0.0,
                                   time_limit_s=min(s.time_limit_s or 30.0, 30.0))
             res = cheap.solve()
-            if res.status != "infeasible" and res.annual_cost is not None:
-                out.append(f"the budget {money(s.budget or 0)} is below the "
-                           f"{money(res.annual_cost)} a year that the cheapest plan meeting the "
-                           f"other requirements costs")
+            if res.has_plan and res.annual_cost is not None:
+                if res.status == "optimal":
+                    out.append(f"the budget {money(s.budget or 0)} is below the "
+                               f"{money(res.annual_cost)} a year that the cheapest plan meeting "
+                               f"the other requirements costs")
+                else:
+                    out.append(f"without the budget cap the scenario is feasible: the cheapest "
+                               f"plan found meeting the other requirements costs "
+                               f"{money(res.annual_cost)} a year (not proven cheapest), above "
+                               f"the budget {money(s.budget or 0)}")
                 continue
         out.append(f"without {words} the scenario is feasible, so {words} is binding together "
                    f"with the other requirements")
