@@ -23,7 +23,7 @@ from optimiser.model.budget import (
     set_budget,
 )
 from optimiser.model.data import ModelData, ModelSettings, build_data, settings_from_scenario
-from optimiser.model.start import greedy_sites
+from optimiser.model.start import greedy_sites, greedy_workers
 from optimiser.scenario import Scenario, parse_scenario
 
 STATUSES = ("optimal", "feasible", "infeasible", "time_limit")
@@ -403,7 +403,9 @@ class FamilyCentreModel:
         start = greedy_sites(self) if s.objective == "max_reach" else None
         if start is not None:
             solver.start = [(self.y[j], float(v)) for j, v in enumerate(start)]
-            solver.start += [(u, 0.0) for u in self.u]
+            workers = greedy_workers(self, start)
+            if workers is not None:
+                solver.start += [(u, float(w)) for u, w in zip(self.u, workers, strict=True)]
         return solver
 
     def _run(self, time_limit: float | None) -> tuple[str, str, float | None, float]:

@@ -7,7 +7,8 @@ until the budget runs out; lazy evaluation, since gains only fall as sites open)
 a few per cent in a second. HiGHS checks the start against every constraint and ignores it if it
 breaks one (a locality floor, min_sites, ...), so it can change the speed, never the answer.
 
-Only the site decisions (and no outreach workers) are given; HiGHS completes the rest.
+The site decisions and outreach workers (spending what the sites leave, where most children are
+out of reach of a site) are given; HiGHS completes the shares reached.
 """
 
 from __future__ import annotations
@@ -76,3 +77,34 @@ def greedy_sites(model: FamilyCentreModel) -> np.ndarray | None:
         gs = site_groups[j]
         share[gs] = np.maximum(share[gs], eff[j])
     return open_
+
+
+def greedy_workers(model: FamilyCentreModel, open_: np.ndarray) -> np.ndarray | None:
+    """Outreach workers for the budget the greedy sites leave: one at a time, each to the
+    locality where a worker reaches the most need-weighted children not reached by a site."""
+    d, s = model.data, model.settings
+    if not model.u or s.budget is None:
+        return None
+    workers = np.zeros(len(d.localities), dtype=np.int64)
+    if s.worker_cost <= 0:
+        return workers
+    left = s.budget - model.cost_constant - float(model.cost_coef[open_].sum())
+    eff = np.where(d.spoke, s.spoke_effectiveness, s.hub_effectiveness)
+    covered = np.zeros(len(model.group_sites))
+    for g, sites in enumerate(model.group_sites):
+        on = sites[open_[sites]]
+        covered[g] = eff[on].max() if len(on) else 0.0
+    # Outreach reaches only what no site does (z + o ≤ 1): unreached need per locality.
+    unreached = np.bincount(model.group_locality, weights=model.group_demand * (covered == 0),
+                            minlength=len(d.localities))
+    k = s.reach_per_worker
+    cap = s.max_workers if s.max_workers is not None else np.iinfo(np.int64).max
+    while left >= s.worker_cost:
+        room = np.minimum(unreached - workers * k, k)
+        room[workers >= cap] = 0
+        best = int(np.argmax(room))
+        if room[best] <= 0:
+            break
+        workers[best] += 1
+        left -= s.worker_cost
+    return workers
