@@ -191,6 +191,19 @@ def test_budget_sweep_reuses_the_built_model(county, tmp_path):
     assert fresh.objective_value == pytest.approx(reach[1], rel=1e-9)
 
 
+def test_cbc_time_limit_is_reported_honestly(tmp_path):
+    inst = synthetic_instance(3000, seed=3, n_existing=150, n_candidates=400)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    write_instance(inst, folder)
+    scen = scenario_file(tmp_path, base_yaml(folder, "solver: {name: cbc, time_limit_s: 1}\n"))
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status in ("time_limit", "optimal")
+    assert sol.status != "optimal" or sol.gap == 0.0
+    if sol.status == "time_limit":
+        assert sol.best_bound is None and sol.gap is None  # CBC's bound is not read: unknown
+
+
 def test_time_limit_is_reported_honestly(tmp_path):
     inst = synthetic_instance(3000, seed=3, n_existing=150, n_candidates=400)
     folder = tmp_path / "big"
