@@ -210,3 +210,42 @@ def test_model_matches_enumeration(objective):
             assert result.objective_value == pytest.approx(expected[0], abs=1e-6), seed
     # The generator must exercise the solver, not only infeasibility.
     assert infeasible <= N_CASES // 2
+
+
+def test_capacity_matches_enumeration_with_assignment_lp():
+    """Capacitated sites: every subset, the best assignment by an independent LP (scipy)."""
+    from scipy.optimize import linprog
+
+    for seed in range(10):
+        rng = np.random.default_rng(500 + seed)
+        n, m = int(rng.integers(4, 9)), int(rng.integers(3, 6))
+        minutes = rng.uniform(0, 20, (n, m))
+        pop = rng.integers(5, 40, n).astype(float)
+        need = rng.choice([0.5, 1.0, 2.0], n)
+        cap = np.where(rng.random(m) < 0.7, rng.integers(10, 60, m), np.nan)
+        budget = float(rng.integers(1, m))
+        reach = minutes <= 10
+        best = 0.0
+        for bits in itertools.product([False, True], repeat=m):
+            y = np.array(bits)
+            if y.sum() > budget:
+                continue
+            pairs = [(i, j) for i in range(n) for j in range(m) if reach[i, j] and y[j]]
+            if not pairs:
+                continue
+            c = -np.array([pop[i] * need[i] for i, _ in pairs])
+            rows, rhs = [], []
+            for i in range(n):
+                rows.append([1.0 if p[0] == i else 0.0 for p in pairs])
+                rhs.append(1.0)
+            for j in range(m):
+                if np.isfinite(cap[j]):
+                    rows.append([pop[p[0]] if p[1] == j else 0.0 for p in pairs])
+                    rhs.append(cap[j])
+            lp = linprog(c, A_ub=rows, b_ub=rhs, bounds=(0, 1), method="highs")
+            best = max(best, -lp.fun)
+        result = FamilyCentreModel.from_cost_matrix(
+            minutes, demand=pop * need, population=pop, threshold=10, budget=budget,
+            capacity=cap).solve()
+        assert result.status == "optimal"
+        assert result.objective_value == pytest.approx(best, abs=1e-6), seed
