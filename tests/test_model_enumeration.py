@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from optimiser.model import FamilyCentreModel
+from optimiser.model.explain import explain_infeasible
 
 E_SPOKE = 0.8
 N_CASES = 20
@@ -195,10 +196,13 @@ def test_model_matches_enumeration(objective):
     for seed in range(N_CASES):
         case = make_case(1000 * seed + len(objective), objective)
         expected = brute_force(case)
-        result = build(case).solve()
+        model = build(case)
+        result = model.solve()
         if expected is None:
             infeasible += 1
             assert result.status == "infeasible", f"seed {seed}: model found a plan"
+            why = explain_infeasible(model)
+            assert why and all(isinstance(w, str) and len(w) > 20 for w in why), seed
             continue
         assert result.status == "optimal", f"seed {seed}: {result.status_detail}"
         if objective == "min_cost":
