@@ -35,11 +35,9 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from optimiser.errors import ScenarioError
-from optimiser.files import suggest
+from optimiser.yaml_input import read_yaml_mapping, validation_error
 
 
 class _Strict(BaseModel):
@@ -104,56 +102,15 @@ def load_costs(path: str | Path) -> CostAssumptions:
         Naming the file and the dotted key of the first problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError("the costs file does not exist", file=path,
-                            hint="see scenarios/oxfordshire/costs.yaml for the layout")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(f"the file is not valid YAML{where}", file=path,
-                            hint="check indentation and colons (key: value)") from None
-    if not isinstance(data, dict):
-        raise ScenarioError("the costs file must be a YAML mapping", file=path,
-                            hint="start with 'sites:' (see scenarios/oxfordshire/costs.yaml)")
+    data = read_yaml_mapping(path, what="costs file",
+                             example="see scenarios/oxfordshire/costs.yaml for the layout")
     try:
         return CostAssumptions.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # An unknown key is usually a misspelt known one: report it before "missing".
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        key = ".".join(str(p) for p in err["loc"]) or None
-        if err["type"] == "extra_forbidden":
-            known = _known_keys(tuple(str(p) for p in err["loc"][:-1]))
-            close = suggest(str(err["loc"][-1]), known)
-            hint = (f"did you mean '{close[0]}'? " if close else "") + (
-                f"keys allowed here: {', '.join(known)}" if known else "remove it")
-            raise ScenarioError(f"unknown key '{err['loc'][-1]}'", file=path, key=key,
-                                hint=hint) from None
-        if err["type"] == "missing":
-            raise ScenarioError("this key is required", file=path, key=key,
-                                hint="see scenarios/oxfordshire/costs.yaml") from None
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ScenarioError(f"{err.get('input')!r} is not allowed: {msg}"
-                            if err["type"] != "value_error" else msg,
-                            file=path, key=key,
-                            hint="amounts are plain numbers of pounds (no £ sign or commas)"
-                            ) from None
-
-
-def _known_keys(path: tuple[str, ...]) -> list[str]:
-    model: type[BaseModel] = CostAssumptions
-    for part in path:
-        field = model.model_fields.get(part)
-        if field is None:
-            return []
-        args = [a for a in getattr(field.annotation, "__args__", (field.annotation,))
-                if isinstance(a, type) and issubclass(a, BaseModel)]
-        if not args:
-            return []
-        model = args[0]
-    return list(model.model_fields)
+        raise validation_error(
+            exc, CostAssumptions, path, hints={},
+            missing_hint="see scenarios/oxfordshire/costs.yaml",
+            default_hint="amounts are plain numbers of pounds (no £ sign or commas)") from None
 
 
 def apply_site_costs(sites: pd.DataFrame, costs: CostAssumptions) -> pd.DataFrame:

@@ -42,21 +42,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from optimiser.errors import ScenarioError
 from optimiser.files import suggest
+from optimiser.yaml_input import KeyedValueError, read_yaml_mapping, validation_error
 
 OBJECTIVES = ("max_reach", "min_cost", "max_min_locality", "evaluate")
-
-
-class _KeyedValueError(ValueError):
-    """A model-level check that knows which key it is about."""
-
-    def __init__(self, key: str, value: Any, problem: str, hint: str) -> None:
-        super().__init__(problem)
-        self.key, self.value, self.problem, self.hint = key, value, problem, hint
 
 
 class _Strict(BaseModel):
@@ -86,11 +78,11 @@ class ReachSettings(_Strict):
     @model_validator(mode="after")
     def _positive(self) -> ReachSettings:
         if isinstance(self.threshold_minutes, float | int) and self.threshold_minutes <= 0:
-            raise _KeyedValueError("reach.threshold_minutes", self.threshold_minutes,
+            raise KeyedValueError("reach.threshold_minutes", self.threshold_minutes,
                                    "threshold_minutes must be greater than 0",
                                    "give minutes, e.g. 20, or {urban: 20, rural: 30}")
         if self.circuity.urban < 1 or self.circuity.rural < 1:
-            raise _KeyedValueError("reach.circuity", None, "circuity must be at least 1",
+            raise KeyedValueError("reach.circuity", None, "circuity must be at least 1",
                                    "roads are never shorter than the straight line; 1.3 is usual")
         return self
 
@@ -140,12 +132,12 @@ class Constraints(_Strict):
     def _consistent(self) -> Constraints:
         if (self.min_sites is not None and self.max_sites is not None
                 and self.min_sites > self.max_sites):
-            raise _KeyedValueError("constraints.min_sites", self.min_sites,
+            raise KeyedValueError("constraints.min_sites", self.min_sites,
                                    f"min_sites ({self.min_sites}) is larger than max_sites "
                                    f"({self.max_sites})", "lower min_sites or raise max_sites")
         both = sorted(set(self.must_open) & set(self.must_close))
         if both:
-            raise _KeyedValueError("constraints.must_close", both[0],
+            raise KeyedValueError("constraints.must_close", both[0],
                                    f"site {both[0]} is in both must_open and must_close",
                                    "remove it from one of the two lists")
         return self
@@ -187,15 +179,15 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _objective_needs(self) -> Scenario:
         if self.objective in ("max_reach", "max_min_locality") and self.budget is None:
-            raise _KeyedValueError("budget", None,
+            raise KeyedValueError("budget", None,
                                    f"objective {self.objective} needs a budget (£ a year)",
                                    "add e.g. 'budget: 10000000'")
         if self.objective == "min_cost" and self.target_reach is None:
-            raise _KeyedValueError("target_reach", None,
+            raise KeyedValueError("target_reach", None,
                                    "objective min_cost needs target_reach",
                                    "add e.g. 'target_reach: 0.9' (90% of need-weighted children)")
         if self.network is not None and self.objective != "evaluate":
-            raise _KeyedValueError("network", self.network,
+            raise KeyedValueError("network", self.network,
                                    f"network is used only by objective evaluate, not "
                                    f"{self.objective}",
                                    "remove it, or set 'objective: evaluate' to report on it "
@@ -248,59 +240,6 @@ _FIELD_HINTS = {
 }
 
 
-def _model_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
-    """Known keys at ``path`` (for close-match suggestions of an unknown key)."""
-    current: Any = model
-    for part in path:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return []
-        ann = field.annotation
-        candidates = [a for a in getattr(ann, "__args__", (ann,))
-                      if isinstance(a, type) and issubclass(a, BaseModel)]
-        current = candidates[0] if candidates else None
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _scenario_error(exc: ValidationError, file: Path | None) -> ScenarioError:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in (
-        "UrbanRural", "float", "int", "constrained-float")))
-    # Union members appear in loc as e.g. 'float' or 'UrbanRural'; drop them for the key name.
-    key = ".".join(str(p) for p in loc if not isinstance(p, int)) or None
-    value = err.get("input")
-    etype = err["type"]
-    ctx = err.get("ctx") or {}
-    if etype == "extra_forbidden":
-        parent = loc[:-1]
-        known = _model_fields(Scenario, tuple(p for p in parent if not isinstance(p, int)))
-        close = suggest(str(loc[-1]), known)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        hint += f"keys allowed here: {', '.join(known)}" if known else "remove it"
-        return ScenarioError(f"unknown key '{loc[-1]}'", file=file, key=key, hint=hint)
-    if etype == "missing":
-        return ScenarioError("this key is required", file=file, key=key,
-                             hint=_FIELD_HINTS.get(key or "", "add it to the scenario file"))
-    if etype == "value_error" and isinstance(ctx.get("error"), _KeyedValueError):
-        kv: _KeyedValueError = ctx["error"]
-        return ScenarioError(kv.problem, file=file, key=kv.key, hint=kv.hint)
-    msg = err["msg"].removeprefix("Value error, ")
-    shown = repr(value) if not isinstance(value, dict) else "a mapping"
-    hint = _FIELD_HINTS.get(key or "")
-    if hint is None:
-        if etype.startswith(("greater", "less")):
-            hint = f"the value must be {msg.replace('Input should be ', '')}"
-        elif "type" in etype or etype.endswith("_parsing"):
-            hint = f"expected {msg.replace('Input should be ', '')}"
-        else:
-            hint = "see the scenario keys in the README"
-    return ScenarioError(f"{shown} is not allowed: {msg}", file=file, key=key, hint=hint)
-
-
 def parse_scenario(data: Any, *, file: Path | None = None) -> Scenario:
     """Validate a scenario mapping (already read from YAML).
 
@@ -315,7 +254,9 @@ def parse_scenario(data: Any, *, file: Path | None = None) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise _scenario_error(exc, file) from None
+        raise validation_error(exc, Scenario, file, hints=_FIELD_HINTS,
+                               missing_hint="add it to the scenario file",
+                               default_hint="see the scenario keys in the README") from None
     if file is not None:
         scenario._source = Path(file).resolve()
         if "name" not in data:
@@ -333,18 +274,9 @@ def load_scenario(path: str | Path, *, check_instance: bool = True) -> Scenario:
         missing instance folder / ``areas.csv`` / ``sites.csv``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError("the scenario file does not exist", file=path,
-                            hint="check the path; scenario files are YAML (see the README)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(f"the file is not valid YAML{where}", file=path,
-                            hint="check indentation and colons (key: value)") from None
-    except UnicodeDecodeError:
-        raise ScenarioError("the file is not UTF-8 text", file=path) from None
+    data = read_yaml_mapping(path, what="scenario file",
+                             example="scenario files are YAML; start with lines like "
+                             "'instance: instance/' (see the README)")
     scenario = parse_scenario(data, file=path)
     if check_instance:
         check_instance_files(scenario)
