@@ -186,3 +186,18 @@ def test_area_without_children_is_still_reached_by_a_near_site():
                                            annual_cost=[1.0, 1.0, 1.5], budget=1.0).solve()
     assert r.open.tolist() == [False, True, False]  # reaches areas 1 and 2 (30 children)
     assert r.site_cover.tolist() == [0.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [(0.2, "infeasible"), (1.0, "time_limit")])
+def test_cbc_infeasible_verdict_at_the_clock_is_a_time_limit(seconds, expected):
+    # CBC's solution file can begin "Infeasible" when the time limit stopped it before it found
+    # a plan (seen under load). Only a verdict well inside the limit proves infeasibility.
+    import pulp
+
+    m = FamilyCentreModel.from_cost_matrix(np.array([[1.0, 9.0], [9.0, 1.0]]), [10, 20],
+                                           threshold=5, budget=1, scenario={"solver": {
+                                               "name": "cbc", "time_limit_s": 1}})
+    m.problem.status = pulp.LpStatusInfeasible
+    m.problem.sol_status = pulp.LpSolutionInfeasible
+    status, _detail, _bound = m._cbc_status(1.0, seconds)
+    assert status == expected

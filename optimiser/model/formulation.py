@@ -416,12 +416,16 @@ class FamilyCentreModel:
         self.problem.solve(solver)
         seconds = time.perf_counter() - start
         if self.settings.solver == "cbc":
-            return (*self._cbc_status(time_limit), seconds)
+            return (*self._cbc_status(time_limit, seconds), seconds)
         return (*self._highs_status(), seconds)
 
-    def _cbc_status(self, time_limit):
+    def _cbc_status(self, time_limit, seconds):
         p = self.problem
-        if p.status == pulp.LpStatusInfeasible:
+        # CBC's solution file can begin "Infeasible" (or "Integer infeasible") when the clock
+        # stopped it before it found a plan. Only a verdict reached well inside the time limit
+        # proves infeasibility; at the limit, the honest answer is "no plan found in time".
+        stopped_by_clock = time_limit is not None and seconds >= 0.9 * time_limit
+        if p.status == pulp.LpStatusInfeasible and not stopped_by_clock:
             return "infeasible", "CBC: infeasible", None
         if p.sol_status == pulp.LpSolutionOptimal and self.settings.gap == 0:
             return "optimal", "CBC: optimal", pulp.value(p.objective)
@@ -429,7 +433,7 @@ class FamilyCentreModel:
             kind = "time_limit" if time_limit is not None and p.sol_status != \
                 pulp.LpSolutionOptimal else "feasible"
             return kind, f"CBC: {pulp.LpSolution[p.sol_status]}", None
-        if p.status == pulp.LpStatusNotSolved:
+        if p.status == pulp.LpStatusNotSolved or stopped_by_clock:
             self._no_plan = True
             return "time_limit", "CBC: no plan found within the time limit", None
         return "infeasible", f"CBC: {pulp.LpStatus[p.status]}", None
