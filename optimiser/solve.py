@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optimiser.errors import ScenarioError
 from optimiser.instance import Instance, read_instance
 from optimiser.model.explain import explain_infeasible, money
 from optimiser.model.formulation import FamilyCentreModel
@@ -90,9 +91,39 @@ def summary_text(sol: Solution) -> str:
     return "\n".join(lines)
 
 
+def check_out_folder(out: str | Path, scenario: Scenario) -> None:
+    """``out`` may be replaced whole: it must not hold the inputs or unrelated files.
+
+    Writing replaces the folder (atomically), so ``--out instance`` would delete the instance.
+    Refused: the instance folder or a folder containing it, a folder containing the scenario
+    file, and an existing non-empty folder that is not a solved folder (no ``solution.json``).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the folder and suggesting a new one.
+    """
+    target = Path(out).resolve()
+    inputs = [scenario.instance_dir.resolve()]
+    if scenario.source is not None:
+        inputs.append(scenario.source.resolve())
+    for path in inputs:
+        if path == target or target in path.parents:
+            raise ScenarioError(
+                f"--out {out} would replace the folder holding {path}, an input of this solve",
+                file=scenario.source,
+                hint="give a new folder for the solution, e.g. --out solved/option-a")
+    if target.is_dir() and any(target.iterdir()) and not (target / "solution.json").is_file():
+        raise ScenarioError(
+            f"--out {out} is a folder with other files in it (not a solved folder: no "
+            "solution.json); solve replaces its folder whole", file=scenario.source,
+            hint="give a new or empty folder, or a folder an earlier solve wrote")
+
+
 def run_solve(scenario_path: str | Path, out: str | Path) -> str:
     """The CLI's ``solve``: validate, solve, write ``out`` atomically; return a summary."""
     scenario = load_scenario(scenario_path)
+    check_out_folder(out, scenario)
     sol = solve_scenario(scenario)
     sol.write(out)
     return summary_text(sol) + f"\n  written to {Path(out)}"

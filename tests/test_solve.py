@@ -345,3 +345,35 @@ def test_oxfordshire_max_reach_10m_is_proven_optimal(prepared, tmp_path):
     assert 0 < sol["totals"]["reach_share"] <= 1
     areas = pd.read_csv(tmp_path / "out" / "areas.csv")
     assert len(areas) == len(pd.read_csv(folder / "areas.csv"))
+
+
+# ----------------------------------------------------------------------------- --out safety
+
+
+@pytest.mark.parametrize("where", ["instance", "parent", "other_files"])
+def test_out_never_replaces_inputs_or_unrelated_folders(tmp_path, where):
+    # solve replaces its --out folder whole: '--out instance' used to delete the instance.
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    write_instance(synthetic_instance(60, seed=2), folder)
+    scen = scenario_file(tmp_path, "instance: instance\nbudget: 2000000\n")
+    out = {"instance": folder, "parent": tmp_path, "other_files": tmp_path / "notes"}[where]
+    if where == "other_files":
+        out.mkdir()
+        (out / "minutes.docx").write_text("council notes")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    res = solve_cli(scen, out)
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert f"--out {out}" in text and "hint: give a new" in text and "Traceback" not in text
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_out_may_replace_an_earlier_solved_folder(county, tmp_path):
+    scen = scenario_file(tmp_path, base_yaml(county))
+    assert solve_cli(scen, tmp_path / "out").exit_code == 0
+    (tmp_path / "out" / "stale.csv").write_text("x\n")
+    assert solve_cli(scen, tmp_path / "out").exit_code == 0
+    assert not (tmp_path / "out" / "stale.csv").exists()
+    assert (tmp_path / "out" / "solution.json").is_file()
