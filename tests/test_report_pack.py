@@ -364,3 +364,63 @@ def test_funding_column_says_which_pot_it_splits(tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "pack" / "consultation_tables.xlsx")
     notes = {row[0].value: row[1].value for row in wb["Notes"].iter_rows() if len(row) > 1}
     assert notes["Funding allocated"] == purpose
+
+
+def test_areas_whose_centre_is_replaced_by_outreach_are_listed(tmp_path):
+    # solve counts an area reached by outreach as still reached ("same"), so when centres close
+    # and outreach takes over, no area "loses access"; the pack must still list those areas.
+    solved = make_solved(tmp_path)
+    areas = pd.read_csv(solved / "areas.csv", dtype={"site_id": str})
+    moved = ((areas["reached_by"] == "outreach")
+             & (areas["reached_before"].astype(str).str.lower() == "true"))
+    assert sorted(areas.loc[moved, "name"]) == ["Oxford 008B", "Oxford 010A"]
+    areas.loc[moved, "change"] = "same"  # as solve writes it
+    areas.to_csv(solved / "areas.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    pack = tmp_path / "pack"
+    changing = pd.read_csv(pack / "areas_changing.csv")
+    replaced = changing[changing["change"] == "Centre replaced by outreach"]
+    assert sorted(replaced["name"]) == ["Oxford 008B", "Oxford 010A"]
+    assert set(replaced["before"]) == {"Reached"}
+    assert set(replaced["after"]) == {"Reached by outreach"}
+    # grouped by locality: within North, losers first, then replaced, then gainers
+    north = changing[changing["locality"] == "North"]["change"].tolist()
+    assert north == sorted(north, key=["Loses access", "Centre replaced by outreach",
+                                       "Gains access"].index)
+    index = " ".join((pack / "index.html").read_text().split())
+    # 008B is in IMD decile 2, 010A in decile 6
+    assert ("2 areas with a centre within reach today lose it and are reached by outreach "
+            "instead; 1 of them are in IMD deciles 1-2.") in index
+    assert "2 areas lose the centre within reach today and are reached only by outreach" in index
+    eq = pd.read_csv(pack / "equality_by_imd_decile.csv").set_index("imd_decile")
+    assert eq["areas_to_outreach"].to_dict() == {1: 0, 2: 1, 3: 0, 4: 0, 6: 1, 7: 0, 8: 0}
+    wb = openpyxl.load_workbook(pack / "consultation_tables.xlsx")
+    values = [c.value for row in wb["Areas changing"].iter_rows() for c in row]
+    assert values.count("Centre replaced by outreach") == 2
+
+
+def test_options_compared_table_and_chart_show_localities_below_floor(tmp_path):
+    solved = make_solved(tmp_path)
+    (tmp_path / "options").mkdir()
+    pd.DataFrame({"option": ["A", "B <b>grants</b>"], "budget": [1.5e6, 1.2e6],
+                  "annual_cost": [1.49e6, 1.19e6], "reach_share": [0.93, 0.81],
+                  "reach_share_deciles_1_2": [0.97, 0.88], "sites": [3, 2],
+                  "outreach_workers": [2, 1], "localities_below_floor": [0, 7],
+                  "areas_losing_access": [3, 5], "mean_travel_minutes": [10.2, 14.9],
+                  "extra_funding": [0, 300_000], "notes": ["", ""]}).to_csv(
+        tmp_path / "options" / "compare.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    pack = tmp_path / "pack"
+    index = " ".join((pack / "index.html").read_text().split())
+    assert "<th>Localities below their floor</th>" in index
+    row_b = re.search(r"<tr><td class=\"text\">B &lt;b&gt;grants&lt;/b&gt;</td>(.*?)</tr>",
+                      index).group(1)
+    assert "<td class=\"num\">7</td>" in row_b
+    assert pd.read_csv(pack / "options_compared.csv")["localities_below_floor"].tolist() == [0, 7]
+    svg = (pack / "charts" / "options_compared.svg").read_text()
+    assert svg.startswith("<?xml") and "<b>" not in svg
+    assert 'src="charts/options_compared.svg"' in index
+    assert "charts/options_compared.svg" in json.loads((pack / "pack.json").read_text())["files"]
+    # the pack's own option is not one of those compared: said so, with its reach
+    assert "The rest of this pack describes <b>oxford-test</b>, which is not one of them" in index
+    assert "without going over the annual budget (£1,500,000)." in index

@@ -11,6 +11,7 @@ SVGs carry no date and a fixed hash salt, so the same figures give the same byte
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -109,4 +110,52 @@ def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
         ax.set_title("What each budget buys: share of need-weighted children reached",
                      loc="left")
+        return _svg(fig)
+
+
+def options_chart(options: pd.DataFrame) -> str:
+    """Bars per option: share reached overall and in IMD deciles 1-2, annual cost written above.
+
+    Parameters
+    ----------
+    options
+        Columns ``option``, ``reach_share``; optional ``reach_share_deciles_1_2``,
+        ``annual_cost`` and ``extra_funding`` (e.g. community grants outside the model).
+
+    Returns
+    -------
+    str
+        The SVG text (option names are drawn as outlines, so none reaches it as markup).
+    """
+    o = options.reset_index(drop=True)
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(max(6.0, 1.8 * len(o) + 2.5), 3.8))
+        x = np.arange(len(o))
+        overall = 100 * pd.to_numeric(o["reach_share"], errors="coerce")
+        deprived = (100 * pd.to_numeric(o["reach_share_deciles_1_2"], errors="coerce")
+                    if "reach_share_deciles_1_2" in o.columns else None)
+        if deprived is not None and deprived.notna().any():
+            ax.bar(x - 0.2, overall.fillna(0), width=0.4, color=AFTER, label="All areas")
+            ax.bar(x + 0.2, deprived.fillna(0), width=0.4, color=DEPRIVED,
+                   label="Most deprived fifth (IMD deciles 1-2)")
+            top = np.fmax(overall.fillna(0), deprived.fillna(0))
+        else:
+            ax.bar(x, overall.fillna(0), width=0.6, color=AFTER, label="All areas")
+            top = overall.fillna(0)
+        for i, row in o.iterrows():
+            cost = pd.to_numeric(pd.Series([row.get("annual_cost")]), errors="coerce").iloc[0]
+            extra = pd.to_numeric(pd.Series([row.get("extra_funding")]), errors="coerce").iloc[0]
+            if not np.isfinite(overall.iloc[i]):
+                text = "no plan"
+            else:
+                text = f"£{cost / 1e6:.2f}m a year" if np.isfinite(cost) else ""
+                if np.isfinite(extra) and extra > 0:
+                    text += f"\n+ £{extra / 1e6:.2f}m grants"
+            ax.text(i, float(top.iloc[i]) + 2, text, ha="center", va="bottom", fontsize=8)
+        labels = ["\n".join(textwrap.wrap(str(v), 22)) for v in o["option"]]
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.set_ylabel("Need reached (%)")
+        ax.set_ylim(0, 118)
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=2)
+        ax.set_title("Options compared: share of need-weighted children reached", loc="left")
         return _svg(fig)

@@ -97,15 +97,34 @@ def _locality_order(solved: Solved) -> list[str]:
     return order + [x for x in dict.fromkeys(solved.areas["locality"]) if x not in order]
 
 
+#: An area that has a centre within reach today, loses it, and is reached only by outreach:
+#: ``solve`` counts it as still reached ("same"), but a family there loses its nearby centre,
+#: so the pack lists it (a consultation must not say "no area loses access" when centres close).
+TO_OUTREACH = "Centre replaced by outreach"
+
+
+def _to_outreach(areas: pd.DataFrame) -> pd.Series:
+    """Areas with a centre in reach today that the option reaches only by outreach."""
+    if "reached_before" not in areas.columns:
+        return pd.Series(False, index=areas.index)
+    before = areas["reached_before"].astype(str).str.lower().isin(["true", "1", "1.0"])
+    return (before & (areas["reached_by"].astype(str) == "outreach")
+            & ~areas["change"].isin(["gains", "loses"]))
+
+
 def areas_changing_table(solved: Solved) -> pd.DataFrame:
     """Every area that gains or loses access against today's network, grouped by locality.
 
+    Areas that keep access only through outreach after losing the centre they have within
+    reach today are listed too (change ``Centre replaced by outreach``).
+
     Columns: ``locality, area_id, name, imd_decile, children, need, change, before, after,
-    nearest_site, travel_minutes``; sorted by locality (table order), losers first, then by
-    need (highest first).
+    nearest_site, travel_minutes``; sorted by locality (table order), losers first, then
+    areas whose centre is replaced by outreach, then gainers, each by need (highest first).
     """
     a = solved.areas
-    sel = a[a["change"].isin(["gains", "loses"])].copy()
+    replaced = _to_outreach(a)
+    sel = a[a["change"].isin(["gains", "loses"]) | replaced].copy()
     site_name = dict(zip(solved.sites["site_id"], solved.sites["name"], strict=True))
     before = (sel["reached_before"].map({True: "Reached", False: "Not reached"})
               if "reached_before" in sel.columns else pd.Series("n/a", index=sel.index))
@@ -117,7 +136,7 @@ def areas_changing_table(solved: Solved) -> pd.DataFrame:
                        if "imd_decile" in sel.columns else np.nan),
         "children": pd.to_numeric(sel["population"], errors="coerce"),
         "need": pd.to_numeric(sel["need"], errors="coerce"),
-        "change": sel["change"].map(CHANGE_LABELS),
+        "change": sel["change"].map(CHANGE_LABELS).where(~replaced[sel.index], TO_OUTREACH),
         "before": before,
         "after": sel["reached_by"].map(lambda v: REACH_LABELS.get(str(v), str(v))),
         "nearest_site": (sel["site_id"].map(lambda s: site_name.get(s, "") if isinstance(s, str)
@@ -127,7 +146,7 @@ def areas_changing_table(solved: Solved) -> pd.DataFrame:
     })
     rank = {loc: i for i, loc in enumerate(_locality_order(solved))}
     out["_loc"] = out["locality"].map(rank)
-    out["_chg"] = (out["change"] != CHANGE_LABELS["loses"]).astype(int)
+    out["_chg"] = out["change"].map({CHANGE_LABELS["loses"]: 0, TO_OUTREACH: 1}).fillna(2)
     out = out.sort_values(["_loc", "_chg", "need", "area_id"], ascending=[True, True, False, True],
                           kind="mergesort")
     return out.drop(columns=["_loc", "_chg"]).reset_index(drop=True)
@@ -202,6 +221,9 @@ def equality_table(solved: Solved) -> pd.DataFrame:
         d[f"children_{kind}"] = d["imd_decile"].map(
             pd.to_numeric(a.loc[m, "population"]).groupby(a.loc[m, "imd_decile"]).sum()
         ).fillna(0)
+    replaced = _to_outreach(a)
+    d["areas_to_outreach"] = d["imd_decile"].map(
+        a[replaced].groupby("imd_decile").size()).fillna(0)
     d["areas"] = d["imd_decile"].map(grp.size()).fillna(0)
     if not solved.network_known:
         # With no list of today's centres there is no "before": every area would "gain".
@@ -209,9 +231,10 @@ def equality_table(solved: Solved) -> pd.DataFrame:
         for kind in ("gains", "loses"):
             d[f"areas_{kind}"] = np.nan
             d[f"children_{kind}"] = np.nan
+        d["areas_to_outreach"] = np.nan
     d["change_points"] = 100 * (d["share_after"] - d["share_before"])
     cols = ["imd_decile", "areas", "need_total", "share_before", "share_after", "change_points",
-            "areas_gains", "children_gains", "areas_loses", "children_loses"]
+            "areas_gains", "children_gains", "areas_loses", "children_loses", "areas_to_outreach"]
     return d[cols]
 
 
@@ -220,7 +243,8 @@ EQUALITY_COLUMNS = [("imd_decile", "IMD decile"), ("areas", "Areas"),
                     ("share_after", "Need reached with this option"),
                     ("change_points", "Change (points)"), ("areas_gains", "Areas gaining"),
                     ("children_gains", "Children in areas gaining"),
-                    ("areas_loses", "Areas losing"), ("children_loses", "Children in areas losing")]
+                    ("areas_loses", "Areas losing"), ("children_loses", "Children in areas losing"),
+                    ("areas_to_outreach", "Areas whose centre is replaced by outreach")]
 
 
 OPTION_COLUMNS = [("option", "Option", "text"), ("budget", "Budget", "money"),
@@ -229,6 +253,7 @@ OPTION_COLUMNS = [("option", "Option", "text"), ("budget", "Budget", "money"),
                   ("reach_share", "Need reached", "percent"),
                   ("reach_share_deciles_1_2", "Need reached, IMD deciles 1-2", "percent"),
                   ("sites", "Centres", "int"), ("outreach_workers", "Outreach workers", "int"),
+                  ("localities_below_floor", "Localities below their floor", "int"),
                   ("areas_losing_access", "Areas losing access", "int"),
                   ("mean_travel_minutes", "Mean travel time (min)", "decimal1"),
                   ("notes", "Notes", "text")]
@@ -271,9 +296,14 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
         before = float((eq["share_before"] * eq["need_total"]).sum() / eq["need_total"].sum())
     losing = solved.areas[solved.areas["change"] == "loses"]
     gaining = solved.areas[solved.areas["change"] == "gains"]
+    to_outreach = solved.areas[_to_outreach(solved.areas)]
     deprived_losing = 0
     if "imd_decile" in losing.columns:
         deprived_losing = int((pd.to_numeric(losing["imd_decile"], errors="coerce") <= 2).sum())
+    deprived_to_outreach = 0
+    if "imd_decile" in to_outreach.columns:
+        deprived_to_outreach = int(
+            (pd.to_numeric(to_outreach["imd_decile"], errors="coerce") <= 2).sum())
     outreach = int(pd.to_numeric(solved.localities["outreach_workers"]).sum())
     facts = {
         "kept": int(dec.get("keep", 0)), "closed": int(dec.get("close", 0)),
@@ -287,6 +317,7 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
         "areas": len(solved.areas), "localities": len(solved.localities),
         "areas_gaining": len(gaining), "areas_losing": len(losing),
         "deprived_losing": deprived_losing,
+        "areas_to_outreach": len(to_outreach), "deprived_to_outreach": deprived_to_outreach,
         "status": str(sol.get("status", "")), "gap": sol.get("gap"),
         "objective": str(sol.get("objective", "")),
     }
@@ -318,6 +349,11 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
         words.append(f"{_n(len(gaining), 'area')} gain access and {_n(len(losing), 'area')} "
                      f"lose it; {deprived_losing} of the areas losing access are among England's "
                      "most deprived fifth (IMD deciles 1-2).")
+        if len(to_outreach):
+            words.append(f"{_n(len(to_outreach), 'area')} with a centre within reach today "
+                         f"lose{'s' if len(to_outreach) == 1 else ''} it and "
+                         f"{'is' if len(to_outreach) == 1 else 'are'} reached by outreach "
+                         f"instead; {deprived_to_outreach} of them are in IMD deciles 1-2.")
     else:
         words.append(UNKNOWN_NETWORK)
     facts["network_known"] = known
@@ -368,8 +404,15 @@ def equality_sentences(eq: pd.DataFrame) -> list[str]:
     losing_dep = int(dep["areas_loses"].sum()) if not dep.empty else 0
     losing_all = int(eq["areas_loses"].sum())
     out.append(f"{_n(losing_all, 'area')} lose access to a centre; {losing_dep} of them are in "
-               "deciles 1-2. Every area losing access is listed below, by locality, so the "
-               "effect on families with protected characteristics there can be assessed.")
+               "deciles 1-2. Every area losing access is listed under "
+               "'What changes in my area', by locality, so the effect on families with "
+               "protected characteristics there can be assessed.")
+    moved = int(eq["areas_to_outreach"].sum())
+    if moved:
+        moved_dep = int(dep["areas_to_outreach"].sum()) if not dep.empty else 0
+        out.append(f"{_n(moved, 'area')} lose the centre within reach today and are reached "
+                   f"only by outreach; {moved_dep} of them are in deciles 1-2. They are listed "
+                   "there too.")
     return out
 
 
@@ -509,6 +552,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     decile_svg = None
     if not equality.empty:
         decile_svg = charts.reach_by_decile_chart(equality)
+    options_svg = charts.options_chart(options) if options is not None and len(options) else None
     budget_svg = None
     if solved.sweep is not None and len(solved.sweep):
         budget = (solved.solution.get("settings") or {}).get("budget")
@@ -544,10 +588,13 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
              format_value(r.share_after, "percent"),
              f"{r.change_points:+.1f}" if np.isfinite(r.change_points) else "n/a",
              format_value(r.areas_gains, "int"), format_value(r.children_gains, "count"),
-             format_value(r.areas_loses, "int"), format_value(r.children_loses, "count")]
+             format_value(r.areas_loses, "int"), format_value(r.children_loses, "count"),
+             format_value(r.areas_to_outreach, "int")]
             for r in equality.itertuples()] if not equality.empty else [],
         "equality_sentences": equality_sentences(equality),
         "decile_chart": decile_svg is not None, "budget_chart": budget_svg is not None,
+        "options_chart": options_svg is not None,
+        "option_names": list(options["option"]) if options is not None else [],
         "notes": note_rows, "ogl": OGL, "xlsx": XLSX_NAME, "sheets": SHEETS,
         "circles": shapes.circles,
         "settings": solved.solution.get("settings") or {},
@@ -568,7 +615,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
                          "pack.json"]
                         + (["options_compared.csv"] if options is not None else [])
                         + (["charts/reach_by_imd_decile.svg"] if decile_svg else [])
-                        + (["charts/reach_by_budget.svg"] if budget_svg else [])),
+                        + (["charts/reach_by_budget.svg"] if budget_svg else [])
+                        + (["charts/options_compared.svg"] if options_svg else [])),
         "sheets": list(SHEETS),
     }
     names = ["locality", "name", "nearest_site"]
@@ -591,6 +639,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
             write_text(tmp / "charts" / "reach_by_imd_decile.svg", decile_svg)
         if budget_svg:
             write_text(tmp / "charts" / "reach_by_budget.svg", budget_svg)
+        if options_svg:
+            write_text(tmp / "charts" / "options_compared.svg", options_svg)
         write_json(tmp / "pack.json", meta)
 
     internal_dir = out.parent / f"{out.name}-internal"
