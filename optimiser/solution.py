@@ -116,6 +116,49 @@ def _first_open_in_reach(model: FamilyCentreModel, open_: np.ndarray) -> np.ndar
     return out
 
 
+def serving_sites(model: FamilyCentreModel, open_: np.ndarray,
+                  site_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per area the open site that serves it (-1 if none), and per site the demand it serves.
+
+    Without capacities an area's whole site share comes from its nearest open site in reach.
+    With capacities the model splits areas between sites (x): an area's site is the one serving
+    its largest share (the nearer on ties; -1 when full sites leave it none), and a site's demand
+    served is Σ demand × effectiveness × x, so it never exceeds what its capacity allows.
+    """
+    d, s = model.data, model.settings
+    if not model.capacity_mode:
+        site = _first_open_in_reach(model, open_)
+        has = site >= 0
+        served = np.bincount(site[has], weights=(d.demand * site_share)[has],
+                             minlength=d.n_sites)
+        return site, served
+    r = d.reach
+    ok = open_[r.site] & (model.area_group[r.area] >= 0)
+    a, j = r.area[ok], r.site[ok]
+    x = np.array([_x_value(model.x.get((int(g), int(k)))) for g, k in
+                  zip(model.area_group[a], j, strict=True)], dtype=float)
+    eff = np.where(d.spoke, s.spoke_effectiveness, s.hub_effectiveness)
+    served = np.bincount(j, weights=d.demand[a] * eff[j] * x, minlength=d.n_sites)
+    # Largest share first, then the pairs' own order (minutes, site): stable sort.
+    order = np.lexsort((np.arange(len(a)), -np.round(x, 9), a))
+    a, j, x = a[order], j[order], x[order]
+    first = np.unique(a, return_index=True)[1]
+    site = np.full(d.n_areas, -1, dtype=np.int64)
+    keep = first[x[first] > 1e-9]
+    site[a[keep]] = j[keep]
+    # Areas with no children have no x; like the model's shares, their nearest open site.
+    nearest = _first_open_in_reach(model, open_)
+    empty = model.area_group < 0
+    site[empty] = nearest[empty]
+    return site, served
+
+
+def _x_value(var) -> float:
+    if var is None or var.varValue is None:
+        return 0.0
+    return float(min(1.0, max(0.0, round(var.varValue, 9))))
+
+
 def build_solution(
     model: FamilyCentreModel,
     result: ModelResult,
@@ -160,7 +203,7 @@ def build_solution(
     reached_by = np.where(~reached, "none",
                           np.where(result.site_cover >= result.outreach_share, "site",
                                    "outreach"))
-    in_reach = _first_open_in_reach(model, open_)
+    in_reach, served = serving_sites(model, open_, result.site_share)
     _, minutes = nearest_open_site(instance, model.scenario.reach, open_)
     site_ids = np.array(d.site_ids, dtype=object)
 
@@ -196,9 +239,7 @@ def build_solution(
     sites["decision"] = np.where(
         d.existing, np.where(open_, "keep", "close"), np.where(open_, "open_new", "not_opened"))
     sites["areas_served"] = np.bincount(in_reach[in_reach >= 0], minlength=d.n_sites)
-    sites["demand_served"] = np.round(np.bincount(
-        in_reach[in_reach >= 0], weights=(d.demand * result.site_share)[in_reach >= 0],
-        minlength=d.n_sites), 6)
+    sites["demand_served"] = np.round(served, 6)
 
     # Localities table.
     need_l = d.locality_need()

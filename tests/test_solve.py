@@ -377,3 +377,28 @@ def test_out_may_replace_an_earlier_solved_folder(county, tmp_path):
     assert solve_cli(scen, tmp_path / "out").exit_code == 0
     assert not (tmp_path / "out" / "stale.csv").exists()
     assert (tmp_path / "out" / "solution.json").is_file()
+
+
+def test_capacity_tables_follow_the_assignment(tmp_path):
+    # With capacities an area may be served by a farther site than its nearest one; the tables
+    # must say which site serves it and never show a site serving more than its capacity.
+    inst = synthetic_instance(150, seed=11)
+    areas = inst.areas.assign(need=1.0)  # demand = children, the unit of capacity
+    sites = inst.sites.assign(capacity=np.where(inst.sites["tier"] == "hub", 300.0, 120.0))
+    folder = tmp_path / "capacity"
+    folder.mkdir()
+    write_instance(Instance(areas=areas, sites=sites), folder)
+    scen = scenario_file(tmp_path, f"instance: {folder}\nbudget: 2000000\n"
+                         "tiers: {spoke: {effectiveness: 1.0}}\n")
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status == "optimal"
+    a, s = sol.areas_table, sol.sites_table
+    assert (s["demand_served"] <= s["capacity"] + 1e-6).all()
+    assert s.loc[~s["open"], "demand_served"].eq(0).all()
+    assert s["demand_served"].sum() == pytest.approx((a["demand"] * a["site_share"]).sum())
+    # Every area a site serves names an open site within its reach; the others name none.
+    served = a["site_share"] > 1e-9
+    assert a.loc[served, "site_id"].isin(sol.open_sites).all()
+    assert (a.loc[~served, "site_id"] == "").all()
+    assert s.set_index("site_id")["areas_served"].sum() == served.sum()
+    assert s.loc[s["open"], "demand_served"].gt(0).any()
