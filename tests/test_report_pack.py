@@ -397,6 +397,10 @@ def test_areas_whose_centre_is_replaced_by_outreach_are_listed(tmp_path):
     wb = openpyxl.load_workbook(pack / "consultation_tables.xlsx")
     values = [c.value for row in wb["Areas changing"].iter_rows() for c in row]
     assert values.count("Centre replaced by outreach") == 2
+    page = (pack / "map.html").read_text()
+    # two areas, each drawn in the three area layers (need, reach, change)
+    assert page.count('"change": "Centre replaced by outreach"') == 2 * 3
+    assert page.count('"_change": "to_outreach"') == 2 * 3
 
 
 def test_options_compared_table_and_chart_show_localities_below_floor(tmp_path):

@@ -5,7 +5,7 @@ Layers (the layer control switches them):
 - three ways to colour the areas (choose one): **need index** (a classed choropleth, fixed
   classes around the county mean of 1 so councillors can compare maps), **reach** (reached by a
   centre, by outreach, or not reached), and **change against today's network** (gains, loses,
-  same);
+  centre replaced by outreach, same);
 - **locality boundaries** (dissolved from the areas) and **locality names**, the names also
   giving each locality's outreach workers;
 - **outreach workers** per locality (circles whose area grows with the number of workers);
@@ -51,7 +51,8 @@ NEED_COLOURS = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"
 REACH_COLOURS = {"site": "#1a9850", "outreach": "#fdae61", "none": "#d9d9d9"}
 REACH_LABELS = {"site": "Reached by a centre", "outreach": "Reached by outreach",
                 "none": "Not reached"}
-CHANGE_COLOURS = {"gains": "#2166ac", "loses": "#b2182b", "same": "#e8e8e8"}
+CHANGE_COLOURS = {"gains": "#2166ac", "loses": "#b2182b", "to_outreach": "#f4a582",
+                  "same": "#e8e8e8"}
 CHANGE_LABELS = {"gains": "Gains access", "loses": "Loses access", "same": "No change"}
 DECISION_LABELS = {"keep": "Kept", "close": "Closed", "open_new": "New",
                    "not_opened": "Candidate, not opened"}
@@ -61,6 +62,21 @@ DECISION_COLOURS = {"keep": "#1b7837", "open_new": "#2166ac", "close": "#b2182b"
 LAYER_NEED = "Areas: need index"
 LAYER_REACH = "Areas: reached by a centre or outreach"
 LAYER_CHANGE = "Areas: change against today's network"
+
+
+#: An area that has a centre within reach today, loses it, and is reached only by outreach:
+#: ``solve`` counts it as still reached ("same"), but a family there loses its nearby centre,
+#: so the pack lists it (a consultation must not say "no area loses access" when centres close).
+TO_OUTREACH = "Centre replaced by outreach"
+
+
+def replaced_by_outreach(areas: pd.DataFrame) -> pd.Series:
+    """Areas with a centre in reach today that the option reaches only by outreach."""
+    if "reached_before" not in areas.columns:
+        return pd.Series(False, index=areas.index)
+    before = areas["reached_before"].astype(str).str.lower().isin(["true", "1", "1.0"])
+    return (before & (areas["reached_by"].astype(str) == "outreach")
+            & ~areas["change"].isin(["gains", "loses"]))
 
 
 def esc(value: object) -> str:
@@ -288,7 +304,8 @@ def legend_html(counts_need: list[int], circles: bool, modelled: bool,
     parts.append("</div>")
     parts.append(f'<div data-layer="{esc(LAYER_CHANGE)}"><div class="lg-title">Against today'
                  "</div>")
-    parts += [_swatch(CHANGE_COLOURS[k], CHANGE_LABELS[k]) for k in CHANGE_COLOURS]
+    parts += [_swatch(CHANGE_COLOURS[k], CHANGE_LABELS.get(k, TO_OUTREACH))
+              for k in CHANGE_COLOURS]
     parts.append("</div>")
     parts.append('<div class="lg-title">Sites</div>')
     for decision, tier in decisions_present:
@@ -418,6 +435,7 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     site_name = dict(zip(sites["site_id"], sites["name"], strict=True))
 
     # --- area properties (all display text, escaped) ---
+    replaced = replaced_by_outreach(areas)
     pub = localities_published.set_index("locality")
     cls = [need_class(v) for v in areas["need"]]
     labels = need_class_labels()
@@ -444,6 +462,7 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                             areas.get("travel_minutes", pd.Series([np.nan] * len(areas))),
                             strict=True)],
         "change": (areas["change"].map(lambda v: CHANGE_LABELS.get(str(v), esc(v)))
+                   .where(~replaced, TO_OUTREACH)
                    if solved.network_known else "today's network not known"),
         "loc_need": [locfig(loc, "need_index") for loc in areas["locality"]],
         "loc_cin": [locfig(loc, "cin") for loc in areas["locality"]],
@@ -454,7 +473,7 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     })
     props["_need_class"] = cls
     props["_reached_by"] = areas["reached_by"].astype(str).to_numpy()
-    props["_change"] = areas["change"].astype(str).to_numpy()
+    props["_change"] = areas["change"].astype(str).where(~replaced, "to_outreach").to_numpy()
     area_ids = [f"a{k}" for k in range(len(areas))]
     area_fc = _feature_collection(area_geo, props, area_ids)
 

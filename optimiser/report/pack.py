@@ -51,9 +51,11 @@ from optimiser.report.map import (
     CHANGE_LABELS,
     DECISION_LABELS,
     REACH_LABELS,
+    TO_OUTREACH,
     area_shapes,
     build_map,
     map_counts,
+    replaced_by_outreach,
 )
 from optimiser.report.solved import Solved, read_solved
 from optimiser.report.xlsx import SHEETS, build_workbook
@@ -97,21 +99,6 @@ def _locality_order(solved: Solved) -> list[str]:
     return order + [x for x in dict.fromkeys(solved.areas["locality"]) if x not in order]
 
 
-#: An area that has a centre within reach today, loses it, and is reached only by outreach:
-#: ``solve`` counts it as still reached ("same"), but a family there loses its nearby centre,
-#: so the pack lists it (a consultation must not say "no area loses access" when centres close).
-TO_OUTREACH = "Centre replaced by outreach"
-
-
-def _to_outreach(areas: pd.DataFrame) -> pd.Series:
-    """Areas with a centre in reach today that the option reaches only by outreach."""
-    if "reached_before" not in areas.columns:
-        return pd.Series(False, index=areas.index)
-    before = areas["reached_before"].astype(str).str.lower().isin(["true", "1", "1.0"])
-    return (before & (areas["reached_by"].astype(str) == "outreach")
-            & ~areas["change"].isin(["gains", "loses"]))
-
-
 def areas_changing_table(solved: Solved) -> pd.DataFrame:
     """Every area that gains or loses access against today's network, grouped by locality.
 
@@ -123,7 +110,7 @@ def areas_changing_table(solved: Solved) -> pd.DataFrame:
     areas whose centre is replaced by outreach, then gainers, each by need (highest first).
     """
     a = solved.areas
-    replaced = _to_outreach(a)
+    replaced = replaced_by_outreach(a)
     sel = a[a["change"].isin(["gains", "loses"]) | replaced].copy()
     site_name = dict(zip(solved.sites["site_id"], solved.sites["name"], strict=True))
     before = (sel["reached_before"].map({True: "Reached", False: "Not reached"})
@@ -221,7 +208,7 @@ def equality_table(solved: Solved) -> pd.DataFrame:
         d[f"children_{kind}"] = d["imd_decile"].map(
             pd.to_numeric(a.loc[m, "population"]).groupby(a.loc[m, "imd_decile"]).sum()
         ).fillna(0)
-    replaced = _to_outreach(a)
+    replaced = replaced_by_outreach(a)
     d["areas_to_outreach"] = d["imd_decile"].map(
         a[replaced].groupby("imd_decile").size()).fillna(0)
     d["areas"] = d["imd_decile"].map(grp.size()).fillna(0)
@@ -296,7 +283,7 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
         before = float((eq["share_before"] * eq["need_total"]).sum() / eq["need_total"].sum())
     losing = solved.areas[solved.areas["change"] == "loses"]
     gaining = solved.areas[solved.areas["change"] == "gains"]
-    to_outreach = solved.areas[_to_outreach(solved.areas)]
+    to_outreach = solved.areas[replaced_by_outreach(solved.areas)]
     deprived_losing = 0
     if "imd_decile" in losing.columns:
         deprived_losing = int((pd.to_numeric(losing["imd_decile"], errors="coerce") <= 2).sum())
