@@ -7,7 +7,9 @@ order mark, as Excel's "CSV UTF-8" writes, is accepted silently.
 
 Writing: :func:`atomic_output_dir` builds an output folder beside its destination and moves it into
 place only when everything inside was written, so a failed run never leaves a partial folder that
-looks complete. :func:`write_csv`, :func:`write_json` and :func:`write_text` write single files
+looks complete. It replaces an existing folder only when an earlier run wrote it (marker file
+:data:`OUTPUT_MARKER`) or the folder is empty, so a mistyped ``--out`` never deletes other
+files. :func:`write_csv`, :func:`write_json` and :func:`write_text` write single files
 atomically (temporary file, then rename).
 """
 
@@ -240,6 +242,33 @@ def parse_bool_column(df: pd.DataFrame, col: str, *, file: str | Path) -> pd.Ser
 # --------------------------------------------------------------------------------------------
 
 
+#: Written into every output folder. A later run replaces an existing folder only when it holds
+#: this file (or is empty), so a mistyped ``--out`` (``.``, a home folder, a file) is an error
+#: instead of deleting work that this tool did not write.
+OUTPUT_MARKER = ".optimiser-output"
+_MARKER_TEXT = ("Written by optimiser (family-centre optimiser). Running a command again with "
+                "this folder as --out replaces the whole folder.\n")
+
+
+def check_output_dir(out: Path) -> None:
+    """Raise :class:`InputError` unless ``out`` is absent, empty, or an earlier output."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise InputError("the output path exists and is not a folder", file=out,
+                         hint="give --out a new folder name; nothing was written")
+    if (out / OUTPUT_MARKER).is_file() or not any(out.iterdir()):
+        return
+    if Path.cwd().resolve().is_relative_to(out):
+        problem = "the output folder is the current folder (or holds it)"
+    else:
+        problem = "the output folder already holds files that optimiser did not write"
+    raise InputError(
+        problem, file=out,
+        hint="give --out a new folder name (optimiser replaces a folder as a whole, and only "
+        "one it wrote itself), or move those files away; nothing was written")
+
+
 @contextlib.contextmanager
 def atomic_output_dir(out: str | Path) -> Iterator[Path]:
     """Write an output folder all at once.
@@ -247,6 +276,10 @@ def atomic_output_dir(out: str | Path) -> Iterator[Path]:
     Yields a temporary folder beside ``out``. When the ``with`` block finishes without an error,
     the temporary folder replaces ``out`` (an existing ``out`` is removed only then). When it
     raises, the temporary folder is deleted and ``out`` is left as it was: no partial output.
+
+    An existing ``out`` must be empty or an earlier output (it holds :data:`OUTPUT_MARKER`,
+    which every output gets); anything else (a file, the current folder, a folder of other
+    files) is an :class:`InputError` raised before anything is written.
 
     Examples
     --------
@@ -258,10 +291,13 @@ def atomic_output_dir(out: str | Path) -> Iterator[Path]:
     'done'
     """
     out = Path(out).resolve()
+    check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         yield tmp
+        (tmp / OUTPUT_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+        check_output_dir(out)  # the folder may have been created meanwhile
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

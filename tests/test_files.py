@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from optimiser.errors import InputError
-from optimiser.files import atomic_output_dir, read_table, write_csv
+from optimiser.files import OUTPUT_MARKER, atomic_output_dir, read_table, write_csv
 
 
 def _write(tmp_path, text, name="t.csv", encoding="utf-8"):
@@ -72,15 +74,46 @@ def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
 
 def test_atomic_dir_replaces_old_output_only_on_success(tmp_path):
     dest = tmp_path / "out"
-    dest.mkdir()
-    (dest / "old.txt").write_text("old")
+    with atomic_output_dir(dest) as tmp:
+        (tmp / "old.txt").write_text("old")
     with pytest.raises(ValueError), atomic_output_dir(dest) as tmp:
         (tmp / "new.txt").write_text("new")
         raise ValueError
     assert (dest / "old.txt").read_text() == "old"
     with atomic_output_dir(dest) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert sorted(p.name for p in dest.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in dest.iterdir()) == [OUTPUT_MARKER, "new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_atomic_dir_replaces_an_empty_folder(tmp_path):
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with atomic_output_dir(dest) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert (dest / "new.txt").read_text() == "new"
+
+
+def test_atomic_dir_never_deletes_files_it_did_not_write(tmp_path, monkeypatch):
+    # A mistyped --out (a folder of documents, the current folder, a file) must not be wiped.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "budget.xlsx").write_text("precious")
+    report = tmp_path / "report.csv"
+    report.write_text("precious")
+    monkeypatch.chdir(docs)
+    for dest, words in ((docs, "the current folder"), (Path("."), "the current folder"),
+                        (tmp_path, "the current folder"), (report, "not a folder")):
+        with pytest.raises(InputError) as info, atomic_output_dir(dest) as tmp:
+            (tmp / "new.txt").write_text("new")
+        assert words in info.value.problem and "--out" in info.value.hint
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info, atomic_output_dir(docs) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert "did not write" in info.value.problem
+    assert (docs / "budget.xlsx").read_text() == "precious"
+    assert report.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "report.csv"]
 
 
 def test_write_csv_is_deterministic_and_writes_booleans(tmp_path):

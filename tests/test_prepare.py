@@ -314,7 +314,8 @@ def test_bad_age_group(tmp_path, mirror):
     out = tmp_path / "out"
     code, output = run_cli("--la", "Oxfordshire", "--out", out, "--mirror", mirror,
                            "--age-group", "5-10")
-    _assert_clean_failure(tmp_path, out, code, output, ["'5-10' is not an age group"])
+    _assert_clean_failure(tmp_path, out, code, output, ["--age-group '5-10' is not an age group"])
+    assert "column" not in output  # an option, not a column of a file
 
 
 def test_la_without_dfe_figures(tmp_path, mirror):
@@ -329,6 +330,17 @@ def test_failure_leaves_an_existing_output_untouched(tmp_path, mirror):
     (out / "keep.txt").write_text("previous run")
     code, _ = run_cli("--la", "Oxfordshre", "--out", out, "--mirror", mirror)
     assert code == 2 and (out / "keep.txt").read_text() == "previous run"
+
+
+def test_out_never_replaces_a_folder_of_other_files(tmp_path, mirror):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "budget.xlsx").write_text("precious")
+    code, output = run_cli("--la", "Oxfordshire", "--out", docs, "--mirror", mirror)
+    assert code == 2 and "Traceback" not in output, output
+    assert "did not write" in output and "--out" in output
+    assert [p.name for p in docs.iterdir()] == ["budget.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs"]
 
 
 def test_bom_is_accepted_and_gives_the_same_result(tmp_path, mirror):
