@@ -40,9 +40,17 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from optimiser.errors import ScenarioError
 from optimiser.files import suggest
@@ -52,7 +60,19 @@ OBJECTIVES = ("max_reach", "min_cost", "max_min_locality", "evaluate")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # No NaN or infinity (YAML's .nan / .inf): they would reach the solver as a bound.
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_false_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true as 1 for a number: 'budget: yes' must not mean £1.
+        if isinstance(value, bool) and info.field_name is not None:
+            ann = cls.model_fields[info.field_name].annotation
+            members = get_args(ann) or (ann,)
+            if bool not in members and (float in members or int in members):
+                raise ValueError(f"{str(value).lower()} is not a number")
+        return value
 
 
 class UrbanRural(_Strict):
@@ -238,6 +258,10 @@ _FIELD_HINTS = {
     "constraints.locality_min_reach": "a share between 0 and 1, e.g. 0.5 for 50%",
     "reach.threshold_minutes": "one number of minutes, or {urban: 20, rural: 30}",
 }
+_SITE_LIST_HINT = ("a list of site_id values from sites.csv, e.g. [H01, H02]; put ids that look "
+                   "like numbers in quotes, e.g. ['100234']")
+_FIELD_HINTS.update({key: _SITE_LIST_HINT for key in (
+    "constraints.must_open", "constraints.must_close", "network")})
 
 
 def parse_scenario(data: Any, *, file: Path | None = None) -> Scenario:

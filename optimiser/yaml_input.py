@@ -128,7 +128,9 @@ def validation_error(
     shown = repr(value) if not isinstance(value, dict) else "a mapping"
     hint = hints.get(key or "")
     if hint is None:
-        if etype.startswith(("greater", "less")):
+        if etype == "finite_number":
+            hint = "give an ordinary number (not .nan or .inf)"
+        elif etype.startswith(("greater", "less")):
             hint = f"the value must be {msg.replace('Input should be ', '')}"
         elif "type" in etype or etype.endswith("_parsing"):
             hint = f"expected {msg.replace('Input should be ', '')}"

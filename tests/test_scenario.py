@@ -119,3 +119,38 @@ def test_unknown_site_ids_are_named():
     with pytest.raises(ScenarioError) as info:
         check_site_ids(s, ["S0001", "S0002"])
     assert info.value.key == "constraints.must_open" and "'S9'" in info.value.problem
+
+
+@pytest.mark.parametrize(("data", "key"), [
+    ({"budget": True}, "budget"),                            # 'budget: yes' is not £1
+    ({"constraints": {"min_sites": False}}, "constraints.min_sites"),
+    ({"reach": {"threshold_minutes": True}}, "reach.threshold_minutes"),
+    ({"solver": {"gap": True}}, "solver.gap"),
+])
+def test_true_false_is_not_a_number(data, key):
+    e = err({**BASE, **data})
+    assert e.key == key and "is not a number" in e.problem
+
+
+@pytest.mark.parametrize(("data", "key"), [
+    ({"budget": float("inf")}, "budget"),                    # YAML .inf: a traceback before
+    ({"reach": {"threshold_minutes": float("nan")}}, "reach.threshold_minutes"),
+    ({"reach": {"threshold_minutes": {"urban": 20, "rural": float("nan")}}},
+     "reach.threshold_minutes.rural"),
+    ({"outreach": {"cost_per_worker": float("nan"), "reach_per_worker": 1}},
+     "outreach.cost_per_worker"),
+])
+def test_nan_and_infinity_are_errors(data, key):
+    assert err({**BASE, **data}).key == key
+
+
+def test_true_false_still_fine_for_switches():
+    s = parse_scenario({**BASE, "constraints": {"site_per_locality": True}})
+    assert s.constraints.site_per_locality is True
+
+
+def test_numeric_site_ids_get_a_quoting_hint():
+    e = err({**BASE, "constraints": {"must_open": [100234]}})
+    assert e.key == "constraints.must_open" and "in quotes" in e.hint
+    e = err({**BASE, "constraints": {"must_close": "H01"}})
+    assert e.key == "constraints.must_close" and "a list of site_id values" in e.hint
