@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http.client
 import json
 import os
 import sys
@@ -228,15 +229,22 @@ def download(url: str, dest: Path, *, progress: bool = True) -> str:
         req = urllib.request.Request(url, headers={"User-Agent": "family-centre-optimiser"})
         with urllib.request.urlopen(req, timeout=_TIMEOUT_S) as resp, os.fdopen(fd, "wb") as out:
             total = resp.headers.get("Content-Length")
-            with tqdm(total=int(total) if total and total.isdigit() else None, unit="B",
+            expected = int(total) if total and total.isdigit() else None
+            received = 0
+            with tqdm(total=expected, unit="B",
                       unit_scale=True, unit_divisor=1024, desc=dest.name[:40], leave=False,
                       disable=None if progress else True, file=sys.stderr) as bar:
                 while chunk := resp.read(_CHUNK):
                     out.write(chunk)
                     h.update(chunk)
+                    received += len(chunk)
                     bar.update(len(chunk))
+            # read(n) returns b"" when the server hangs up early: a cut download must not be
+            # cached (and its checksum recorded) as the official file.
+            if expected is not None and received < expected:
+                raise http.client.IncompleteRead(b"", expected - received)
         os.replace(tmp, dest)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
         reason = getattr(exc, "reason", None) or exc

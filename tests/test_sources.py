@@ -255,6 +255,36 @@ def test_network_failure_names_url_and_suggests_mirror(served: Path, tmp_path: P
     assert "--mirror" in exc.value.hint and "OPTIMISER_DATA_MIRROR" in exc.value.hint
 
 
+def test_connection_cut_mid_download_is_one_clear_error(tmp_path: Path) -> None:
+    # The server promises 1,000 bytes, sends 10 and hangs up: http.client raises IncompleteRead,
+    # which is not an OSError.
+    class Truncating(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Truncating)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(DataSourceError) as exc:
+            fetch_all(manifest=local(load_manifest(), base), cache=tmp_path, day=DAY,
+                      progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert f"could not download {base}/" in exc.value.problem
+    assert "--mirror" in exc.value.hint
+    assert not [p for p in (tmp_path / "official").iterdir() if p.name != "checksums.json"]
+
+
 def test_unknown_address_then_file_saved_by_hand(served: Path, tmp_path: Path) -> None:
     sources = local(load_manifest(), served.as_uri())
     sources = [dataclasses.replace(s, url="") if s.id == "ons_lsoa11_pwc" else s
