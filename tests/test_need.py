@@ -136,6 +136,7 @@ def test_z_method_population_weighted_and_floor():
     got = compute_need(areas, {"imd_score": 1}, spread=2)
     np.testing.assert_allclose(got, expected)
     assert raw[0] == 0.2
+    assert got[0] < 0.2  # the floor comes before the rescaling (as the README says)
     assert wmean(got, [3, 1]) == pytest.approx(1.0, abs=1e-12)
 
 
