@@ -82,6 +82,13 @@ def summarise_solved(
 ) -> dict[str, Any]:
     """One comparison row from a solved folder (files as in docs/interfaces.md)."""
     folder = Path(folder)
+    sol_file = folder / "solution.json"
+    if sol_file.is_file() and not (folder / "areas.csv").is_file():
+        # No plan (infeasible, or a time limit with nothing found): solve writes solution.json
+        # alone; the row says so, with blank figures, instead of failing the whole comparison.
+        solution = json.loads(sol_file.read_text(encoding="utf-8"))
+        return _no_plan_row(solution, folder, floor=floor, extra_funding=extra_funding,
+                            notes=notes)
     solution, areas, localities, sites = _read_solved(folder)
     totals = solution.get("totals", {})
     settings = solution.get("settings", {})
@@ -128,6 +135,23 @@ def summarise_solved(
     }
 
 
+def _no_plan_row(solution: dict[str, Any], folder: Path, *, floor: float,
+                 extra_funding: float, notes: str) -> dict[str, Any]:
+    """A comparison row for an option without a plan: its name, status and budget, else blank."""
+    settings = solution.get("settings") or {}
+    scenario_floor = (settings.get("constraints") or {}).get("locality_min_reach")
+    row: dict[str, Any] = {c: None for c in COMPARE_COLUMNS}
+    row.update({
+        "option": solution.get("scenario", folder.name),
+        "scenario_file": Path(solution.get("scenario_file", "")).name,
+        "status": solution.get("status"), "gap": solution.get("gap"),
+        "budget": settings.get("budget"),
+        "floor": float(scenario_floor) if scenario_floor is not None else float(floor),
+        "extra_funding": extra_funding, "notes": notes, "_reached": set(),
+    })
+    return row
+
+
 def comparison_table(
     folders: Sequence[str | Path],
     *,
@@ -149,6 +173,10 @@ def comparison_table(
             first = row["_reached"]
         rows.append(row)
     table = pd.DataFrame(rows).drop(columns="_reached")
+    # Counts stay whole numbers when a row is blank (an option without a plan).
+    for col in ("sites", "hubs", "spokes", "outreach_workers", "localities_below_floor",
+                "areas_losing_access", "areas_losing_vs_first"):
+        table[col] = pd.to_numeric(table[col]).astype("Int64")
     return table[COMPARE_COLUMNS]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -121,3 +122,29 @@ def test_cli_compare_and_sensitivity(tmp_path):
                                str(tmp_path / "sens")])
     assert sens.exit_code == 0, sens.output
     assert len(pd.read_csv(tmp_path / "sens" / "sensitivity_draws.csv")) == 3
+
+
+def test_an_option_without_a_plan_is_a_row_not_a_crash(tmp_path):
+    # An infeasible option: solve writes solution.json alone (no areas.csv); the comparison
+    # keeps the row (status, budget; figures blank) and the pack says why.
+    from optimiser.report import build_pack
+
+    write_instance(tmp_path / "instance", seed=9)
+    a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="a", budget=900_000)
+    b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="b", budget=10,
+                       constraints={"min_sites": 3})
+    summary = run_compare([a, b], tmp_path / "cmp", progress=False)
+    assert "b: infeasible, no plan" in summary
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv", dtype=str, keep_default_na=False)
+    assert table["status"].tolist() == ["optimal", "infeasible"]
+    assert table.loc[1, "budget"] == "10.0"
+    for col in ("reach_share", "annual_cost", "sites", "outreach_workers",
+                "localities_below_floor"):
+        assert table.loc[1, col] == ""
+    assert table.loc[0, "sites"].isdigit()  # counts stay whole numbers beside a blank row
+    solved = tmp_path / "cmp" / "options" / "a"
+    shutil.copyfile(tmp_path / "cmp" / "compare.csv", solved / "compare.csv")
+    build_pack(solved, tmp_path / "pack")
+    index = (tmp_path / "pack" / "index.html").read_text()
+    assert "No plan: the solver found this option infeasible." in index
+    assert (tmp_path / "pack" / "charts" / "options_compared.svg").is_file()

@@ -428,3 +428,20 @@ def test_options_compared_table_and_chart_show_localities_below_floor(tmp_path):
     # the pack's own option is not one of those compared: said so, with its reach
     assert "The rest of this pack describes <b>oxford-test</b>, which is not one of them" in index
     assert "without going over the annual budget (£1,500,000)." in index
+
+
+def test_sweep_with_a_budget_that_has_no_plan_still_makes_the_budget_chart(tmp_path):
+    # optimiser sweep writes a budget with no plan (infeasible) as a row with blank figures
+    solved = make_solved(tmp_path)
+    pd.DataFrame({"budget": [5e5, 1e6, 1.5e6, 2e6], "reach_share": [None, 0.7, 0.9, 0.95],
+                  "reach_share_deciles_1_2": [None, 0.8, 0.95, 1.0], "sites": [0, 2, 3, 4],
+                  "outreach_workers": [0, 1, 2, 2], "gap": [None, 0, 0, 0],
+                  "status": ["infeasible", "optimal", "optimal", "optimal"],
+                  "knee": [False, False, True, False]}).to_csv(solved / "sweep.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    assert (tmp_path / "pack" / "charts" / "reach_by_budget.svg").read_text().startswith("<?xml")
+    meta = json.loads((tmp_path / "pack" / "pack.json").read_text())
+    assert "charts/reach_by_budget.svg" in meta["files"]
+    (solved / "sweep.csv").write_text("budget,sites\n1000000,3\n")
+    with pytest.raises(InputError, match="no column 'reach_share'"):
+        build_pack(solved, tmp_path / "pack2")

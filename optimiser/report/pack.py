@@ -256,6 +256,13 @@ def options_table(compare: pd.DataFrame) -> pd.DataFrame:
             out[col] = "" if kind == "text" else np.nan
     out["option"] = out["option"].astype(str)
     out["notes"] = out["notes"].fillna("").astype(str)
+    if "status" in compare.columns:
+        # An option without a plan (e.g. infeasible) says why its figures are blank.
+        no_plan = pd.to_numeric(compare["reach_share"], errors="coerce").isna().to_numpy()
+        status = compare["status"].fillna("").astype(str).to_numpy()
+        out.loc[no_plan, "notes"] = [
+            f"No plan: the solver found this option {st or 'unsolved'}. {n}".strip()
+            for st, n in zip(status[no_plan], out.loc[no_plan, "notes"], strict=True)]
     return out.reset_index(drop=True)
 
 

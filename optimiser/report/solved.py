@@ -26,6 +26,15 @@ SITE_REQUIRED = ["site_id", "name", "x", "y", "status", "tier", "decision"]
 LOCALITY_REQUIRED = ["locality", "need_total", "need_reached", "reach_share", "sites",
                      "outreach_workers"]
 SWEEP_REQUIRED = ["budget", "reach_share"]
+
+
+def _require_columns(table: pd.DataFrame, columns: list[str], path: Path) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"the table has no column '{missing[0]}'", file=path,
+                         column=missing[0],
+                         hint=f"it needs the columns {', '.join(columns)} (as optimiser writes "
+                         "them)")
 COMPARE_REQUIRED = ["option", "reach_share", "sites"]
 SOLUTION_REQUIRED = ["objective", "status", "open_sites", "totals"]
 
@@ -193,19 +202,23 @@ def read_solved(folder: str | Path) -> Solved:
     sweep = None
     sweep_path = _find(folder, "sweep.csv", "sweep")
     if sweep_path is not None:
-        sweep = read_table(sweep_path, required=SWEEP_REQUIRED,
+        # A budget with no plan (infeasible) has blank figures: required columns, blank cells.
+        sweep = read_table(sweep_path, required=SWEEP_REQUIRED[:1],
                            numeric=["budget", "reach_share", "reach_share_deciles_1_2", "sites",
                                     "outreach_workers", "gap"],
                            what="sweep table").sort_values("budget").reset_index(drop=True)
+        _require_columns(sweep, SWEEP_REQUIRED, sweep_path)
     compare = None
     compare_path = _find(folder, "compare.csv", "options")
     if compare_path is not None:
-        compare = read_table(compare_path, required=COMPARE_REQUIRED,
+        # An option with no plan (infeasible) has blank figures, as for the sweep.
+        compare = read_table(compare_path, required=COMPARE_REQUIRED[:1],
                              numeric=["budget", "annual_cost", "reach_share",
                                       "reach_share_deciles_1_2", "sites", "outreach_workers",
                                       "areas_losing_access", "mean_travel_minutes",
                                       "extra_funding"],
                              text=["option", "notes", "status"], what="options comparison")
+        _require_columns(compare, COMPARE_REQUIRED, compare_path)
     scen = folder / "scenario.yaml"
     scenario_text = scen.read_text(encoding="utf-8") if scen.is_file() else ""
     return Solved(folder=folder, solution=solution, areas=areas, sites=sites,
