@@ -206,14 +206,27 @@ class Scenario(_Strict):
             raise KeyedValueError("target_reach", None,
                                    "objective min_cost needs target_reach",
                                    "add e.g. 'target_reach: 0.9' (90% of need-weighted children)")
-        if self.network is not None and self.objective != "evaluate":
-            raise KeyedValueError("network", self.network,
-                                   f"network is used only by objective evaluate, not "
-                                   f"{self.objective}",
-                                   "remove it, or set 'objective: evaluate' to report on it "
-                                   "(to keep sites open while optimising use "
-                                   "constraints.must_open)")
         return self
+
+    def unused_keys(self) -> list[str]:
+        """Sentences for keys the file gives that this objective does not use (DESIGN.md's own
+        example gives ``network`` and ``target_reach`` with ``max_reach``, so they are accepted,
+        and the solution says they were not used).
+
+        >>> s = Scenario.model_validate({"instance": ".", "budget": 1, "network": ["H01"]})
+        >>> s.unused_keys()[0][:60]
+        'network is used only by objective evaluate: not used by max_'
+        """
+        notes = []
+        if self.network is not None and self.objective != "evaluate":
+            notes.append(f"network is used only by objective evaluate: not used by "
+                         f"{self.objective}, which chooses the sites (to keep sites open "
+                         f"while optimising use constraints.must_open)")
+        if self.target_reach is not None and self.objective != "min_cost":
+            notes.append(f"target_reach is used only by objective min_cost: not used by "
+                         f"{self.objective} (for a floor per locality use "
+                         f"constraints.locality_min_reach)")
+        return notes
 
     @property
     def instance_dir(self) -> Path:

@@ -47,6 +47,7 @@ def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario
                            "was proven: the plan may be far from the best possible"]
     elif result.status == "feasible":
         explanation = [f"stopped within the requested gap of {100 * s.gap:g}%: not proven optimal"]
+    explanation += scenario.unused_keys()
     if not model.data.existing.any():
         explanation.append("the instance has no existing sites, so today's network is empty and "
                            "every area reached counts as gaining access")

@@ -62,8 +62,16 @@ def test_objective_requirements():
     e = err({"instance": ".", "objective": "min_cost"})
     assert e.key == "target_reach" and "0.9" in e.hint
     assert parse_scenario({"instance": ".", "objective": "evaluate"}).budget is None
-    e = err({**BASE, "network": ["S1"]})
-    assert e.key == "network" and "must_open" in e.hint
+    # DESIGN.md's example gives network and target_reach with max_reach: accepted, and the
+    # solution says they were not used.
+    s = parse_scenario({**BASE, "network": ["S1"], "target_reach": 0.9})
+    notes = s.unused_keys()
+    assert len(notes) == 2
+    assert notes[0].startswith("network is used only by objective evaluate") and \
+        "must_open" in notes[0]
+    assert notes[1].startswith("target_reach is used only by objective min_cost")
+    assert parse_scenario({**BASE, "objective": "evaluate", "network": ["S1"]}).unused_keys() \
+        == []
 
 
 def test_contradictions():

@@ -402,3 +402,78 @@ def test_capacity_tables_follow_the_assignment(tmp_path):
     assert (a.loc[~served, "site_id"] == "").all()
     assert s.set_index("site_id")["areas_served"].sum() == served.sum()
     assert s.loc[s["open"], "demand_served"].gt(0).any()
+
+
+# DESIGN.md's scenario example, verbatim but for the instance folder and real site ids in
+# place of the '[site ids]' placeholders.
+DESIGN_EXAMPLE = """\
+name: oxfordshire-10m
+instance: {instance}              # folder with areas.csv, sites.csv, optional travel.csv
+objective: max_reach             # max_reach | min_cost | max_min_locality | evaluate
+budget: 10000000                 # £ a year; max_reach and max_min_locality
+annualise_years: 5               # one-off setup and closure costs count 1/5 a year against budget
+target_reach: 0.9                # min_cost: share of need-weighted children to reach
+network: [H01, H02]              # evaluate: the sites open (default: all existing sites)
+reach:
+  threshold_minutes: {{urban: 20, rural: 30}}   # or a single number for every area
+outreach:                        # leave out to switch outreach off
+  cost_per_worker: 42000
+  reach_per_worker: 150          # need-weighted children one worker reaches
+  effectiveness: 0.6
+tiers:
+  hub: {{effectiveness: 1.0}}
+  spoke: {{effectiveness: 0.8, hub_within_km: 15}}
+constraints:                     # each optional
+  locality_min_reach: 0.5
+  site_per_locality: true
+  min_sites: 4
+  max_sites: 12
+  min_separation_km: 2
+  must_open: [H01]
+  must_close: [H03]
+  deprived_max_minutes: 30       # areas in IMD deciles 1-2
+solver: {{name: highs, time_limit_s: 60, gap: 0}}   # highs | cbc
+"""
+
+
+def test_design_example_scenario_is_accepted_as_written(prepared, tmp_path):
+    folder = prepared("Oxfordshire")
+    scen = scenario_file(tmp_path, DESIGN_EXAMPLE.format(instance=folder))
+    res = solve_cli(scen, tmp_path / "out")
+    # Every key is accepted; on Oxfordshire's 17 localities max_sites 12 cannot give every
+    # locality a site, and the solution says so (exit 1: no plan).
+    assert res.exit_code == 1, res.output
+    sol = json.loads((tmp_path / "out" / "solution.json").read_text())
+    assert sol["status"] == "infeasible"
+    assert sol["explanation"][0] == ("max_sites is 12 but every one of the 17 localities "
+                                     "needs a site")
+    assert any(s.startswith("network is used only by objective evaluate")
+               for s in sol["explanation"])
+    st = sol["settings"]
+    assert st["constraints"] == {
+        "locality_min_reach": 0.5, "site_per_locality": True, "min_sites": 4, "max_sites": 12,
+        "min_separation_km": 2.0, "must_open": ["H01"], "must_close": ["H03"],
+        "deprived_max_minutes": 30.0}
+    assert st["tiers"] == {"hub": {"effectiveness": 1.0},
+                           "spoke": {"effectiveness": 0.8, "hub_within_km": 15.0}}
+    assert (st["budget"], st["annualise_years"], st["target_reach"], st["network"]) == (
+        1e7, 5.0, 0.9, ["H01", "H02"])
+    # With room for a site per locality the same file solves to proven optimality.
+    scen.write_text(DESIGN_EXAMPLE.format(instance=folder).replace("max_sites: 12",
+                                                                   "max_sites: 20"))
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    sol = json.loads((tmp_path / "out" / "solution.json").read_text())
+    assert sol["status"] == "optimal" and "H01" in sol["open_sites"]
+    assert "H03" not in sol["open_sites"]
+    assert all(loc["reach_share"] >= 0.5 - 1e-6 for loc in sol["localities"])
+    assert sol["totals"]["annual_cost"] <= 1e7 + 1e-6
+    # solution.json types as DESIGN.md lists them.
+    names = [loc["locality"] for loc in sol["localities"]]
+    assert len(names) == 17 and list(sol["outreach"]) == names
+    assert all(isinstance(w, int) and w >= 0 for w in sol["outreach"].values())
+    assert all(isinstance(loc["sites"], int) and isinstance(loc["outreach_workers"], int)
+               and isinstance(loc["reach_share"], float) for loc in sol["localities"])
+    assert all(isinstance(sol["totals"][k], float) for k in TOTALS_KEYS)
+    assert isinstance(sol["change"]["areas_gaining"], list)
+    assert isinstance(sol["open_sites"], list) and isinstance(sol["solve_seconds"], float)
