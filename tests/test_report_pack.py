@@ -445,3 +445,17 @@ def test_sweep_with_a_budget_that_has_no_plan_still_makes_the_budget_chart(tmp_p
     (solved / "sweep.csv").write_text("budget,sites\n1000000,3\n")
     with pytest.raises(InputError, match="no column 'reach_share'"):
         build_pack(solved, tmp_path / "pack2")
+
+
+def test_report_of_a_scenario_without_a_plan_says_so(tmp_path):
+    solved = make_solved(tmp_path)
+    sol = json.loads((solved / "solution.json").read_text())
+    sol.update(status="infeasible", open_sites=[], totals=None, localities=[], change=None,
+               explanation=["the budget £1m is below the £2m the must_open sites cost"])
+    (solved / "solution.json").write_text(json.dumps(sol))
+    for name in ("areas.csv", "sites.csv", "localities.csv"):
+        (solved / name).unlink()  # solve writes solution.json alone when there is no plan
+    with pytest.raises(InputError, match=r"no plan \(solver status 'infeasible'\), so there is "
+                                         r"nothing to report: the budget £1m is below"):
+        build_pack(solved, tmp_path / "pack")
+    assert not (tmp_path / "pack").exists()

@@ -151,6 +151,13 @@ def read_solved(folder: str | Path) -> Solved:
     if missing:
         raise InputError(f"key '{missing[0]}' is missing", file=folder / "solution.json",
                          hint="write it again with 'optimiser solve'")
+    if not (folder / "areas.csv").is_file() and not solution.get("open_sites") \
+            and solution.get("status") in ("infeasible", "time_limit"):
+        why = "; ".join(str(x).rstrip(".") for x in (solution.get("explanation") or [])[:1])
+        raise InputError(
+            f"the scenario has no plan (solver status '{solution.get('status')}'), so there is "
+            "nothing to report" + (f": {why}" if why else ""), file=folder / "solution.json",
+            hint="change the scenario (budget, constraints) and solve again")
     areas = read_table(folder / "areas.csv", required=AREA_REQUIRED,
                        numeric=["population", "need"], text=["area_id", "locality", "name"],
                        unique=["area_id"], what="solved areas file")
