@@ -202,6 +202,7 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
             x[ok], y[ok] = lx, ly
             how[ok] = "latitude/longitude"
     postcode = pd.Series("", index=df.index, dtype=object)
+    unknown = np.zeros(len(df), dtype=bool)
     if has_pc:
         keys = normalise_postcode(df["postcode"]).fillna("")
         has = (keys != "").to_numpy(dtype=bool)
@@ -209,18 +210,11 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
         use = x.isna().to_numpy() & has
         if use.any():
             xy = geocode_postcodes(keys[use])
-            unknown = np.zeros(len(df), dtype=bool)
             unknown[np.flatnonzero(use)] = xy["x"].isna().to_numpy()
-            if unknown.any():
-                raise postcode_problem(
-                    path, "postcode", keys, unknown,
-                    problem="postcode(s) are not in the ONS Postcode Directory",
-                    hint="check for typing errors (O for 0, I for 1), or give the site's "
-                    "x and y (British National Grid) or latitude and longitude instead")
             idx = df.index[use]
             x[idx], y[idx] = xy["x"].to_numpy(), xy["y"].to_numpy()
             how[idx] = "postcode"
-    nowhere = x.isna().to_numpy()
+    nowhere = x.isna().to_numpy() & ~unknown
     if nowhere.any():
         i = int(np.flatnonzero(nowhere)[0])
         raise InputError("the site has no location", file=path, row=i + 2,
@@ -228,22 +222,37 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
                          hint="give a postcode, or x and y (British National Grid metres), or "
                          "latitude and longitude")
 
-    placed = locate_points(pd.DataFrame({"x": x, "y": y}), boundaries_loader(),
+    # Unknown postcodes and sites outside the authority are one error listing them all.
+    known = ~unknown
+    placed = locate_points(pd.DataFrame({"x": x[known], "y": y[known]}), boundaries_loader(),
                            tolerance_m=BOUNDARY_TOLERANCE_M)
-    outside = (placed["how"] == "outside").to_numpy()
-    if outside.any():
-        rows = np.flatnonzero(outside)
-        listed = "; ".join(
-            f"row {r + 2}: {df['name'].iloc[r]}"
-            + (f" ({postcode.iloc[r]})" if postcode.iloc[r] else
-               f" ({x.iloc[r]:.0f}, {y.iloc[r]:.0f})") for r in rows[:10])
-        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
-        raise InputError(
-            f"{len(rows)} site(s) are outside the local authority: {listed}{more}",
-            file=path, row=int(rows[0]) + 2,
-            hint="sites must stand inside the authority (within 200 m of its LSOA boundaries); "
-            "check the postcode or coordinates (x is the easting, y the northing), or that --la "
-            "names the right council")
+    outside = np.zeros(len(df), dtype=bool)
+    outside[np.flatnonzero(known)] = (placed["how"] == "outside").to_numpy()
+    if unknown.any() or outside.any():
+        problems, hints = [], []
+        if unknown.any():
+            problems.append(postcode_problem(
+                path, "postcode", keys, unknown,
+                problem="postcode(s) are not in the ONS Postcode Directory", hint="").problem)
+            hints.append("check unknown postcodes for typing errors (O for 0, I for 1), or give "
+                         "the site's x and y (British National Grid) or latitude and longitude "
+                         "instead")
+        if outside.any():
+            rows = np.flatnonzero(outside)
+            listed = "; ".join(
+                f"row {r + 2}: {df['name'].iloc[r]}"
+                + (f" ({postcode.iloc[r]})" if postcode.iloc[r] else
+                   f" ({x.iloc[r]:.0f}, {y.iloc[r]:.0f})") for r in rows[:10])
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            problems.append(f"{len(rows)} site(s) are outside the local authority: "
+                            f"{listed}{more}")
+            hints.append("sites must stand inside the authority (within 200 m of its LSOA "
+                         "boundaries); check the postcode or coordinates (x is the easting, y "
+                         "the northing), or that --la names the right council")
+        first = int(np.flatnonzero(unknown | outside)[0])
+        raise InputError("; and ".join(problems), file=path, row=first + 2,
+                         column="postcode" if unknown.any() else None,
+                         hint="; ".join(hints))
 
     area_locality = areas.set_index("area_id")["locality"]
     locality = placed["area_id"].map(area_locality)

@@ -121,6 +121,23 @@ def test_unknown_postcodes_are_one_error_listing_all(tmp_path, areas, bounds, po
     assert err.value.column == "postcode"
 
 
+def test_unknown_and_outside_postcodes_are_listed_in_one_error(tmp_path, areas, bounds,
+                                                               postcodes):
+    known = set(postcodes["pcd_abbr"])
+    bad = next(p for p in ("OX4 9ZZ", "OX1 0QQ", "OX3 9ZX") if p.replace(" ", "") not in known)
+    path = tmp_path / "sites.csv"
+    path.write_text("name,postcode,status,tier,annual_cost\n"
+                    f"A,{postcodes.index[5]},existing,hub,1\n"
+                    "Luton centre,LU1 1AA,existing,hub,1\n"
+                    f"C,{bad},candidate,spoke,1\n")
+    with pytest.raises(InputError) as err:
+        read_council_sites(path, areas, lambda: bounds)
+    msg = err.value.message
+    assert f"1 postcode(s) are not in the ONS Postcode Directory: row 4: {bad}" in msg
+    assert "1 site(s) are outside the local authority: row 3: Luton centre (LU1 1AA)" in msg
+    assert err.value.row == 3 and msg.count("hint:") == 1
+
+
 def test_site_outside_the_la(tmp_path, areas, bounds):
     path = tmp_path / "sites.csv"
     path.write_text("name,postcode,status,tier,annual_cost\n"
