@@ -459,3 +459,25 @@ def test_report_of_a_scenario_without_a_plan_says_so(tmp_path):
                                          r"nothing to report: the budget £1m is below"):
         build_pack(solved, tmp_path / "pack")
     assert not (tmp_path / "pack").exists()
+
+
+def test_area_need_is_published_as_a_band_when_built_from_the_councils_counts(tmp_path):
+    # With the council's own CIN/CPP per area, an area's exact need index (beside its public
+    # IMD score and population) could give those small counts away; modelled counts cannot.
+    council = make_solved(tmp_path / "council", modelled=False)
+    build_pack(council, tmp_path / "council" / "pack")
+    pack = tmp_path / "council" / "pack"
+    changing = pd.read_csv(pack / "areas_changing.csv", dtype=str)
+    assert set(changing["need"]) <= {"under 0.8", "0.8 to 1.0", "1.0 to 1.2", "1.2 to 1.5",
+                                     "1.5 to 2.0", "2.0 and over"}
+    # Oxford 017A (need 1.55) gains access
+    assert changing.set_index("name").at["Oxford 017A", "need"] == "1.5 to 2.0"
+    page = (pack / "map.html").read_text()
+    assert '"need": "1.5 to 2.0"' in page and '"need": "1.55' not in page
+    assert "shown only as its band" in (pack / "index.html").read_text()
+    modelled = make_solved(tmp_path / "modelled")
+    build_pack(modelled, tmp_path / "modelled" / "pack")
+    changing = pd.read_csv(tmp_path / "modelled" / "pack" / "areas_changing.csv")
+    assert changing.set_index("name").at["Oxford 017A", "need"] == 1.55
+    page = (tmp_path / "modelled" / "pack" / "map.html").read_text()
+    assert '"need": "1.55 (1.5 to 2.0)"' in page

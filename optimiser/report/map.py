@@ -101,6 +101,27 @@ def need_class(need: float) -> int:
     return int(np.searchsorted(NEED_BREAKS, need, side="right"))
 
 
+def need_band(need: float) -> str:
+    """The need class a value falls in, as text (``"1.0 to 1.2"``); ``n/a`` when missing."""
+    try:
+        f = float(need)
+    except (TypeError, ValueError):
+        return "n/a"
+    return need_class_labels()[need_class(f)] if np.isfinite(f) else "n/a"
+
+
+def area_need_banded(solved: Solved) -> bool:
+    """Whether published outputs show each area's need only as its band.
+
+    Yes when the need index was built from the council's own CIN/CPP counts per area (not
+    modelled): an exact area value, with the public indicators beside it, could give those
+    small counts away. Modelled counts come from published totals, so nothing is at risk.
+    """
+    if solved.modelled_cases or "cases_source" not in solved.areas.columns:
+        return False
+    return bool((solved.areas["cases_source"].astype(str) == "council").any())
+
+
 def need_class_labels() -> list[str]:
     labels = [f"under {NEED_BREAKS[0]:.1f}"]
     labels += [f"{a:.1f} to {b:.1f}" for a, b in itertools.pairwise(NEED_BREAKS)]
@@ -450,7 +471,8 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
         "area": [esc(f"{n} ({a})") if str(n) != str(a) else esc(a)
                  for n, a in zip(areas["name"], areas["area_id"], strict=True)],
         "locality": areas["locality"].map(esc),
-        "need": [f"{v:.2f} ({labels[c]})" for v, c in zip(areas["need"], cls, strict=True)],
+        "need": ([labels[c] for c in cls] if area_need_banded(solved) else
+                 [f"{v:.2f} ({labels[c]})" for v, c in zip(areas["need"], cls, strict=True)]),
         "children": areas["population"].map(lambda v: _fmt(v)),
         "imd_decile": (areas["imd_decile"].map(lambda v: _fmt(v, ".0f"))
                        if "imd_decile" in areas.columns else "n/a"),

@@ -52,9 +52,11 @@ from optimiser.report.map import (
     DECISION_LABELS,
     REACH_LABELS,
     TO_OUTREACH,
+    area_need_banded,
     area_shapes,
     build_map,
     map_counts,
+    need_band,
     replaced_by_outreach,
 )
 from optimiser.report.solved import Solved, read_solved
@@ -136,6 +138,8 @@ def areas_changing_table(solved: Solved) -> pd.DataFrame:
     out["_chg"] = out["change"].map({CHANGE_LABELS["loses"]: 0, TO_OUTREACH: 1}).fillna(2)
     out = out.sort_values(["_loc", "_chg", "need", "area_id"], ascending=[True, True, False, True],
                           kind="mergesort")
+    if area_need_banded(solved):
+        out["need"] = out["need"].map(need_band)
     return out.drop(columns=["_loc", "_chg"]).reset_index(drop=True)
 
 
@@ -444,10 +448,14 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
                  "child population and child income deprivation (IDACI). They are not counts."
                  if solved.modelled_cases else
                  "Children in need and on protection plans are the council's own counts."))
+    banded = (" Each area's need index is shown only as its band (e.g. '1.0 to 1.2'): it is "
+              "built from the council's own counts of children in need and on protection plans "
+              "per area, which its exact value could give away." if area_need_banded(solved)
+              else "")
     rows.append(("Disclosure control", f"Counts of {', '.join(_LABEL.get(c, c) for c in suppress)}"
                  f" from 1 to {threshold} are shown as 'c'; further cells are suppressed where "
                  "needed so no suppressed value can be worked out from the totals. Zero is "
-                 "shown."))
+                 "shown." + banded))
     if solved.allocation is None:
         rows.append(("Funding allocated", "n/a: no funding allocation was made for this option."))
     elif solved.allocation_purpose:
