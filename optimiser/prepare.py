@@ -255,8 +255,18 @@ def _round(df: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
     return out
 
 
-def _areas_for_csv(areas: pd.DataFrame) -> pd.DataFrame:
-    out = areas[AREA_COLUMNS].copy()
+def area_columns(weights: dict[str, float]) -> list[str]:
+    """``areas.csv``'s columns: :data:`AREA_COLUMNS`, then the column of every other need
+    indicator the weights name (e.g. ``education_rank``), so the instance holds what its need
+    index was built from and a later step (``optimiser sensitivity``) can vary those weights."""
+    from optimiser.need import INDICATORS
+
+    extra = [INDICATORS[n].column for n in weights if INDICATORS[n].column not in AREA_COLUMNS]
+    return AREA_COLUMNS + list(dict.fromkeys(extra))
+
+
+def _areas_for_csv(areas: pd.DataFrame, columns: list[str] = AREA_COLUMNS) -> pd.DataFrame:
+    out = areas[columns].copy()
     out["x"] = out["x"].round(0).astype("int64")
     out["y"] = out["y"].round(0).astype("int64")
     out["need"] = out["need"].round(6)
@@ -366,8 +376,9 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
             notes.append(NO_CENTRES_NOTE)
         sites_info["default_costs"] = DEFAULT_COSTS.as_dict()
 
-    areas_csv = validate_areas(_areas_for_csv(areas), Path("areas.csv"))
-    areas_csv = areas_csv[AREA_COLUMNS]
+    columns = area_columns(weights)
+    areas_csv = validate_areas(_areas_for_csv(areas, columns), Path("areas.csv"))
+    areas_csv = areas_csv[columns]
     sites_csv = _sites_for_csv(validate_sites(sites, Path("sites.csv")))
 
     sources = [_source(root, rel) for rel in used]

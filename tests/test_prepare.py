@@ -332,6 +332,19 @@ def test_failure_leaves_an_existing_output_untouched(tmp_path, mirror):
     assert code == 2 and (out / "keep.txt").read_text() == "previous run"
 
 
+def test_weights_on_other_indicators_keep_their_columns(tmp_path, mirror):
+    # The instance must hold every indicator its need was built from (sensitivity re-weights).
+    out = tmp_path / "out"
+    code, output = run_cli("--la", "Oxfordshire", "--out", out, "--mirror", mirror,
+                           "--weights", "imd_score=1,education_rank=2,idaci_decile=1")
+    assert code == 0, output
+    areas = pd.read_csv(out / "areas.csv")
+    assert areas.columns.tolist() == [*AREA_COLUMNS, "education_rank"]
+    imd = loaders.load_imd(mirror).set_index("lsoa11cd")
+    assert (areas.set_index("area_id")["education_rank"]
+            == imd.loc[areas["area_id"], "education_rank"].to_numpy()).all()
+
+
 def test_out_never_replaces_a_folder_of_other_files(tmp_path, mirror):
     docs = tmp_path / "docs"
     docs.mkdir()
