@@ -475,6 +475,8 @@ def test_area_need_is_published_as_a_band_when_built_from_the_councils_counts(tm
     page = (pack / "map.html").read_text()
     assert '"need": "1.5 to 2.0"' in page and '"need": "1.55' not in page
     assert "shown only as its band" in (pack / "index.html").read_text()
+    served = pd.read_csv(pack / "sites.csv")["demand_served"].dropna()
+    assert len(served) and (served % 50 == 0).all()
     modelled = make_solved(tmp_path / "modelled")
     build_pack(modelled, tmp_path / "modelled" / "pack")
     changing = pd.read_csv(tmp_path / "modelled" / "pack" / "areas_changing.csv")

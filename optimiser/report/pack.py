@@ -169,6 +169,9 @@ def sites_table(solved: Solved) -> pd.DataFrame:
         "demand_served": pd.to_numeric(s.get("demand_served"), errors="coerce"),
         "_order": s["decision"].map(order).fillna(9),
     })
+    if area_need_banded(solved):
+        # A site reaching one area would give that area's exact need away (need × children).
+        out["demand_served"] = (out["demand_served"] / 50).round() * 50
     out = out.sort_values(["_order", "locality", "name", "site_id"], kind="mergesort")
     return out.drop(columns="_order").reset_index(drop=True)
 
@@ -450,7 +453,9 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
                  "Children in need and on protection plans are the council's own counts."))
     banded = (" Each area's need index is shown only as its band (e.g. '1.0 to 1.2'): it is "
               "built from the council's own counts of children in need and on protection plans "
-              "per area, which its exact value could give away." if area_need_banded(solved)
+              "per area, which its exact value could give away; for the same reason the "
+              "need-weighted children each site reaches are rounded to the nearest 50."
+              if area_need_banded(solved)
               else "")
     rows.append(("Disclosure control", f"Counts of {', '.join(_LABEL.get(c, c) for c in suppress)}"
                  f" from 1 to {threshold} are shown as 'c'; further cells are suppressed where "
