@@ -201,3 +201,57 @@ def test_cbc_infeasible_verdict_at_the_clock_is_a_time_limit(seconds, expected):
     m.problem.sol_status = pulp.LpSolutionInfeasible
     status, _detail, _bound = m._cbc_status(1.0, seconds)
     assert status == expected
+
+
+# ----------------------------------------------------------------------------- tie-break
+
+
+def _reach_of(m: FamilyCentreModel, open_: np.ndarray) -> float:
+    """Need-weighted reach of a set of open sites (no outreach), computed from the pairs."""
+    d = m.data
+    eff = np.where(d.spoke, m.settings.spoke_effectiveness, m.settings.hub_effectiveness)
+    best = np.zeros(d.n_areas)
+    ok = open_[d.reach.site]
+    np.maximum.at(best, d.reach.area[ok], eff[d.reach.site[ok]])
+    return float(d.demand @ best)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_open_site_reaches_no_one_extra(seed):
+    # A budget that does not bind: the solver's plan used to keep existing spokes (£208k a year)
+    # that reached no one another open site did not; equal reach, so the cheaper plan must win.
+    from optimiser.model.synthetic import synthetic_instance
+    from optimiser.scenario import parse_scenario
+
+    m = FamilyCentreModel.from_instance(synthetic_instance(300, seed=seed),
+                                        parse_scenario({"instance": ".", "budget": 30e6}))
+    r = m.solve()
+    assert r.status == "optimal"
+    assert r.objective_value == pytest.approx(_reach_of(m, r.open), abs=1e-6)
+    for j in np.flatnonzero(r.open & (m.cost_coef > 0)):
+        fewer = r.open.copy()
+        fewer[j] = False
+        assert _reach_of(m, fewer) < r.objective_value - 1e-9, j
+
+
+def test_redundant_sites_stay_when_a_rule_needs_them():
+    both = np.array([[5.0, 5.0], [99.0, 99.0]])
+    # s1 (cost 2) adds no reach to s0 (cost 1): closed...
+    r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
+                                           annual_cost=[1.0, 2.0], budget=3).solve()
+    assert r.open.tolist() == [True, False] and r.annual_cost == pytest.approx(1.0)
+    # ... unless it is must_open (then s0 is the one adding nothing), or min_sites needs it.
+    r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
+                                           annual_cost=[1.0, 2.0], budget=3, scenario={
+                                               "constraints": {"must_open": ["s1"]}}).solve()
+    assert r.open.tolist() == [False, True]
+    r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
+                                           annual_cost=[1.0, 2.0], budget=3, scenario={
+                                               "constraints": {"min_sites": 2}}).solve()
+    assert r.open.tolist() == [True, True]
+    # An outreach worker with no one left to reach is not hired.
+    r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
+                                           annual_cost=[1.0, 2.0], budget=10, scenario={
+                                               "outreach": {"cost_per_worker": 0.5,
+                                                            "reach_per_worker": 4}}).solve()
+    assert r.workers.tolist() == [2] and r.objective_value == pytest.approx(10 + 0.6 * 5)

@@ -4,6 +4,7 @@
 - :mod:`~optimiser.model.budget`: the annual cost and **the budget constraint**
 - :mod:`~optimiser.model.policy`: policy constraints (floors, counts, separation, tiers, ...)
 - :mod:`~optimiser.model.objectives`: max_reach, min_cost, max_min_locality, evaluate
+- :mod:`~optimiser.model.prune`: the tie-break made exact (drop sites reaching no one extra)
 - :mod:`~optimiser.model.explain`: why a scenario is infeasible, in words
 """
 

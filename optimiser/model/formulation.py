@@ -23,6 +23,7 @@ from optimiser.model.budget import (
     set_budget,
 )
 from optimiser.model.data import ModelData, ModelSettings, build_data, settings_from_scenario
+from optimiser.model.prune import prune_plan
 from optimiser.model.start import greedy_sites, greedy_workers
 from optimiser.scenario import Scenario, parse_scenario
 
@@ -580,6 +581,8 @@ class FamilyCentreModel:
         open_ = y > 0.5
         workers = np.rint(u).astype(np.int64) if len(u) else np.zeros(len(d.localities),
                                                                        dtype=np.int64)
+        # The tie-break is below the solver's tolerance: drop what reaches no one extra.
+        open_, workers = prune_plan(self, open_, workers)
         cover, share, out = self._area_shares(open_)
         need_reached = float(np.dot(d.demand, share + s.outreach_effectiveness * out))
         cost = annual_cost_value(open_.astype(float), self.cost_coef, self.cost_constant,

@@ -12,6 +12,10 @@ Why ε cannot change the primary optimum: at an optimum no plan has more outreac
 ε · (n_sites + Σ_l ⌈need_l / K⌉ + 1) = 10⁻⁶ × the smallest positive area demand. Two plans whose
 primary values differ by less than that are, for a council, the same plan. The same bound, in
 pounds (10⁻³ £ a year in total), holds for ε'.
+
+The flip side: ε is below HiGHS's absolute optimality tolerance (10⁻⁶), so the solver need not
+enforce it; :mod:`optimiser.model.prune` then drops open sites and workers that reach no one
+extra.
 """
 
 from __future__ import annotations
