@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
-from optimiser.files import parse_bool_column, read_table, write_csv
+from optimiser.files import parse_bool_column, read_table, suggest, write_csv
 
 AREA_REQUIRED = ["area_id", "locality", "x", "y", "population", "need", "rural"]
 SITE_REQUIRED = ["site_id", "name", "x", "y", "status", "tier", "annual_cost"]
@@ -90,18 +90,28 @@ def _check_choice(df: pd.DataFrame, col: str, allowed: tuple[str, ...], file: Pa
     df[col] = values
 
 
+def _blank(values: pd.Series) -> np.ndarray:
+    """Empty cells, however they were read (pandas 3 keeps NaN through ``astype(str)``)."""
+    text = values.astype("string").str.strip()
+    return (values.isna() | text.isna() | text.isin(["", "nan", "None", "<NA>"])).to_numpy(
+        dtype=bool)
+
+
+def _require_text(df: pd.DataFrame, col: str, file: Path, problem: str, hint: str) -> None:
+    blank = _blank(df[col])
+    if blank.any():
+        i = int(np.flatnonzero(blank)[0])
+        raise InputError(problem, file=file, row=i + 2, column=col, hint=hint)
+    df[col] = df[col].astype(str).str.strip().astype(object)
+
+
 def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
     """Check an areas table (already read) and normalise its types."""
     areas = areas.copy()
-    areas["area_id"] = areas["area_id"].astype(str).str.strip()
-    areas["locality"] = areas["locality"].astype(str).str.strip()
-    blank = areas["locality"].isin(["", "nan", "None", "<NA>"])
-    if blank.any():
-        i = int(np.flatnonzero(blank.to_numpy())[0])
-        raise InputError(
-            "the area has no locality", file=file, row=i + 2, column="locality",
-            hint="every area must belong to a locality (see data/localities/)",
-        )
+    _require_text(areas, "area_id", file, "the area has no area_id",
+                  "every area needs its code (e.g. its LSOA 2011 code)")
+    _require_text(areas, "locality", file, "the area has no locality",
+                  "every area must belong to a locality (see data/localities/)")
     areas["rural"] = parse_bool_column(areas, "rural", file=file)
     if "name" not in areas.columns:
         areas["name"] = areas["area_id"]
@@ -115,8 +125,10 @@ def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
 def validate_sites(sites: pd.DataFrame, file: Path) -> pd.DataFrame:
     """Check a sites table (already read) and fill optional columns."""
     sites = sites.copy()
-    sites["site_id"] = sites["site_id"].astype(str).str.strip()
-    sites["name"] = sites["name"].astype(str)
+    _require_text(sites, "site_id", file, "the site has no site_id",
+                  "give every site a short unique id (scenarios name sites by it)")
+    _require_text(sites, "name", file, "the site has no name",
+                  "give every site a name people will recognise")
     _check_choice(sites, "status", SITE_STATUSES, file)
     _check_choice(sites, "tier", SITE_TIERS, file)
     for col in ("setup_cost", "closure_cost"):
@@ -172,6 +184,17 @@ def read_instance(folder: str | Path) -> Instance:
         unique=["site_id"], text=["site_id", "name", "locality"], what="sites file",
     )
     sites = validate_sites(sites, sites_file)
+    if "locality" in sites.columns:
+        # A misspelt locality would silently leave the site out of its locality's rules.
+        known = set(areas["locality"])
+        for i, value in enumerate(sites["locality"]):
+            if pd.notna(value) and value != "" and value not in known:
+                close = suggest(str(value), sorted(known))
+                raise InputError(
+                    f"'{value}' is not a locality of areas.csv", file=sites_file, row=i + 2,
+                    column="locality",
+                    hint=(f"did you mean {close[0]}? " if close else "")
+                    + "leave it blank, or use one of: " + ", ".join(sorted(known)))
 
     travel = None
     travel_file = folder / "travel.csv"

@@ -55,3 +55,34 @@ def test_travel_with_unknown_site_is_an_error(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         read_instance(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("table, col, row, words", [
+    ("areas", "locality", 1, "the area has no locality"),
+    ("areas", "area_id", 2, "the area has no area_id"),
+    ("sites", "site_id", 0, "the site has no site_id"),
+    ("sites", "name", 1, "the site has no name"),
+])
+def test_blank_required_text_is_an_error_not_nan(tmp_path, table, col, row, words):
+    # A planner blanks a cell in Excel: pandas 3 reads NaN, which must not become a 'nan' id.
+    inst = tiny_instance()
+    getattr(inst, table).loc[row, col] = None
+    write_instance(inst, tmp_path)
+    with pytest.raises(InputError) as info:
+        read_instance(tmp_path)
+    assert words in info.value.problem
+    assert info.value.row == row + 2 and info.value.column == col
+    assert info.value.file.endswith(f"{table}.csv")
+
+
+def test_site_locality_must_be_an_area_locality(tmp_path):
+    inst = tiny_instance()
+    inst.sites["locality"] = ["L1", "L 2"]
+    write_instance(inst, tmp_path)
+    with pytest.raises(InputError) as info:
+        read_instance(tmp_path)
+    assert "'L 2' is not a locality of areas.csv" in info.value.problem
+    assert info.value.row == 3 and "did you mean L2" in info.value.hint
+    inst.sites["locality"] = ["L1", None]  # blank: allowed
+    write_instance(inst, tmp_path)
+    assert read_instance(tmp_path).sites["locality"].isna().tolist() == [False, True]
