@@ -477,6 +477,9 @@ def test_area_need_is_published_as_a_band_when_built_from_the_councils_counts(tm
     assert "shown only as its band" in (pack / "index.html").read_text()
     served = pd.read_csv(pack / "sites.csv")["demand_served"].dropna()
     assert len(served) and (served % 50 == 0).all()
+    eq = pd.read_csv(pack / "equality_by_imd_decile.csv")
+    assert (eq["need_total"] % 50 == 0).all()
+    assert eq.set_index("imd_decile").at[7, "areas"] == 1  # a decile of one area
     modelled = make_solved(tmp_path / "modelled")
     build_pack(modelled, tmp_path / "modelled" / "pack")
     changing = pd.read_csv(tmp_path / "modelled" / "pack" / "areas_changing.csv")

@@ -454,7 +454,8 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
     banded = (" Each area's need index is shown only as its band (e.g. '1.0 to 1.2'): it is "
               "built from the council's own counts of children in need and on protection plans "
               "per area, which its exact value could give away; for the same reason the "
-              "need-weighted children each site reaches are rounded to the nearest 50."
+              "need-weighted children each site reaches (and each IMD decile holds) are "
+              "rounded to the nearest 50."
               if area_need_banded(solved)
               else "")
     rows.append(("Disclosure control", f"Counts of {', '.join(_LABEL.get(c, c) for c in suppress)}"
@@ -636,7 +637,11 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
                   float_format="%.4g")
         write_csv(tmp / "sites.csv", _safe_csv_text(sites, names))
         if not equality.empty:
-            write_csv(tmp / "equality_by_imd_decile.csv", equality, float_format="%.6g")
+            published_eq = equality.copy()
+            if area_need_banded(solved):
+                # a decile of one area would give that area's exact need away
+                published_eq["need_total"] = (published_eq["need_total"] / 50).round() * 50
+            write_csv(tmp / "equality_by_imd_decile.csv", published_eq, float_format="%.6g")
         else:
             meta["files"].remove("equality_by_imd_decile.csv")
         write_bytes(tmp / XLSX_NAME, xlsx_bytes)
