@@ -48,7 +48,7 @@ def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario
     elif result.status == "feasible":
         explanation = [f"stopped within the requested gap of {100 * s.gap:g}%: not proven optimal"]
     explanation += scenario.unused_keys()
-    if not model.data.existing.any():
+    if not model.data.existing.any() and result.has_plan:
         explanation.append("the instance has no existing sites, so today's network is empty and "
                            "every area reached counts as gaining access")
     if s.objective == "evaluate" and s.outreach and s.budget is None:
