@@ -273,20 +273,23 @@ def postcode_problem(path: Path, column: str, keys: pd.Series, mask: np.ndarray,
 
 def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_loader) -> Cases:
     cols = _peek_columns(path)
-    if "category" in cols:
-        df = read_table(path, required=[postcode_col, "category"],
-                        text=[postcode_col, "category"], what="cases file")
-        cat = df["category"].astype("string").str.strip().str.lower()
+    # Headers as a spreadsheet writes them ("Category", "CIN") are accepted as well.
+    named = {c.lower(): c for c in reversed(cols)}
+    if "category" in named:
+        category = named["category"]
+        df = read_table(path, required=[postcode_col, category],
+                        text=[postcode_col, category], what="cases file")
+        cat = df[category].astype("string").str.strip().str.lower()
         bad = ~cat.isin(["cin", "cpp"]).fillna(False).to_numpy(dtype=bool)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"'{df['category'].iloc[i]}' is not cin or cpp", file=path,
-                             row=i + 2, column="category",
+            raise InputError(f"'{df[category].iloc[i]}' is not cin or cpp", file=path,
+                             row=i + 2, column=category,
                              hint="write cin (child in need) or cpp (on a protection plan)")
         is_cpp = (cat == "cpp").to_numpy(dtype=bool)
         is_cin = np.ones(len(df), dtype=bool)  # every child on a plan is a child in need
     else:
-        flags = [c for c in ("cin", "cpp") if c in cols]
+        flags = [named[c] for c in ("cin", "cpp") if c in named]
         if not flags:
             raise InputError(
                 "the cases file has a postcode column but no 'category' or 'cin'/'cpp' column",
@@ -296,10 +299,10 @@ def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_lo
             )
         df = read_table(path, required=[postcode_col, *flags], text=[postcode_col],
                         what="cases file")
-        is_cin = (parse_bool_column(df, "cin", file=path).to_numpy(dtype=bool)
-                  if "cin" in flags else np.zeros(len(df), dtype=bool))
-        is_cpp = (parse_bool_column(df, "cpp", file=path).to_numpy(dtype=bool)
-                  if "cpp" in flags else np.zeros(len(df), dtype=bool))
+        is_cin = (parse_bool_column(df, named["cin"], file=path).to_numpy(dtype=bool)
+                  if "cin" in named else np.zeros(len(df), dtype=bool))
+        is_cpp = (parse_bool_column(df, named["cpp"], file=path).to_numpy(dtype=bool)
+                  if "cpp" in named else np.zeros(len(df), dtype=bool))
         neither = ~is_cin & ~is_cpp
         if neither.any():
             i = int(np.flatnonzero(neither)[0])

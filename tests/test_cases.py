@@ -209,6 +209,21 @@ def test_per_child_flag_columns(tmp_path, mirror, oxon, oxon_bounds, ox_postcode
     assert err.value.row == 3
 
 
+def test_per_child_headers_as_a_spreadsheet_writes_them(tmp_path, mirror, oxon, oxon_bounds,
+                                                        ox_postcodes):
+    pcs = ox_postcodes["pcd"].iloc[[100, 200, 300]].tolist()
+    rows = f"{pcs[0]},CIN\r\n{pcs[1]},CPP\r\n{pcs[2]}, cin \r\n"
+    path = tmp_path / "children.csv"
+    path.write_bytes(("\ufeffPostcode,Category\r\n" + rows).encode())
+    cases = read_council_cases(path, list(oxon.lsoas), mirror,
+                               boundaries_loader=lambda: oxon_bounds)
+    assert cases.counts["cin"].sum() == 3 and cases.counts["cpp"].sum() == 1
+    path.write_text(f"Postcode,CIN,CPP\n{pcs[0]},yes,no\n{pcs[1]},no,yes\n")
+    cases = read_council_cases(path, list(oxon.lsoas), mirror,
+                               boundaries_loader=lambda: oxon_bounds)
+    assert cases.counts["cin"].sum() == 2 and cases.counts["cpp"].sum() == 1
+
+
 def test_unknown_postcodes_listed_with_rows(tmp_path, mirror, oxon, oxon_bounds, ox_postcodes):
     known = set(ox_postcodes["pcd_abbr"])
     candidates = ["OX4 9ZZ", "OX1 0QQ", "OX3 9ZX", "OX2 9QZ", "OX5 9XQ", "OX7 9ZQ"]
