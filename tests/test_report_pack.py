@@ -486,3 +486,16 @@ def test_area_need_is_published_as_a_band_when_built_from_the_councils_counts(tm
     assert changing.set_index("name").at["Oxford 017A", "need"] == 1.55
     page = (tmp_path / "modelled" / "pack" / "map.html").read_text()
     assert '"need": "1.55 (1.5 to 2.0)"' in page
+
+
+def test_notes_name_the_councils_own_files(tmp_path):
+    solved = make_solved(tmp_path, modelled=False)
+    prep = json.loads((tmp_path / "instance" / "prepare.json").read_text())
+    prep["inputs"] = {"cases": {"file": "/home/analyst/private/cin_extract.csv", "sha256": "ab12"}}
+    (tmp_path / "instance" / "prepare.json").write_text(json.dumps(prep))
+    build_pack(solved, tmp_path / "pack")
+    wb = openpyxl.load_workbook(tmp_path / "pack" / "consultation_tables.xlsx")
+    notes = [(r[0].value, r[1].value) for r in wb["Notes"].iter_rows() if len(r) > 1]
+    assert ("Council's file", "children in need / protection plan extract: cin_extract.csv, "
+            "sha256: ab12") in notes
+    assert "/home/analyst" not in (tmp_path / "pack" / "index.html").read_text()

@@ -433,6 +433,16 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
     else:
         rows.append(("Source", "IMD 2019 (MHCLG), ONS small-area population estimates, DfE "
                                "children in need statistics, ONS LSOA 2011 boundaries."))
+    what_input = {"cases": "children in need / protection plan extract",
+                  "sites": "sites (today's centres and candidates)",
+                  "localities": "locality lookup"}
+    inputs = prep.get("inputs") or {}
+    if isinstance(inputs, dict):
+        for key, info in inputs.items():
+            if isinstance(info, dict) and info.get("file"):
+                rows.append(("Council's file", f"{what_input.get(key, key)}: "
+                             f"{Path(str(info['file'])).name}"
+                             + (f", sha256: {info['sha256']}" if info.get("sha256") else "")))
     need = prep.get("need") or {}
     weights = need.get("weights")
     rows.append(("Need index", "Each area's need multiplier combines the indicators "
