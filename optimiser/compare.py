@@ -205,7 +205,9 @@ def plot_comparison(table: pd.DataFrame, out_dir: str | Path) -> list[Path]:
             ax.text(i, max(overall.iloc[i], deprived.iloc[i]) + 2, text, ha="center",
                     va="bottom", fontsize=8)
         ax.set_xticks(x)
-        ax.set_xticklabels([_wrap(str(o)) for o in table["option"]], fontsize=8)
+        # "$" would start matplotlib's maths notation (and can fail to parse): draw it as text
+        ax.set_xticklabels([_wrap(str(o)).replace("$", r"\$") for o in table["option"]],
+                           fontsize=8)
         ax.set_ylabel("need-weighted children reached, %")
         ax.set_ylim(0, 115)
         ax.grid(True, axis="y", alpha=0.3)

@@ -209,7 +209,8 @@ def plot_frontier(table: pd.DataFrame, out_dir: str | Path, *, title: str = "") 
         ax.set_ylabel("need-weighted children reached, %")
         ax.set_ylim(0, 100)
         ax.grid(True, alpha=0.3)
-        ax.set_title(title or "What each budget reaches")
+        # "$" in a scenario name would start matplotlib's maths notation: draw it as text
+        ax.set_title((title or "What each budget reaches").replace("$", r"\$"))
         ax.legend(loc="lower right")
         fig.tight_layout()
         png, svg = out_dir / "sweep.png", out_dir / "sweep.svg"

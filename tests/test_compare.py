@@ -148,3 +148,21 @@ def test_an_option_without_a_plan_is_a_row_not_a_crash(tmp_path):
     index = (tmp_path / "pack" / "index.html").read_text()
     assert "No plan: the solver found this option infeasible." in index
     assert (tmp_path / "pack" / "charts" / "options_compared.svg").is_file()
+
+
+def test_dollar_signs_in_option_names_are_drawn_as_text(tmp_path):
+    # matplotlib reads "$...$" as maths and fails on bad maths: a name is text, whatever it holds
+    from optimiser.compare import plot_comparison
+    from optimiser.report.charts import options_chart
+    from optimiser.sweep import frontier_table, plot_frontier
+
+    names = ["a $\\frac{$ b", "$x$"]
+    table = pd.DataFrame({"option": names, "reach_share": [0.5, 0.6],
+                          "reach_share_deciles_1_2": [0.5, 0.7], "annual_cost": [1e6, 2e6],
+                          "extra_funding": [0, 0]})
+    assert [p.name for p in plot_comparison(table, tmp_path)] == ["compare.png", "compare.svg"]
+    assert options_chart(table).startswith("<?xml")
+    rows = [{"budget": b, "reach_share": r, "need_reached": r * 100, "need_total": 100,
+             "status": "optimal"} for b, r in ((1e6, 0.5), (2e6, 0.8), (3e6, 0.9))]
+    plot_frontier(frontier_table(rows), tmp_path, title="sweep of $\\frac{$")
+    assert (tmp_path / "sweep.png").is_file()

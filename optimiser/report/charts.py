@@ -152,7 +152,8 @@ def options_chart(options: pd.DataFrame) -> str:
                 if np.isfinite(extra) and extra > 0:
                     text += f"\n+ £{extra / 1e6:.2f}m grants"
             ax.text(i, float(top.iloc[i]) + 2, text, ha="center", va="bottom", fontsize=8)
-        labels = ["\n".join(textwrap.wrap(str(v), 22)) for v in o["option"]]
+        # "$" would start matplotlib's maths notation (and can fail to parse): draw it as text
+        labels = ["\n".join(textwrap.wrap(str(v), 22)).replace("$", r"\$") for v in o["option"]]
         ax.set_xticks(x, labels, fontsize=8)
         ax.set_ylabel("Need reached (%)")
         ax.set_ylim(0, 118)
