@@ -93,7 +93,29 @@ def _normalise_name(text: str) -> str:
     return core or " ".join(text.split())
 
 
-def resolve_la(text: str, utla: pd.DataFrame) -> LocalAuthority:
+def _district_error(given: str, utla: pd.DataFrame, districts: pd.DataFrame) -> InputError | None:
+    """An error pointing a district (``Cherwell``, ``E07000177``) to its county, or None."""
+    lads = districts[["lsoa11cd", "lad_code", "lad_name"]]
+    hit = lads[lads["lad_code"].str.upper() == given.upper()]
+    if hit.empty:
+        hit = lads[lads["lad_name"].map(_normalise_name) == _normalise_name(given)]
+    if hit.empty:
+        return None
+    lad_code, lad_name = hit[["lad_code", "lad_name"]].iloc[0]
+    hit = hit[hit["lad_code"] == lad_code]
+    counties = (utla[utla["lsoa11cd"].isin(set(hit["lsoa11cd"]))][["utla_code", "utla_name"]]
+                .drop_duplicates().sort_values("utla_code"))
+    if counties.empty:
+        return None
+    names = " or ".join(f"--la {n} ({c})" for c, n in counties.itertuples(index=False))
+    return InputError(
+        f"--la '{given}' is the district {lad_name} ({lad_code}), not an upper-tier local "
+        "authority", hint=f"family centres are planned by the county or unitary council: use "
+        f"{names}")
+
+
+def resolve_la(text: str, utla: pd.DataFrame,
+               districts: pd.DataFrame | None = None) -> LocalAuthority:
     """Find an upper-tier LA by code or name in the LSOA-to-UTLA lookup.
 
     Parameters
@@ -103,11 +125,15 @@ def resolve_la(text: str, utla: pd.DataFrame) -> LocalAuthority:
         (``Oxfordshire County Council``, ``Luton Borough Council``) are accepted.
     utla
         :func:`optimiser.loaders.load_utla_lookup` (``lsoa11cd, utla_code, utla_name``).
+    districts
+        Optional :func:`optimiser.loaders.load_ward_lookup` (``lsoa11cd, lad_code,
+        lad_name``): a district's name or code is then an error naming its county.
 
     Raises
     ------
     InputError
-        Unknown LA, with close matches ("did you mean Oxfordshire?").
+        Unknown LA, with close matches ("did you mean Oxfordshire?"), or a district, naming
+        its county.
 
     Examples
     --------
@@ -135,6 +161,10 @@ def resolve_la(text: str, utla: pd.DataFrame) -> LocalAuthority:
             options = ", ".join(f"{n} ({c})" for c, n in exact.itertuples(index=False))
             raise InputError(f"--la '{given}' matches more than one local authority: {options}",
                              hint="give the code instead of the name")
+    if code is None and districts is not None:
+        district = _district_error(given, utla, districts)
+        if district is not None:
+            raise district
     if code is None:
         names = las["utla_name"].tolist()
         close = suggest(given, names) or suggest(

@@ -311,7 +311,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     check_output_dir(Path(out).resolve())  # before the work, not only when writing
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror)
-    la = resolve_la(settings.la, loaders.load_utla_lookup(root))
+    la = resolve_la(settings.la, loaders.load_utla_lookup(root),
+                    districts=loaders.load_ward_lookup(root))
     used = [loaders.UTLA_FILE, loaders.IMD_FILE, loaders.POPULATION_FILE, loaders.WARD_FILE,
             loaders.RUC_FILE, loaders.CENTROIDS_FILE]
     areas = build_areas(root, la)

@@ -58,6 +58,19 @@ def test_unknown_la_suggests_close_match(utla):
     assert err.value.hint.startswith("did you mean Oxfordshire")
 
 
+@pytest.mark.parametrize("text", ["Cherwell", "E07000177", "cherwell district council"])
+def test_a_district_names_its_county(mirror, utla, text):
+    wards = loaders.load_ward_lookup(mirror)
+    with pytest.raises(InputError) as info:
+        resolve_la(text, utla, districts=wards)
+    assert "is the district Cherwell (E07000177), not an upper-tier" in info.value.problem
+    assert "--la Oxfordshire (E10000025)" in info.value.hint
+    # upper-tier names still resolve, and unknown names still get close matches
+    assert resolve_la("Luton", utla, districts=wards).code == "E06000032"
+    with pytest.raises(InputError, match="not an upper-tier"):
+        resolve_la("Oxfordshre", utla, districts=wards)
+
+
 def test_unknown_code_is_an_error(utla):
     with pytest.raises(InputError, match="E10000099"):
         resolve_la("E10000099", utla)
