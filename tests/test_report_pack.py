@@ -499,3 +499,16 @@ def test_notes_name_the_councils_own_files(tmp_path):
     assert ("Council's file", "children in need / protection plan extract: cin_extract.csv, "
             "sha256: ab12") in notes
     assert "/home/analyst" not in (tmp_path / "pack" / "index.html").read_text()
+
+
+def test_budget_chart_caption_says_what_the_sweep_shows(tmp_path):
+    solved = make_solved(tmp_path)
+    pd.DataFrame({"budget": [1e6, 1.5e6, 2e6, 3e6], "reach_share": [0.5, 0.9, 0.95, 0.97],
+                  "sites": [2, 3, 4, 5], "status": "optimal",
+                  "knee": [False, True, False, False]}).to_csv(solved / "sweep.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    index = " ".join((tmp_path / "pack" / "index.html").read_text().split())
+    # (0.9 - 0.5) / 0.5m = 80 points per £1m up to the knee; (0.97 - 0.9) / 1.5m = 4.7 above
+    assert ("At £1,000,000 a year the best plan reaches 50.0% of need; at £3,000,000, 97.0%. "
+            "Up to £1,500,000 (the knee of the curve) each extra £1m reaches 80.0 more points "
+            "of need on average; above it, 4.7 points.") in index

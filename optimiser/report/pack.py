@@ -417,6 +417,45 @@ def equality_sentences(eq: pd.DataFrame) -> list[str]:
     return out
 
 
+def budget_sentence(sweep: pd.DataFrame | None) -> str:
+    """What the sweep shows, in words: reach at the lowest and highest budget, and what each
+    extra £1m buys below and above the knee (blank without a usable sweep).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"budget": [4e6, 8e6, 16e6], "reach_share": [0.8, 0.96, 0.99],
+    ...                   "knee": [False, True, False]})
+    >>> print(budget_sentence(t))  # doctest: +NORMALIZE_WHITESPACE
+    At £4,000,000 a year the best plan reaches 80.0% of need; at £16,000,000, 99.0%. Up to
+    £8,000,000 (the knee of the curve) each extra £1m reaches 4.0 more points of need on average;
+    above it, 0.4 points.
+    """
+    if sweep is None:
+        return ""
+    s = sweep.copy()
+    s["reach_share"] = pd.to_numeric(s["reach_share"], errors="coerce")
+    s = s[s["reach_share"].notna()].sort_values("budget")
+    if len(s) < 2:
+        return ""
+    lo, hi = s.iloc[0], s.iloc[-1]
+    words = (f"At {format_value(lo['budget'], 'money')} a year the best plan reaches "
+             f"{format_value(lo['reach_share'], 'percent')} of need; at "
+             f"{format_value(hi['budget'], 'money')}, "
+             f"{format_value(hi['reach_share'], 'percent')}.")
+    knee = s[s["knee"].astype(str).str.lower().isin(["true", "1", "1.0"])] \
+        if "knee" in s.columns else s.iloc[0:0]
+
+    def per_million(a: pd.Series, b: pd.Series) -> float:
+        return 100 * (b["reach_share"] - a["reach_share"]) / ((b["budget"] - a["budget"]) / 1e6)
+
+    if len(knee) and lo["budget"] < knee.iloc[0]["budget"] < hi["budget"]:
+        k = knee.iloc[0]
+        words += (f" Up to {format_value(k['budget'], 'money')} (the knee of the curve) each "
+                  f"extra £1m reaches {per_million(lo, k):.1f} more points of need on average; "
+                  f"above it, {per_million(k, hi):.1f} points.")
+    return words
+
+
 def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple[str, str]]:
     """The Notes sheet and the pack's notes: sources, method, modelled figures, licence."""
     prep = solved.prepare
@@ -611,6 +650,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
             for r in equality.itertuples()] if not equality.empty else [],
         "equality_sentences": equality_sentences(equality),
         "decile_chart": decile_svg is not None, "budget_chart": budget_svg is not None,
+        "budget_sentence": budget_sentence(solved.sweep),
         "options_chart": options_svg is not None,
         "option_names": list(options["option"]) if options is not None else [],
         "notes": note_rows, "ogl": OGL, "xlsx": XLSX_NAME, "sheets": SHEETS,
