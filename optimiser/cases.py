@@ -40,6 +40,7 @@ import pandas as pd
 from optimiser.errors import DataSourceError, InputError
 from optimiser.files import parse_bool_column, read_table
 from optimiser.geography import locate_points
+from optimiser.loaders import CIN_FILE, CPP_FILE
 
 #: Columns that may hold the LSOA 2011 code in a counts file, in order of preference.
 LSOA_COLUMNS = ("lsoa11cd", "LSOA11CD", "area_id", "lsoa_code", "LSOA11")
@@ -117,7 +118,7 @@ def la_totals(cin_cpp: pd.DataFrame, la_code: str, la_name: str, year: int) -> t
         raise DataSourceError(
             f"DfE children-in-need figures have no row for {la_name} ({la_code}) at 31 March "
             f"{year}; {other}",
-            file="children_in_need/dfe_b1_children_in_need_2013_to_2024.csv",
+            file=CIN_FILE,
             hint="give the council's own extract with --cases FILE, or choose another --year "
             f"(available: {years[0]}-{years[-1]})",
         )
@@ -126,7 +127,8 @@ def la_totals(cin_cpp: pd.DataFrame, la_code: str, la_name: str, year: int) -> t
         which = "children in need" if pd.isna(cin) else "child protection plans"
         raise DataSourceError(
             f"DfE's {which} figure for {la_name} ({la_code}) at 31 March {year} is suppressed "
-            "or missing", file="children_in_need/",
+            "or missing",
+            file=CIN_FILE if pd.isna(cin) else CPP_FILE,
             hint="give the council's own extract with --cases FILE, or choose another --year",
         )
     return int(cin), int(cpp)

@@ -256,3 +256,11 @@ def test_bad_category(tmp_path, mirror, oxon, ox_postcodes):
     with pytest.raises(InputError, match="'looked after' is not cin or cpp") as err:
         read_council_cases(path, list(oxon.lsoas), mirror, boundaries_loader=None)
     assert (err.value.row, err.value.column) == (2, "category")
+
+
+def test_suppressed_dfe_figure_names_its_table(mirror):
+    # City of London's protection-plan count at 31 March 2019 is suppressed by DfE.
+    with pytest.raises(DataSourceError) as err:
+        la_totals(loaders.load_la_cin_cpp(mirror), "E09000001", "City of London", 2019)
+    assert "child protection plans figure" in err.value.problem
+    assert err.value.file == loaders.CPP_FILE and "--cases" in err.value.hint
