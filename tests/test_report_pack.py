@@ -512,3 +512,15 @@ def test_budget_chart_caption_says_what_the_sweep_shows(tmp_path):
     assert ("At £1,000,000 a year the best plan reaches 50.0% of need; at £3,000,000, 97.0%. "
             "Up to £1,500,000 (the knee of the curve) each extra £1m reaches 80.0 more points "
             "of need on average; above it, 4.7 points.") in index
+
+
+def test_equality_sentences_agree_in_number():
+    from optimiser.report.pack import equality_sentences
+
+    eq = pd.DataFrame({"imd_decile": [1, 5], "need_total": [100.0, 100.0],
+                       "share_before": [1.0, 1.0], "share_after": [0.5, 1.0],
+                       "areas_loses": [1, 0], "areas_to_outreach": [0, 1]})
+    words = " ".join(equality_sentences(eq))
+    assert "1 area loses access to a centre; it is in deciles 1-2." in words
+    assert ("1 area loses the centre within reach today and is reached only by outreach; "
+            "it is not in deciles 1-2. It is listed there too.") in words

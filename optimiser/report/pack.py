@@ -404,16 +404,21 @@ def equality_sentences(eq: pd.DataFrame) -> list[str]:
                    f"to {format_value(a, 'percent')}.")
     losing_dep = int(dep["areas_loses"].sum()) if not dep.empty else 0
     losing_all = int(eq["areas_loses"].sum())
-    out.append(f"{_n(losing_all, 'area')} lose access to a centre; {losing_dep} of them are in "
-               "deciles 1-2. Every area losing access is listed under "
+    out.append(f"{_n(losing_all, 'area')} lose{'s' if losing_all == 1 else ''} access to a "
+               "centre; " + (("it is" if losing_dep else "it is not") if losing_all == 1
+                             else f"{losing_dep} of them are")
+               + " in deciles 1-2. Every area losing access is listed under "
                "'What changes in my area', by locality, so the effect on families with "
                "protected characteristics there can be assessed.")
     moved = int(eq["areas_to_outreach"].sum())
     if moved:
         moved_dep = int(dep["areas_to_outreach"].sum()) if not dep.empty else 0
-        out.append(f"{_n(moved, 'area')} lose the centre within reach today and are reached "
-                   f"only by outreach; {moved_dep} of them are in deciles 1-2. They are listed "
-                   "there too.")
+        one = moved == 1
+        out.append(f"{_n(moved, 'area')} lose{'s' if one else ''} the centre within reach today "
+                   f"and {'is' if one else 'are'} reached only by outreach; "
+                   + (("it is" if moved_dep else "it is not") if one
+                      else f"{moved_dep} of them are") + " in deciles 1-2. "
+                   f"{'It is' if one else 'They are'} listed there too.")
     return out
 
 
