@@ -114,6 +114,9 @@ def check_out_folder(out: str | Path, scenario: Scenario) -> None:
                 f"--out {out} would replace the folder holding {path}, an input of this solve",
                 file=scenario.source,
                 hint="give a new folder for the solution, e.g. --out solved/option-a")
+    if target.exists() and not target.is_dir():
+        raise ScenarioError(f"--out {out} is a file; solve writes a folder there",
+                            file=scenario.source, hint="give a new folder, e.g. --out solved")
     if target.is_dir() and any(target.iterdir()) and not (target / "solution.json").is_file():
         raise ScenarioError(
             f"--out {out} is a folder with other files in it (not a solved folder: no "

@@ -350,17 +350,20 @@ def test_oxfordshire_max_reach_10m_is_proven_optimal(prepared, tmp_path):
 # ----------------------------------------------------------------------------- --out safety
 
 
-@pytest.mark.parametrize("where", ["instance", "parent", "other_files"])
+@pytest.mark.parametrize("where", ["instance", "parent", "other_files", "a_file"])
 def test_out_never_replaces_inputs_or_unrelated_folders(tmp_path, where):
     # solve replaces its --out folder whole: '--out instance' used to delete the instance.
     folder = tmp_path / "instance"
     folder.mkdir()
     write_instance(synthetic_instance(60, seed=2), folder)
     scen = scenario_file(tmp_path, "instance: instance\nbudget: 2000000\n")
-    out = {"instance": folder, "parent": tmp_path, "other_files": tmp_path / "notes"}[where]
+    out = {"instance": folder, "parent": tmp_path, "other_files": tmp_path / "notes",
+           "a_file": tmp_path / "minutes.docx"}[where]
     if where == "other_files":
         out.mkdir()
         (out / "minutes.docx").write_text("council notes")
+    if where == "a_file":
+        out.write_text("council notes")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     res = solve_cli(scen, out)
     assert res.exit_code == 2, res.output
