@@ -31,8 +31,9 @@ How the builder works (deterministic; a council can explain and override it)
    areas have as their nearest outside area: roughly, the longest shared border); while
    there are fewer than its lower end, the one with the most children is cut in two across
    its longest axis at the population midpoint, keeping wards whole where it has several.
-   The target shrinks for small councils (at most one locality per 12 areas, at least one
-   per 20): Luton's 121 areas get 6-10.
+   The target shrinks for small councils (at most one locality per 8 areas, at least one
+   per 10, i.e. roughly a children's centre's reach of 1,000-1,500 under-fives): Luton's 121
+   areas get 12-15, Rutland's 23 get 2.
 5. *No enclaves*: an area placed by nearness that is cut off from its locality (none of its
    6 nearest areas is in it, or the nearest that is lies over 3 km away and more than twice
    as far as its nearest area) joins the locality most of its 6 nearest areas are in.
@@ -77,8 +78,9 @@ ENCLAVE_M = 3000.0
 #: A locality with fewer children than this share of the average locality's joins its
 #: neighbour (while the count stays within the target).
 SMALL_SHARE = 1 / 4
-#: Areas per locality that shrink the target for small councils.
-AREAS_PER_LOCALITY = (12, 20)
+#: Areas per locality that shrink the target for small councils: one locality per 8-10 LSOAs
+#: (about 1,000-1,500 children under five, roughly one children's centre's reach area).
+AREAS_PER_LOCALITY = (8, 10)
 #: Polygon lookups: a centroid this close (metres) to a polygon but outside all of them joins
 #: the nearest (generalised boundaries cut corners).
 POLYGON_TOLERANCE_M = 500.0
@@ -511,8 +513,8 @@ def build_localities(
     target
         (fewest, most) localities wanted.
     scale_to_size
-        Shrink the target for small councils (at most one locality per 12 areas, at least one
-        per 20 areas): Luton's 121 areas get 6-10 localities.
+        Shrink the target for small councils (at most one locality per 8 areas, at least one
+        per 10 areas): Luton's 121 areas get 12-15 localities.
 
     Returns
     -------
