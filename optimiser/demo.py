@@ -97,9 +97,9 @@ def prepare_costed(la: str, out: str | Path, *, age_group: str = AGE_GROUP,
         summary = prepare_instance(
             PrepareSettings(la=la, age_group=age_group, mirror=Path(mirror) if mirror else None),
             Path(scratch) / "prepared")
-        if out.exists():
-            shutil.rmtree(out)
-        costed_instance(Path(scratch) / "prepared", out, costs)
+        # Replaced whole, and only if an earlier run wrote it (never a folder of the user's).
+        with atomic_output_dir(out) as tmp:
+            costed_instance(Path(scratch) / "prepared", tmp, costs)
     return out, summary.replace(str(Path(scratch) / "prepared"), str(out))
 
 
