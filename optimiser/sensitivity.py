@@ -67,6 +67,15 @@ def base_weights(instance_dir: Path, areas: pd.DataFrame) -> tuple[dict[str, flo
         need = json.loads(meta.read_text(encoding="utf-8")).get("need") or {}
         if isinstance(need.get("weights"), dict) and need["weights"]:
             weights = {k: float(v) for k, v in need["weights"].items()}
+            # The need was built from these: varying fewer would answer another question.
+            missing = [k for k, v in weights.items() if v > 0 and k not in areas.columns]
+            if missing:
+                raise InputError(
+                    f"the need was built from {', '.join(missing)} (prepare.json), but "
+                    "areas.csv has no such column",
+                    file=instance_dir / "areas.csv", column=missing[0],
+                    hint="run 'optimiser prepare' again, or restore the column in areas.csv",
+                )
         method = need.get("method") or method
     used = {k: v for k, v in weights.items() if v > 0 and k in areas.columns}
     if not used:

@@ -60,3 +60,21 @@ def test_cli_function_writes_tables(scenario, tmp_path):
                  "sensitivity_draws.csv", "sensitivity.json"):
         assert (tmp_path / "out" / name).is_file()
     assert "4 weightings solved" in summary
+
+
+def test_an_indicator_the_need_was_built_from_must_be_in_the_areas(tmp_path):
+    import json
+
+    from optimiser.sensitivity import base_weights
+
+    areas = pd.DataFrame({"imd_score": [10.0, 20.0], "cin_rate": [1.0, 2.0]})
+    # No prepare.json: the defaults are a guess, and the indicators present are used.
+    used, method = base_weights(tmp_path, areas)
+    assert used == {"imd_score": 1.0, "cin_rate": 1.0} and method == "z"
+    # prepare.json says the need used cpp_rate too: varying only the others would answer
+    # another question, so it is an error naming the column.
+    (tmp_path / "prepare.json").write_text(json.dumps(
+        {"need": {"method": "rank", "weights": {"imd_score": 1, "cpp_rate": 2}}}))
+    with pytest.raises(InputError, match="built from cpp_rate") as info:
+        base_weights(tmp_path, areas)
+    assert info.value.column == "cpp_rate"
