@@ -524,3 +524,10 @@ def test_equality_sentences_agree_in_number():
     assert "1 area loses access to a centre; it is in deciles 1-2." in words
     assert ("1 area loses the centre within reach today and is reached only by outreach; "
             "it is not in deciles 1-2. It is listed there too.") in words
+
+
+def test_published_pack_json_names_no_local_path(hostile_pack):
+    # The pack is published whole: an analyst's folder path (user name, drive) stays out of it.
+    meta = json.loads((hostile_pack / "pack.json").read_text())
+    assert "/" not in meta["solved_folder"] and "\\" not in meta["solved_folder"]
+    assert str(hostile_pack.parent) not in (hostile_pack / "pack.json").read_text()

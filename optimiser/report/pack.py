@@ -667,7 +667,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
 
     counts = map_counts(solved)
     meta = {
-        "scenario": solved.name, "solved_folder": str(Path(solved_dir).resolve()),
+        "scenario": solved.name, "solved_folder": Path(solved_dir).resolve().name,
         "threshold": threshold, "suppressed_columns": list(suppress),
         "suppressed_cells": int(mask.to_numpy().sum()), "self_contained": self_contained,
         "modelled_cases": solved.modelled_cases, "area_polygons": counts["areas"],
