@@ -250,6 +250,12 @@ _MARKER_TEXT = ("Written by optimiser (family-centre optimiser). Running a comma
                 "this folder as --out replaces the whole folder.\n")
 
 
+def replaceable_output(out: Path) -> bool:
+    """True when an existing folder ``out`` may be replaced whole: it is empty, or optimiser
+    wrote it (it holds :data:`OUTPUT_MARKER`)."""
+    return (out / OUTPUT_MARKER).is_file() or not any(out.iterdir())
+
+
 def check_output_dir(out: Path) -> None:
     """Raise :class:`InputError` unless ``out`` is absent, empty, or an earlier output."""
     if not out.exists() and not out.is_symlink():
@@ -257,7 +263,7 @@ def check_output_dir(out: Path) -> None:
     if not out.is_dir() or out.is_symlink():
         raise InputError("the output path exists and is not a folder", file=out,
                          hint="give --out a new folder name; nothing was written")
-    if (out / OUTPUT_MARKER).is_file() or not any(out.iterdir()):
+    if replaceable_output(out):
         return
     if Path.cwd().resolve().is_relative_to(out):
         problem = "the output folder is the current folder (or holds it)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from optimiser.errors import ScenarioError
+from optimiser.files import replaceable_output
 from optimiser.instance import Instance, read_instance
 from optimiser.model.explain import explain_infeasible, money
 from optimiser.model.formulation import FamilyCentreModel
@@ -97,7 +98,7 @@ def check_out_folder(out: str | Path, scenario: Scenario) -> None:
 
     Writing replaces the folder (atomically), so ``--out instance`` would delete the instance.
     Refused: the instance folder or a folder containing it, a folder containing the scenario
-    file, and an existing non-empty folder that is not a solved folder (no ``solution.json``).
+    file, and an existing non-empty folder that optimiser did not write (no output marker).
 
     Raises
     ------
@@ -117,10 +118,10 @@ def check_out_folder(out: str | Path, scenario: Scenario) -> None:
     if target.exists() and not target.is_dir():
         raise ScenarioError(f"--out {out} is a file; solve writes a folder there",
                             file=scenario.source, hint="give a new folder, e.g. --out solved")
-    if target.is_dir() and any(target.iterdir()) and not (target / "solution.json").is_file():
+    if target.is_dir() and not replaceable_output(target):
         raise ScenarioError(
-            f"--out {out} is a folder with other files in it (not a solved folder: no "
-            "solution.json); solve replaces its folder whole", file=scenario.source,
+            f"--out {out} is a folder with other files in it (not one optimiser wrote); "
+            "solve replaces its folder whole", file=scenario.source,
             hint="give a new or empty folder, or a folder an earlier solve wrote")
 
 

@@ -350,7 +350,8 @@ def test_oxfordshire_max_reach_10m_is_proven_optimal(prepared, tmp_path):
 # ----------------------------------------------------------------------------- --out safety
 
 
-@pytest.mark.parametrize("where", ["instance", "parent", "other_files", "a_file"])
+@pytest.mark.parametrize("where", ["instance", "parent", "other_files", "a_file",
+                                   "copied_solution"])
 def test_out_never_replaces_inputs_or_unrelated_folders(tmp_path, where):
     # solve replaces its --out folder whole: '--out instance' used to delete the instance.
     folder = tmp_path / "instance"
@@ -358,9 +359,13 @@ def test_out_never_replaces_inputs_or_unrelated_folders(tmp_path, where):
     write_instance(synthetic_instance(60, seed=2), folder)
     scen = scenario_file(tmp_path, "instance: instance\nbudget: 2000000\n")
     out = {"instance": folder, "parent": tmp_path, "other_files": tmp_path / "notes",
-           "a_file": tmp_path / "minutes.docx"}[where]
+           "a_file": tmp_path / "minutes.docx", "copied_solution": tmp_path / "archive"}[where]
     if where == "other_files":
         out.mkdir()
+        (out / "minutes.docx").write_text("council notes")
+    if where == "copied_solution":  # a solution.json copied by hand: not a folder solve wrote
+        out.mkdir()
+        (out / "solution.json").write_text("{}")
         (out / "minutes.docx").write_text("council notes")
     if where == "a_file":
         out.write_text("council notes")
