@@ -149,6 +149,25 @@ def validate_sites(sites: pd.DataFrame, file: Path) -> pd.DataFrame:
     return sites
 
 
+def check_site_localities(
+    values: pd.Series, known: pd.Series, *, file: Path, where: str, blank: str
+) -> None:
+    """Every site locality that is filled in must be one of the areas' localities.
+
+    A misspelt locality would silently leave the site out of its locality's rules (a site per
+    locality, floors), so it is an error naming the row, with a close match when there is one.
+    ``blank`` says what a blank cell means, before the list of localities in the hint.
+    """
+    names = sorted(set(known))
+    for i, value in enumerate(values):
+        if pd.notna(value) and value != "" and value not in names:
+            close = suggest(str(value), names)
+            raise InputError(
+                f"'{value}' is not a locality of {where}", file=file, row=i + 2,
+                column="locality",
+                hint=(f"did you mean {close[0]}? " if close else "") + blank + ", ".join(names))
+
+
 def read_instance(folder: str | Path) -> Instance:
     """Read and check an instance folder.
 
@@ -185,16 +204,8 @@ def read_instance(folder: str | Path) -> Instance:
     )
     sites = validate_sites(sites, sites_file)
     if "locality" in sites.columns:
-        # A misspelt locality would silently leave the site out of its locality's rules.
-        known = set(areas["locality"])
-        for i, value in enumerate(sites["locality"]):
-            if pd.notna(value) and value != "" and value not in known:
-                close = suggest(str(value), sorted(known))
-                raise InputError(
-                    f"'{value}' is not a locality of areas.csv", file=sites_file, row=i + 2,
-                    column="locality",
-                    hint=(f"did you mean {close[0]}? " if close else "")
-                    + "leave it blank, or use one of: " + ", ".join(sorted(known)))
+        check_site_localities(sites["locality"], areas["locality"], file=sites_file,
+                              where="areas.csv", blank="leave it blank, or use one of: ")
 
     travel = None
     travel_file = folder / "travel.csv"

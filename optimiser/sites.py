@@ -48,9 +48,9 @@ from optimiser.cases import (
     pretty_postcode,
 )
 from optimiser.errors import InputError
-from optimiser.files import read_table, suggest
+from optimiser.files import read_table
 from optimiser.geography import locate_points, to_bng
-from optimiser.instance import SITE_STATUSES, SITE_TIERS
+from optimiser.instance import SITE_STATUSES, SITE_TIERS, check_site_localities
 
 SITE_COLUMNS = ["site_id", "name", "x", "y", "status", "tier", "annual_cost", "setup_cost",
                 "closure_cost", "capacity", "locality", "source", "postcode"]
@@ -258,16 +258,9 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     locality = placed["area_id"].map(area_locality)
     if "locality" in cols:
         given = df["locality"].astype("string").str.strip()
-        known = set(area_locality)
-        for i, value in enumerate(given):
-            if pd.notna(value) and value != "" and value not in known:
-                close = suggest(str(value), sorted(known))
-                raise InputError(
-                    f"'{value}' is not a locality of this instance", file=path, row=i + 2,
-                    column="locality",
-                    hint=(f"did you mean {close[0]}? " if close else "")
-                    + "leave it blank to use the locality the site stands in; localities: "
-                    + ", ".join(sorted(known)))
+        check_site_localities(given, area_locality, file=path, where="this instance",
+                              blank="leave it blank to use the locality the site stands in; "
+                              "localities: ")
         use_given = given.notna() & (given != "")
         locality = locality.where(~use_given.to_numpy(), given.to_numpy())
 
