@@ -84,6 +84,11 @@ class GrantsPot(_Strict):
     floor: float = Field(default=0.0, ge=0)
     cap: float | None = Field(default=None, ge=0)
 
+    @property
+    def cap_limit(self) -> float:
+        """The cap as :func:`optimiser.allocation.allocate` takes it (no cap = infinity)."""
+        return float("inf") if self.cap is None else self.cap
+
 
 class CostAssumptions(_Strict):
     """The whole costs file."""

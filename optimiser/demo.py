@@ -225,14 +225,13 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
         if grants is not None:
             alloc = allocate_from_folder(instance_dir, grants.budget, level=grants.level,
                                          floor=grants.floor,
-                                         cap=grants.cap if grants.cap is not None else
-                                         float("inf"))
+                                         cap=grants.cap_limit)
             write_allocation(alloc, tmp / "solved",
                              purpose=f"option C's £{grants.budget:,.0f} of community grants "
                              "split by need (this option has no grants itself; the column "
                              "shows what each locality would receive under option C)",
                              budget=grants.budget, floor=grants.floor,
-                             cap=grants.cap if grants.cap is not None else float("inf"))
+                             cap=grants.cap_limit)
         # The report reads sweep.csv, compare.csv and allocation.csv from the solved folder.
         for name in ("sweep.csv", "sweep.svg", "sweep.png"):
             shutil.copyfile(tmp / "sweep" / name, tmp / "solved" / name)

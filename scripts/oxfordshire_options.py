@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         if grants is not None:
             table = allocate_from_folder(instance, grants.budget, level=grants.level,
                                          floor=grants.floor,
-                                         cap=grants.cap if grants.cap is not None
-                                         else float("inf"))
+                                         cap=grants.cap_limit)
             write_csv(out / "grants_allocation.csv", table)
             print(f"Option C's £{grants.budget:,.0f} grants by need: "
                   f"{out / 'grants_allocation.csv'}")
