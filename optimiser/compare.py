@@ -187,6 +187,8 @@ def plot_comparison(table: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from optimiser.sweep import save_png_svg
+
     out_dir = Path(out_dir)
     n = len(table)
     x = np.arange(n)
@@ -214,11 +216,7 @@ def plot_comparison(table: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         ax.set_title("Options compared: reach and annual cost")
         ax.legend(loc="upper right", fontsize=8)
         fig.tight_layout()
-        png, svg = out_dir / "compare.png", out_dir / "compare.svg"
-        fig.savefig(png, dpi=120, metadata={"Software": None})
-        fig.savefig(svg, metadata={"Date": None, "Creator": None})
-        plt.close(fig)
-    return [png, svg]
+        return save_png_svg(fig, out_dir, "compare")
 
 
 def _wrap(text: str, width: int = 18) -> str:

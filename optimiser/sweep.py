@@ -213,10 +213,18 @@ def plot_frontier(table: pd.DataFrame, out_dir: str | Path, *, title: str = "") 
         ax.set_title((title or "What each budget reaches").replace("$", r"\$"))
         ax.legend(loc="lower right")
         fig.tight_layout()
-        png, svg = out_dir / "sweep.png", out_dir / "sweep.svg"
-        fig.savefig(png, dpi=120, metadata={"Software": None})
-        fig.savefig(svg, metadata={"Date": None, "Creator": None})
-        plt.close(fig)
+        return save_png_svg(fig, out_dir, "sweep")
+
+
+def save_png_svg(fig, out_dir: Path, stem: str) -> list[Path]:
+    """Save a chart as ``stem.png`` and ``stem.svg`` with no date or software version in them
+    (so the same figures give the same bytes), then close it."""
+    import matplotlib.pyplot as plt
+
+    png, svg = out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
+    fig.savefig(png, dpi=120, metadata={"Software": None})
+    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    plt.close(fig)
     return [png, svg]
 
 
