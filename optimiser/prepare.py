@@ -53,7 +53,7 @@ from optimiser.geography import (
 )
 from optimiser.instance import validate_areas, validate_sites
 from optimiser.sites import (
-    DEFAULT_COSTS,
+    DefaultCosts,
     centres_as_sites,
     generate_candidates,
     read_council_sites,
@@ -356,8 +356,9 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     # Sites
     notes: list[str] = []
     sites_info: dict = {}
+    costs = DefaultCosts(age_group=settings.age_group)
     if settings.sites is not None:
-        sites, sites_info = read_council_sites(Path(settings.sites), areas, boundaries)
+        sites, sites_info = read_council_sites(Path(settings.sites), areas, boundaries, costs)
         sites_info["from"] = "council sites file"
     else:
         centres = loaders.load_childrens_centres(root)
@@ -366,8 +367,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
             used.append(loaders.CHILDRENS_CENTRES_FILE)
             open_ = centres[centres["status"] == "open"].rename(
                 columns={"easting": "x", "northing": "y"})
-            existing = centres_as_sites(open_, areas, boundaries)
-        candidates = generate_candidates(areas, existing=existing)
+            existing = centres_as_sites(open_, areas, boundaries, costs)
+        candidates = generate_candidates(areas, costs, existing=existing)
         if existing is not None and len(existing):
             sites = pd.concat([existing, candidates], ignore_index=True)
             sites_info["from"] = ("DfE children's centres (existing) and generated candidates")
@@ -375,7 +376,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
             sites = candidates
             sites_info["from"] = "generated candidates"
             notes.append(NO_CENTRES_NOTE)
-        sites_info["default_costs"] = DEFAULT_COSTS.as_dict()
+        sites_info["default_costs"] = costs.as_dict()
 
     columns = area_columns(weights)
     areas_csv = validate_areas(_areas_for_csv(areas, columns), Path("areas.csv"))

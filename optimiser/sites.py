@@ -15,7 +15,7 @@ location                  ``postcode``, or ``x`` and ``y`` (British National Gri
 ``site_id``               optional; ``S001``, ``S002`` ... when the column is absent
 ``setup_cost``            optional, one-off £ for a candidate; blank = the default for its tier
 ``closure_cost``          optional, one-off £ to close an existing site; blank = the default
-``capacity``              optional, children; blank = unlimited
+``capacity``              optional, children a year; blank = the default for its tier
 ``locality``              optional; blank = the locality of the area the site stands in
 ========================  =========================================================================
 
@@ -77,11 +77,29 @@ class DefaultCosts:
     spoke_setup: float = 60_000.0
     #: Closing an existing site once: redundancy and pension strain, dilapidations, lease exit.
     closure: float = 75_000.0
-    #: Children (of the service's age group) a site can serve; None = unlimited.
-    capacity: float | None = None
+    #: Families a hub works with in a year: about 8 FTE family and early-years workers (the
+    #: staff in ``hub_annual``), each working with about 100 families a year between group
+    #: sessions (a stay-and-play group of ~15 families, several a week) and one-to-one support
+    #: (~40 families a year). Sure Start reach areas were sized at 800-1,200 under-5s per
+    #: centre; Oxfordshire ran 44 centres for about 39,000 under-5s (about 900 each).
+    hub_families: float = 800.0
+    #: Families a spoke works with in a year: 3-4 FTE workers (``spoke_annual``), about 100 each.
+    spoke_families: float = 320.0
+    #: The service's age group; capacities are counted in its children (see ``capacity``).
+    age_group: str = "0-4"
 
     def annual(self, tier: str) -> float:
         return self.hub_annual if tier == "hub" else self.spoke_annual
+
+    def capacity(self, tier: str) -> float:
+        """Children of the age group a site of this tier serves in a year (families × children
+        per family, :data:`CHILDREN_PER_FAMILY`): a hub 1,000 children 0-4 or 1,400 aged 0-19.
+
+        >>> DefaultCosts().capacity("hub"), DefaultCosts(age_group="0-19").capacity("spoke")
+        (1000.0, 560.0)
+        """
+        families = self.hub_families if tier == "hub" else self.spoke_families
+        return float(round(families * CHILDREN_PER_FAMILY[self.age_group]))
 
     def setup(self, tier: str) -> float:
         return self.hub_setup if tier == "hub" else self.spoke_setup
@@ -89,6 +107,14 @@ class DefaultCosts:
     def as_dict(self) -> dict:
         return asdict(self)
 
+
+#: Children of the age group in a family a service works with. 0-19: 1.75, about the 1.7
+#: dependent children per family with dependent children in ONS's Families and Households
+#: (UK), rounded up because families with more children use family services more. 0-4: 1.25,
+#: most families with a child under 5 have one child that young and about one in four a second
+#: (births are spaced about three years apart). Judgement, to be replaced by a council's own
+#: caseload records.
+CHILDREN_PER_FAMILY = {"0-4": 1.25, "0-19": 1.75}
 
 DEFAULT_COSTS = DefaultCosts()
 
@@ -265,7 +291,7 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
         locality = locality.where(~use_given.to_numpy(), given.to_numpy())
 
     status, tier = df["status"], df["tier"]
-    filled = {"setup_cost": 0, "closure_cost": 0}
+    filled = {"setup_cost": 0, "closure_cost": 0, "capacity": 0}
     setup = df["setup_cost"] if "setup_cost" in df.columns else pd.Series(np.nan, index=df.index)
     blank = setup.isna()
     filled["setup_cost"] = int((blank & (status == "candidate")).sum())
@@ -276,7 +302,11 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     blank = closure.isna()
     filled["closure_cost"] = int((blank & (status == "existing")).sum())
     closure = closure.where(~blank, np.where(status == "existing", costs.closure, 0.0))
-    capacity = df["capacity"] if "capacity" in df.columns else np.nan
+    capacity = (df["capacity"] if "capacity" in df.columns
+                else pd.Series(np.nan, index=df.index))
+    blank = capacity.isna()
+    filled["capacity"] = int(blank.sum())
+    capacity = capacity.where(~blank, [costs.capacity(t) for t in tier])
 
     sites = _site_frame(pd.DataFrame({
         "site_id": df["site_id"].astype(str).str.strip(),
@@ -328,7 +358,8 @@ def centres_as_sites(centres: pd.DataFrame, areas: pd.DataFrame, boundaries_load
         "site_id": [f"C{i:0{width}d}" for i in range(1, len(c) + 1)],
         "name": c["name"].astype(str), "x": c["x"], "y": c["y"], "status": "existing",
         "tier": c["tier"], "annual_cost": [costs.annual(t) for t in c["tier"]],
-        "setup_cost": 0.0, "closure_cost": costs.closure, "capacity": costs.capacity,
+        "setup_cost": 0.0, "closure_cost": costs.closure,
+        "capacity": [costs.capacity(t) for t in c["tier"]],
         "locality": placed_loc.to_numpy(), "source": "dfe_gias",
         "postcode": c["postcode"].astype(str) if "postcode" in c.columns else "",
     }))
@@ -425,7 +456,7 @@ def generate_candidates(areas: pd.DataFrame, costs: DefaultCosts = DEFAULT_COSTS
     df["annual_cost"] = [costs.annual(t) for t in df["tier"]]
     df["setup_cost"] = [costs.setup(t) for t in df["tier"]]
     df["closure_cost"] = 0.0
-    df["capacity"] = costs.capacity if costs.capacity is not None else np.nan
+    df["capacity"] = [costs.capacity(t) for t in df["tier"]]
     df["source"] = "generated"
     df["postcode"] = ""
     return _site_frame(df)

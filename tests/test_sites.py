@@ -62,11 +62,13 @@ def test_council_sites_geocoded_offline(tmp_path, areas, bounds, postcodes):
     # blanks get the documented defaults: setup for candidates, closure for existing sites
     assert sites["setup_cost"].tolist() == [0, DEFAULT_COSTS.spoke_setup, 300000, 0]
     assert sites["closure_cost"].tolist() == [DEFAULT_COSTS.closure, 0, 0, DEFAULT_COSTS.closure]
-    assert sites["capacity"].iloc[1] == 120 and np.isnan(sites["capacity"].iloc[0])
+    # a blank capacity takes the default for its tier (children 0-4 a year)
+    assert sites["capacity"].iloc[1] == 120
+    assert sites["capacity"].iloc[0] == DEFAULT_COSTS.capacity("hub") == 1000
     assert (sites["source"] == "council").all()
     assert sites.loc[2, "locality"] == "Oxford" and sites.loc[3, "locality"] == "Oxford"
     assert info["located_by"] == {"latitude/longitude": 1, "postcode": 2, "x/y": 1}
-    assert info["defaults_filled"] == {"setup_cost": 1, "closure_cost": 2}
+    assert info["defaults_filled"] == {"setup_cost": 1, "closure_cost": 2, "capacity": 3}
 
 
 def test_given_ids_and_localities_are_kept(tmp_path, areas, bounds):
