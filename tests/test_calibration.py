@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from optimiser import calibration as cal
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
 
 def _pairs(km: np.ndarray, minutes: np.ndarray, rural: bool) -> pd.DataFrame:
@@ -121,3 +125,23 @@ def test_oxfordshire_pairs(mirror, oxon, road_minutes):
     assert (first["area_id"], first["hospital"], first["minutes"]) == ("E01028534", "OX39DU",
                                                                       7.9)
     assert first["km"] == pytest.approx(0.3506, abs=1e-4)
+
+
+def test_england_fit_reproduces_the_benchmark_figures(mirror, road_minutes):
+    """The committed docs/benchmarks/travel_calibration.csv is what the library computes."""
+    recorded = pd.read_csv(BENCHMARKS / "travel_calibration.csv")
+    pairs = cal.build_pairs(cal.load_origins(mirror), road_minutes, cal.load_hospitals())
+    candidate = recorded.loc[~recorded["model"].isin(
+        ["fitted", "fitted + intercept", "current default"]), ["model", "circuity",
+                                                               "speed_kmh"]].iloc[0]
+    result = cal.calibrate(pairs, circuity=1.4, extra={
+        candidate["model"]: cal.DrivingFit(candidate["circuity"], candidate["speed_kmh"])})
+    got = result.errors
+    assert got[["area_class", "model", "band", "pairs"]].values.tolist() == \
+        recorded[["area_class", "model", "band", "pairs"]].values.tolist()
+    for col, tol in [("speed_kmh", 5e-4), ("intercept_min", 5e-4), ("median_ape_pct", 5e-3),
+                     ("p90_ape_pct", 5e-3), ("reach_agreement_pct", 5e-3)]:
+        assert got[col].to_numpy() == pytest.approx(recorded[col].to_numpy(), abs=tol), col
+    assert f"**{len(pairs):,} pairs**" in (BENCHMARKS / "travel_calibration.md").read_text()
+    rural = result.fits["rural"]["fitted"]
+    assert rural.circuity == 1.4 and 45 < rural.speed_kmh < 70  # driving, faster than 40 km/h

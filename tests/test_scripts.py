@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ["oxfordshire_options.py", "budget_sweep.py", "luton_hub_and_spoke.py"]
+SCRIPTS = ["oxfordshire_options.py", "budget_sweep.py", "luton_hub_and_spoke.py",
+           "calibrate_travel.py"]
 
 
 def _run(args: list[str], mirror: Path, cwd: Path) -> subprocess.CompletedProcess:
