@@ -62,7 +62,8 @@ LITERATURE_CIRCUITY = 1.4
 #: Straight-line distance bands (km) the errors are reported for; each is (low, high].
 DISTANCE_BANDS: tuple[tuple[float, float], ...] = ((0, 5), (5, 10), (10, 20), (20, 30))
 
-#: The tool's default driving estimate today (rural areas): 1.3 circuity at 40 km/h.
+#: The tool's driving estimate before this calibration (rural areas): 1.3 circuity at 40 km/h
+#: (now 1.3 at 50 km/h, this fit's recommendation).
 CURRENT_DRIVING = (1.3, 40.0)
 
 

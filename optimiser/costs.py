@@ -4,24 +4,27 @@ The demo's figures live in ``scenarios/oxfordshire/costs.yaml``, every number wi
 assumption beside it, so a council can replace them with its own budget lines. This module reads
 that file (checking every key, as for scenarios) and applies it:
 
-- site costs by tier to an instance's ``sites.csv`` (:func:`apply_site_costs`): ``annual_cost``,
-  ``setup_cost`` (candidates) and ``closure_cost`` (existing sites). Sites a council supplied
+- site costs and capacities by tier to an instance's ``sites.csv`` (:func:`apply_site_costs`):
+  ``annual_cost``, ``setup_cost`` (candidates), ``closure_cost`` (existing sites) and
+  ``capacity`` (children a year). Sites a council supplied
   itself (``source`` = ``council``) keep their own figures; generated sites take the file's;
-- the outreach worker's cost to a scenario's ``outreach.cost_per_worker``
+- the outreach worker's cost and caseload to a scenario's ``outreach.cost_per_worker`` and
+  ``outreach.caseload``
   (:func:`optimiser.demo.scenario_copy`, which keeps the file's comments);
 - the community grants pot, split by need with :mod:`optimiser.allocation`.
 
 File layout (all amounts £; see the shipped file for the assumptions)::
 
     sites:
-      hub:   {annual_cost: 650000, setup_cost: 250000, closure_cost: 75000}
-      spoke: {annual_cost: 220000, setup_cost: 60000, closure_cost: 75000}
+      hub:   {annual_cost: 650000, setup_cost: 250000, closure_cost: 75000, capacity: 1400}
+      spoke: {annual_cost: 220000, setup_cost: 60000, closure_cost: 75000, capacity: 560}
     outreach_worker:
       salary: 31000
       employer_ni: 3022
       employer_pension: 5270
       travel_and_equipment: 2708
       annual_cost: 42000          # must equal the sum of the lines above
+      caseload: 84                # children a year (the scenarios' outreach.caseload)
     community_grants:             # optional
       budget: 1000000
       level: locality             # or district
@@ -45,11 +48,13 @@ class _Strict(BaseModel):
 
 
 class TierCosts(_Strict):
-    """One tier's costs, £."""
+    """One tier's costs, £, and what its staff can do: ``capacity`` in children a year (blank:
+    the instance's own figure is kept)."""
 
     annual_cost: float = Field(ge=0)
     setup_cost: float = Field(default=0.0, ge=0)
     closure_cost: float = Field(default=0.0, ge=0)
+    capacity: float | None = Field(default=None, gt=0)
 
 
 class SiteCosts(_Strict):
@@ -65,6 +70,8 @@ class OutreachWorkerCost(_Strict):
     employer_pension: float = Field(default=0.0, ge=0)
     travel_and_equipment: float = Field(default=0.0, ge=0)
     annual_cost: float = Field(gt=0)
+    #: Children a worker serves in a year (the scenarios' outreach.caseload).
+    caseload: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _adds_up(self) -> OutreachWorkerCost:
@@ -125,6 +132,8 @@ def apply_site_costs(sites: pd.DataFrame, costs: CostAssumptions) -> pd.DataFram
     candidates and ``closure_cost`` to existing sites; the other is 0.
     """
     sites = sites.copy()
+    if "capacity" not in sites.columns:
+        sites["capacity"] = float("nan")  # blank: no limit unless the file gives one
     generated = (sites["source"].astype(str) != "council") if "source" in sites.columns else (
         pd.Series(True, index=sites.index))
     for tier in ("hub", "spoke"):
@@ -134,7 +143,9 @@ def apply_site_costs(sites: pd.DataFrame, costs: CostAssumptions) -> pd.DataFram
         sites.loc[rows, "annual_cost"] = tc.annual_cost
         sites.loc[rows, "setup_cost"] = tc.setup_cost * candidate[rows]
         sites.loc[rows, "closure_cost"] = tc.closure_cost * (~candidate[rows])
-    for col in ("annual_cost", "setup_cost", "closure_cost"):
+        if tc.capacity is not None:
+            sites.loc[rows, "capacity"] = tc.capacity
+    for col in ("annual_cost", "setup_cost", "closure_cost", "capacity"):
         sites[col] = sites[col].astype(float)
     return sites
 

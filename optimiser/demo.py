@@ -106,7 +106,7 @@ def prepare_costed(la: str, out: str | Path, *, age_group: str = AGE_GROUP,
 def scenario_copy(name: str | Path, instance_dir: str | Path, out_dir: str | Path,
                   costs: CostAssumptions | None = None) -> Path:
     """Copy a scenario file, pointing it at ``instance_dir`` (relative path) and taking the
-    outreach worker's cost from the costs file; comments are kept.
+    outreach worker's cost and caseload from the costs file; comments are kept.
 
     ``name`` is a file of ``scenarios/oxfordshire/`` (``"base.yaml"``) or a path to any scenario.
     """
@@ -128,6 +128,9 @@ def scenario_copy(name: str | Path, instance_dir: str | Path, out_dir: str | Pat
         raise ScenarioError("expected one 'instance:' line", file=src, key="instance")
     text = re.sub(r"(?m)^(\s+cost_per_worker:\s*)[0-9.eE+]+",
                   lambda m: f"{m.group(1)}{costs.outreach_worker.annual_cost:.0f}", text)
+    if costs.outreach_worker.caseload is not None:
+        text = re.sub(r"(?m)^(\s+caseload:\s*)[0-9.eE+]+",
+                      lambda m: f"{m.group(1)}{costs.outreach_worker.caseload:g}", text)
     header = (f"# Copy made by optimiser of {src.name} ({src.parent.name}/): edit that file "
               "(and costs.yaml), not this one.\n")
     dest = out_dir / src.name

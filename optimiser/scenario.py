@@ -15,12 +15,17 @@ Keys and defaults (see DESIGN.md "Interfaces")::
     target_reach: 0.9              # min_cost: share of need-weighted children to reach
     network: [site ids]            # evaluate: the sites open (default: all existing sites)
     reach:
-      threshold_minutes: {urban: 20, rural: 30}   # or one number for every area
-      speed_kmh: {urban: 15, rural: 40}           # straight-line estimate (no travel.csv)
+      model: service               # service (default) | coverage
+      threshold_minutes: {urban: 20, rural: 30}   # coverage: reach; both: "access"
+      max_minutes: {urban: 30, rural: 45}         # service: nobody served from further away
+      decay: {curve: exponential, full_minutes: {urban: 10, rural: 15},
+              half_minutes: {urban: 10, rural: 15}}  # service: take-up against travel time
+      speed_kmh: {urban: 15, rural: 50}           # straight-line estimate (no travel.csv)
       circuity: {urban: 1.3, rural: 1.3}          # road distance / straight-line distance
     outreach:                      # leave out to switch outreach off
       cost_per_worker: 42000       # £ a year
-      reach_per_worker: 150        # need-weighted children one worker reaches
+      caseload: 60                 # service: children one worker serves in a year
+      reach_per_worker: 150        # coverage: need-weighted children one worker reaches
       effectiveness: 0.6           # outreach counts 0.6 of a centre visit
       max_workers_per_locality: 20 # optional cap
     tiers:
@@ -82,40 +87,101 @@ class UrbanRural(_Strict):
     rural: float = Field(gt=0)
 
 
-class ReachSettings(_Strict):
-    """When an area counts as reached: travel time at most the threshold for its class.
+class DecaySettings(_Strict):
+    """How take-up falls with travel time in the service model (see :func:`take_up`).
 
-    Defaults: 20 minutes urban, 30 rural; without travel.csv the minutes are estimated as
-    straight-line km × circuity ÷ speed: urban 1.3 at 15 km/h (families walking or by bus),
-    rural 1.3 at 40 km/h (driving).
+    ``exponential`` (default): everyone within ``full_minutes`` who needs the service can use
+    it; beyond, the share who do halves every ``half_minutes``; nobody beyond the reach's
+    ``max_minutes``. ``step``: everyone within ``max_minutes``, nobody beyond (the coverage
+    model's idea of reach, with capacities). Defaults and their sources: README "The service
+    model".
     """
 
+    curve: Literal["exponential", "step"] = "exponential"
+    full_minutes: UrbanRural | float = Field(
+        default_factory=lambda: UrbanRural(urban=10, rural=15))
+    half_minutes: UrbanRural | float = Field(
+        default_factory=lambda: UrbanRural(urban=10, rural=15))
+
+    @model_validator(mode="after")
+    def _positive(self) -> DecaySettings:
+        for key, low in (("full_minutes", 0.0), ("half_minutes", 0.0)):
+            v = _urban_rural(getattr(self, key))
+            if v.urban < low or v.rural < low or (key == "half_minutes" and min(
+                    v.urban, v.rural) <= 0):
+                raise KeyedValueError(f"reach.decay.{key}", getattr(self, key),
+                                      f"{key} must be greater than 0",
+                                      "give minutes, e.g. 10, or {urban: 10, rural: 15}")
+        return self
+
+    def full(self) -> UrbanRural:
+        return _urban_rural(self.full_minutes)
+
+    def half(self) -> UrbanRural:
+        return _urban_rural(self.half_minutes)
+
+
+class ReachSettings(_Strict):
+    """Who a site serves: the service model (default) or the coverage model.
+
+    ``service``: children are assigned to open sites within ``max_minutes`` (default 30 urban,
+    45 rural), take-up falls with travel time (``decay``), and each site serves at most its
+    capacity. ``coverage``: an area counts as reached when any open site is within
+    ``threshold_minutes`` (default 20 urban, 30 rural), with no capacity unless sites.csv gives
+    one. ``threshold_minutes`` is also what "access" means in both models' change tables
+    ("an open centre within 20 minutes"). Without travel.csv the minutes are estimated as
+    straight-line km × circuity ÷ speed: urban 1.3 at 15 km/h (families walking or by bus),
+    rural 1.3 at 50 km/h (driving, calibrated against road times).
+    """
+
+    model: Literal["service", "coverage"] = "service"
     threshold_minutes: UrbanRural | float = Field(
         default_factory=lambda: UrbanRural(urban=20, rural=30))
-    speed_kmh: UrbanRural = Field(default_factory=lambda: UrbanRural(urban=15, rural=40))
+    max_minutes: UrbanRural | float = Field(
+        default_factory=lambda: UrbanRural(urban=30, rural=45))
+    decay: DecaySettings = Field(default_factory=DecaySettings)
+    # Rural 50 km/h: driving, fitted to road times (docs/benchmarks/travel_calibration.md);
+    # urban 15 km/h: walking (4.8 km/h) or a bus (about 15 km/h in service) door to door.
+    speed_kmh: UrbanRural = Field(default_factory=lambda: UrbanRural(urban=15, rural=50))
     circuity: UrbanRural = Field(default_factory=lambda: UrbanRural(urban=1.3, rural=1.3))
 
     @model_validator(mode="after")
     def _positive(self) -> ReachSettings:
-        if isinstance(self.threshold_minutes, float | int) and self.threshold_minutes <= 0:
-            raise KeyedValueError("reach.threshold_minutes", self.threshold_minutes,
-                                   "threshold_minutes must be greater than 0",
-                                   "give minutes, e.g. 20, or {urban: 20, rural: 30}")
+        for key in ("threshold_minutes", "max_minutes"):
+            value = getattr(self, key)
+            if isinstance(value, float | int) and value <= 0:
+                raise KeyedValueError(f"reach.{key}", value, f"{key} must be greater than 0",
+                                      "give minutes, e.g. 20, or {urban: 20, rural: 30}")
         if self.circuity.urban < 1 or self.circuity.rural < 1:
             raise KeyedValueError("reach.circuity", None, "circuity must be at least 1",
                                    "roads are never shorter than the straight line; 1.3 is usual")
         return self
 
     def thresholds(self) -> UrbanRural:
-        t = self.threshold_minutes
-        return t if isinstance(t, UrbanRural) else UrbanRural(urban=t, rural=t)
+        return _urban_rural(self.threshold_minutes)
+
+    def limits(self) -> UrbanRural:
+        """The longest trip a site serves from: ``max_minutes`` (service) or the threshold."""
+        return _urban_rural(self.max_minutes if self.model == "service"
+                            else self.threshold_minutes)
+
+
+def _urban_rural(value: UrbanRural | float) -> UrbanRural:
+    return value if isinstance(value, UrbanRural) else UrbanRural(urban=value, rural=value)
 
 
 class OutreachSettings(_Strict):
-    """Outreach workers per locality (switched off when the section is absent)."""
+    """Outreach workers per locality (switched off when the section is absent).
+
+    ``caseload`` (service model): children a worker works with in a year, in the instance's
+    children (default 60 for 0-4: about 48 families a year, 15-20 at a time over 3-6 month
+    pieces of work, × 1.25 children under 5 per family; see README). ``reach_per_worker``
+    (coverage model): need-weighted children one worker reaches.
+    """
 
     cost_per_worker: float = Field(ge=0)
-    reach_per_worker: float = Field(gt=0)
+    reach_per_worker: float = Field(default=150.0, gt=0)
+    caseload: float = Field(default=60.0, gt=0)
     effectiveness: float = Field(default=0.6, gt=0, le=1)
     max_workers_per_locality: int | None = Field(default=None, ge=0)
 
@@ -222,6 +288,17 @@ class Scenario(_Strict):
             notes.append(f"network is used only by objective evaluate: not used by "
                          f"{self.objective}, which chooses the sites (to keep sites open "
                          f"while optimising use constraints.must_open)")
+        given = self.outreach.model_fields_set if self.outreach is not None else set()
+        if self.reach.model == "service" and "reach_per_worker" in given:
+            notes.append("outreach.reach_per_worker is used only by the coverage model: the "
+                         "service model counts a worker's outreach.caseload (children a year)")
+        if self.reach.model == "coverage":
+            unused = [f"reach.{k}" for k in ("max_minutes", "decay")
+                      if k in self.reach.model_fields_set]
+            unused += ["outreach.caseload"] if "caseload" in given else []
+            if unused:
+                notes.append(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} used "
+                             "only by the service model, not by reach.model coverage")
         if self.target_reach is not None and self.objective != "min_cost":
             notes.append(f"target_reach is used only by objective min_cost: not used by "
                          f"{self.objective} (for a floor per locality use "

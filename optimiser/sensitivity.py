@@ -125,10 +125,8 @@ def _solve_draw(task: tuple) -> dict[str, Any]:
     model = FamilyCentreModel.from_instance(inst, scenario)
     result = model.solve()
     d = model.data
-    alpha = model.settings.outreach_effectiveness
-    reached = d.demand * (result.site_share + alpha * result.outreach_share)
-    loc_need = np.bincount(d.area_locality, weights=d.demand, minlength=len(d.localities))
-    loc_reached = np.bincount(d.area_locality, weights=reached, minlength=len(d.localities))
+    loc_need = d.locality_need()
+    loc_reached = result.locality_reached(model)
     summary = locality_summary(areas).set_index("locality")
     return {
         "draw": index,

@@ -39,12 +39,6 @@ from optimiser.instance import Instance
 from optimiser.model.formulation import FamilyCentreModel, ModelResult
 from optimiser.travel import nearest_open_site
 
-OBJECTIVE_UNITS = {
-    "max_reach": "need-weighted children reached",
-    "evaluate": "need-weighted children reached",
-    "min_cost": "£ a year",
-    "max_min_locality": "worst locality's reach share",
-}
 BASELINE = "existing sites"
 
 
@@ -85,6 +79,11 @@ class Solution:
         return Path(out)
 
 
+def _floor(x):
+    """Whole children, rounded down (solver noise never shows a site above its capacity)."""
+    return np.floor(np.asarray(x, dtype=float) + 1e-6)
+
+
 def _r(x: float | None, nd: int = 6) -> float | None:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return None
@@ -92,71 +91,21 @@ def _r(x: float | None, nd: int = 6) -> float | None:
 
 
 def baseline_shares(model: FamilyCentreModel) -> tuple[np.ndarray, np.ndarray]:
-    """Per area under today's network: (covered by an existing site in reach, effective share)."""
-    d, s = model.data, model.settings
-    eff = np.where(d.spoke, s.spoke_effectiveness, s.hub_effectiveness)
+    """Per area under today's network (every existing site open, no outreach): (has access,
+    reach share). Coverage model: reached by an existing site in reach, at its tier's
+    effectiveness, no capacities. Service model: today's sites serving what their capacities
+    and the decay allow (the network evaluated)."""
+    d = model.data
+    if model.settings.reach_model == "service" and d.existing.any():
+        today = model.relaxed(objective="evaluate", network=None, outreach=False,
+                              budget=None).solve()
+        return model.reach.access(d.existing), today.reach_share
+    eff = model.site_effectiveness()
     share = np.zeros(d.n_areas)
     r = d.reach
     ok = d.existing[r.site]
     np.maximum.at(share, r.area[ok], eff[r.site[ok]])
-    covered = np.zeros(d.n_areas, dtype=bool)
-    covered[r.area[ok]] = True
-    return covered, share
-
-
-def _first_open_in_reach(model: FamilyCentreModel, open_: np.ndarray) -> np.ndarray:
-    """Per area, the nearest open site within its threshold (-1 if none)."""
-    r = model.data.reach
-    out = np.full(model.data.n_areas, -1, dtype=np.int64)
-    ok = open_[r.site]
-    # Pairs are sorted by (area, minutes, site): the first per area is the nearest.
-    a, s = r.area[ok], r.site[ok]
-    first = np.unique(a, return_index=True)[1]
-    out[a[first]] = s[first]
-    return out
-
-
-def serving_sites(model: FamilyCentreModel, open_: np.ndarray,
-                  site_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per area the open site that serves it (-1 if none), and per site the demand it serves.
-
-    Without capacities an area's whole site share comes from its nearest open site in reach.
-    With capacities the model splits areas between sites (x): an area's site is the one serving
-    its largest share (the nearer on ties; -1 when full sites leave it none), and a site's demand
-    served is Σ demand × effectiveness × x, so it never exceeds what its capacity allows.
-    """
-    d, s = model.data, model.settings
-    if not model.capacity_mode:
-        site = _first_open_in_reach(model, open_)
-        has = site >= 0
-        served = np.bincount(site[has], weights=(d.demand * site_share)[has],
-                             minlength=d.n_sites)
-        return site, served
-    r = d.reach
-    ok = open_[r.site] & (model.area_group[r.area] >= 0)
-    a, j = r.area[ok], r.site[ok]
-    x = np.array([_x_value(model.x.get((int(g), int(k)))) for g, k in
-                  zip(model.area_group[a], j, strict=True)], dtype=float)
-    eff = np.where(d.spoke, s.spoke_effectiveness, s.hub_effectiveness)
-    served = np.bincount(j, weights=d.demand[a] * eff[j] * x, minlength=d.n_sites)
-    # Largest share first, then the pairs' own order (minutes, site): stable sort.
-    order = np.lexsort((np.arange(len(a)), -np.round(x, 9), a))
-    a, j, x = a[order], j[order], x[order]
-    first = np.unique(a, return_index=True)[1]
-    site = np.full(d.n_areas, -1, dtype=np.int64)
-    keep = first[x[first] > 1e-9]
-    site[a[keep]] = j[keep]
-    # Areas with no children have no x; like the model's shares, their nearest open site.
-    nearest = _first_open_in_reach(model, open_)
-    empty = model.area_group < 0
-    site[empty] = nearest[empty]
-    return site, served
-
-
-def _x_value(var) -> float:
-    if var is None or var.varValue is None:
-        return 0.0
-    return float(min(1.0, max(0.0, round(var.varValue, 9))))
+    return model.reach.access(d.existing), share
 
 
 def build_solution(
@@ -176,7 +125,8 @@ def build_solution(
         "scenario_file": str(scenario_file) if scenario_file else None,
         "instance": str(instance.folder.resolve()) if instance.folder else None,
         "objective": s.objective,
-        "objective_unit": OBJECTIVE_UNITS[s.objective],
+        "objective_unit": model.objective.unit,
+        "reach_model": s.reach_model,
         "status": result.status,
         "status_detail": result.status_detail,
         "objective_value": _r(result.objective_value),
@@ -195,15 +145,13 @@ def build_solution(
         return Solution(summary=summary, scenario_file=scenario_file, model=model,
                         result=result)
 
-    alpha = s.outreach_effectiveness
     open_ = result.open
-    reach_share = result.site_share + alpha * result.outreach_share
-    covered = result.site_cover + result.outreach_share
-    reached = covered > 0.5
+    reach_share = result.reach_share
+    reached = result.reached
     reached_by = np.where(~reached, "none",
                           np.where(result.site_cover >= result.outreach_share, "site",
                                    "outreach"))
-    in_reach, served = serving_sites(model, open_, result.site_share)
+    serving = result.shares.serving
     _, minutes = nearest_open_site(instance, model.scenario.reach, open_)
     site_ids = np.array(d.site_ids, dtype=object)
 
@@ -224,11 +172,12 @@ def build_solution(
     tab["reach_share"] = np.round(reach_share, 6)
     tab["reached"] = reached
     tab["reached_by"] = reached_by
-    tab["site_id"] = np.where(in_reach >= 0, site_ids[np.maximum(in_reach, 0)], "")
+    tab["site_id"] = np.where(serving >= 0, site_ids[np.maximum(serving, 0)], "")
     tab["travel_minutes"] = np.round(minutes, 2)
     tab["reached_before"] = covered_before
     tab["change"] = np.where(reached & ~covered_before, "gains",
                              np.where(~reached & covered_before, "loses", "same"))
+    tab["children_served"] = np.round(d.population * result.children_served, 2)
     extra = [c for c in areas.columns if c not in tab.columns and c not in ("x", "y")]
     for c in extra:
         tab[c] = areas[c].to_numpy()
@@ -238,13 +187,18 @@ def build_solution(
     sites["open"] = open_
     sites["decision"] = np.where(
         d.existing, np.where(open_, "keep", "close"), np.where(open_, "open_new", "not_opened"))
-    sites["areas_served"] = np.bincount(in_reach[in_reach >= 0], minlength=d.n_sites)
-    sites["demand_served"] = np.round(served, 6)
+    sites["areas_served"] = np.bincount(serving[serving >= 0], minlength=d.n_sites)
+    # Rounded down to whole children so no table shows a site above its capacity.
+    sites["children_served"] = _floor(result.shares.site_children)
+    sites["demand_served"] = np.round(result.shares.site_demand, 6)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sites["utilisation"] = np.round(sites["children_served"] / sites["capacity"], 4)
 
     # Localities table.
     need_l = d.locality_need()
-    reached_l = np.bincount(d.area_locality, weights=d.demand * reach_share,
-                            minlength=len(d.localities))
+    reached_l = result.locality_reached(model)
+    served_l = np.bincount(d.area_locality, weights=d.population * result.children_served,
+                           minlength=len(d.localities))
     pop_l = np.bincount(d.area_locality, weights=d.population, minlength=len(d.localities))
     with np.errstate(invalid="ignore", divide="ignore"):
         share_l = np.where(need_l > 0, reached_l / need_l, 1.0)
@@ -272,6 +226,10 @@ def build_solution(
             "floor": floor,
             "meets_floor": (None if floor is None
                             else bool(share_l[loc] >= floor - 1e-6)),
+            "children_served": float(_floor(served_l[loc])),
+            "outreach_served": float(_floor(result.outreach_served[loc])),
+            "outreach_capacity": float(result.workers[loc] * model.reach.worker_capacity()
+                                       if len(result.workers) else 0.0),
         })
     loc_tab = pd.DataFrame(loc_rows)
 
@@ -292,7 +250,7 @@ def build_solution(
         "need_reached": _r(result.need_reached),
         "reach_share": _r(result.need_reached / result.need_total if result.need_total else 1.0),
         "children_total": _r(float(d.population.sum())),
-        "children_reached": _r(float(np.dot(d.population, np.minimum(covered, 1.0)))),
+        "children_reached": _r(float(np.dot(d.population, result.children_served))),
         "sites_open": int(open_.sum()),
         "outreach_workers": int(result.workers.sum()),
     }

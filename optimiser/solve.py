@@ -52,13 +52,7 @@ def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario
     if not model.data.existing.any() and result.has_plan:
         explanation.append("the instance has no existing sites, so today's network is empty and "
                            "every area reached counts as gaining access")
-    if s.objective == "evaluate" and s.outreach and s.budget is None:
-        explanation.append("evaluate: outreach workers are placed only when the scenario gives "
-                           "a budget; none were placed")
-    if (s.objective == "evaluate" and result.annual_cost is not None and s.budget is not None
-            and result.annual_cost > s.budget + 1e-6):
-        explanation.append(f"the network costs {money(result.annual_cost)} a year, over the "
-                           f"budget of {money(s.budget)}")
+    explanation += model.objective.notes(model, result)
     return build_solution(
         model, result, instance, scenario_name=scenario.name, scenario_file=scenario.source,
         settings=scenario.settings_dict(), explanation=explanation,

@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from optimiser.model import FamilyCentreModel, ModelResult
     from optimiser.scenario import Scenario
 
-BUDGET_OBJECTIVES = ("max_reach", "max_min_locality")
-
 #: Columns of ``sweep.csv`` (read by the report; see docs/interfaces.md).
 SWEEP_COLUMNS = [
     "budget", "reach_share", "reach_share_deciles_1_2", "need_reached", "need_total",
@@ -240,8 +238,7 @@ def result_row(model: FamilyCentreModel, result: ModelResult, budget: float,
                deprived: np.ndarray) -> dict[str, Any]:
     """One frontier row from a solve (the measures of :data:`SWEEP_COLUMNS`)."""
     d = model.data
-    alpha = model.settings.outreach_effectiveness
-    reached = result.site_share + alpha * result.outreach_share
+    reached = result.reach_share
     dep_total = float(d.demand[deprived].sum())
     has_plan = result.has_plan
     return {
@@ -251,9 +248,9 @@ def result_row(model: FamilyCentreModel, result: ModelResult, budget: float,
                                     / dep_total if has_plan and dep_total > 0 else np.nan),
         "need_reached": result.need_reached if has_plan else np.nan,
         "need_total": result.need_total,
-        # As solution.json's totals: children in reach, no effectiveness discount.
-        "children_reached": (float(np.dot(d.population, result.site_cover
-                                          + result.outreach_share)) if has_plan else np.nan),
+        # As solution.json's totals: children served, no effectiveness discount.
+        "children_reached": (float(np.dot(d.population, result.children_served))
+                             if has_plan else np.nan),
         "sites": int(result.open.sum()) if has_plan else 0,
         "hubs": int((result.open & ~d.spoke).sum()) if has_plan else 0,
         "spokes": int((result.open & d.spoke).sum()) if has_plan else 0,
@@ -298,13 +295,15 @@ def sweep_scenario(
     """
     from optimiser.instance import read_instance
     from optimiser.model import FamilyCentreModel
+    from optimiser.model.objectives import OBJECTIVES
 
-    if scenario.objective not in BUDGET_OBJECTIVES:
+    if not OBJECTIVES[scenario.objective].sweeps_budget:
+        swept = [name for name, o in OBJECTIVES.items() if o.sweeps_budget]
         raise ScenarioError(
             f"a budget sweep needs a budget objective, not '{scenario.objective}'",
             file=scenario.source, key="objective",
-            hint="use max_reach or max_min_locality (min_cost and evaluate do not use the "
-            "budget)",
+            hint=f"use {' or '.join(swept)} ({scenario.objective} does not optimise within "
+            "a budget)",
         )
     budgets = sorted(float(b) for b in budgets)
     instance = instance if instance is not None else read_instance(scenario.instance_dir)

@@ -8,7 +8,8 @@ straight-line distance between the area's (population-weighted) centroid and the
     minutes = straight-line km × circuity ÷ speed km/h × 60
 
 with documented defaults: urban areas 1.3 circuity at 15 km/h (families walking or by bus),
-rural areas 1.3 at 40 km/h (driving). All four numbers can be set under ``reach:`` in a scenario.
+rural areas 1.3 at 50 km/h (driving, fitted to road times: docs/benchmarks/travel_calibration.md).
+All four numbers can be set under ``reach:`` in a scenario.
 
 Reach sets are kept sparse: a k-d tree finds, for each area, only the sites within the radius its
 threshold allows, so memory grows with the number of (area, site) pairs in reach, never with
@@ -71,6 +72,34 @@ def area_thresholds(rural: np.ndarray, reach: ReachSettings) -> np.ndarray:
     """The reach threshold (minutes) of each area, by its urban/rural class."""
     t = reach.thresholds()
     return np.where(rural, t.rural, t.urban).astype(float)
+
+
+def area_limits(rural: np.ndarray, reach: ReachSettings) -> np.ndarray:
+    """The longest trip (minutes) a site serves each area from (``ReachSettings.limits``)."""
+    t = reach.limits()
+    return np.where(rural, t.rural, t.urban).astype(float)
+
+
+def take_up(minutes: np.ndarray, rural: np.ndarray, reach: ReachSettings) -> np.ndarray:
+    """Share of an area's children who use a site ``minutes`` away (the decay curve).
+
+    ``exponential``: 1 up to ``full_minutes``, then halving every ``half_minutes``; 0 beyond
+    the area's limit. ``step``: 1 up to the limit. The coverage model is the step curve.
+
+    >>> from optimiser.scenario import ReachSettings
+    >>> take_up(np.array([5.0, 20.0, 30.0, 31.0]), np.zeros(4, bool), ReachSettings()).tolist()
+    [1.0, 0.5, 0.25, 0.0]
+    """
+    minutes = np.asarray(minutes, dtype=float)
+    rural = np.asarray(rural, dtype=bool)
+    inside = minutes <= area_limits(rural, reach) + 1e-9
+    d = reach.decay
+    if reach.model == "coverage" or d.curve == "step":
+        return inside.astype(float)
+    full = np.where(rural, d.full().rural, d.full().urban)
+    half = np.where(rural, d.half().rural, d.half().urban)
+    w = np.power(0.5, np.maximum(minutes - full, 0.0) / half)
+    return np.where(inside, w, 0.0)
 
 
 def minutes_per_metre(rural: np.ndarray, reach: ReachSettings) -> np.ndarray:

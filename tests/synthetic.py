@@ -57,7 +57,7 @@ def write_instance(folder: Path, *, seed: int = 0, n_areas: int = 30, n_sites: i
 
 def write_scenario(path: Path, instance: Path, **changes) -> Path:
     data = {"name": path.stem, "instance": str(instance), "objective": "max_reach",
-            "budget": 1_000_000, "reach": {"threshold_minutes": 20},
+            "budget": 1_000_000, "reach": {"model": "coverage", "threshold_minutes": 20},
             "solver": {"name": "highs", "gap": 0}}
     data.update(changes)
     path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -134,8 +134,9 @@ def test_demo_sweep_comparison_and_allocation_are_consistent(demo_out):
     assert compare["sites"].tolist() == [8, 8, 6]
     assert compare["budget"].tolist() == [10_000_000, 8_500_000, 9_000_000]
     assert compare["extra_funding"].tolist() == [0, 0, 1_000_000]
-    # Fewer centres and less money never reach more than option A's eight within £10m.
-    assert compare["reach_share"].iloc[0] >= compare["reach_share"].iloc[1:].max() - 1e-9
+    # Fewer centres and less money never serve more than option A's eight within £10m (each
+    # plan is proven within the scenarios' 0.5% gap of its best).
+    assert compare["reach_share"].iloc[0] >= compare["reach_share"].iloc[1:].max() * 0.995
     alloc = pd.read_csv(out / "solved" / "allocation.csv")
     grants = load_costs(COSTS).community_grants
     assert alloc["allocation"].sum() == grants.budget
@@ -143,6 +144,37 @@ def test_demo_sweep_comparison_and_allocation_are_consistent(demo_out):
     assert (alloc["allocation"] <= grants.cap).all()
     localities = pd.read_csv(out / "instance" / "localities.csv")
     assert sorted(alloc["unit"]) == sorted(localities["locality"].astype(str))
+
+
+def test_demo_sweep_is_not_flat_and_buys_service(demo_out):
+    # Issue 8: with capacities and take-up, £4m serves at most 60% of what £16m serves.
+    out, _ = demo_out
+    sweep = pd.read_csv(out / "sweep" / "sweep.csv").set_index("budget")
+    assert sweep.loc[4e6, "reach_share"] <= 0.6 * sweep.loc[16e6, "reach_share"]
+    assert sweep["sites"].iloc[-1] > sweep["sites"].iloc[0]
+    assert "The curve rises because" in (out / "pack" / "index.html").read_text()
+
+
+def test_demo_never_shows_a_site_above_capacity_or_outreach_above_caseload(demo_out):
+    import re
+
+    out, _ = demo_out
+    folders = [p.parent for p in sorted(out.glob("**/solution.json"))]
+    assert len(folders) >= 4  # the base plan and the three options
+    for folder in folders:
+        sites = pd.read_csv(folder / "sites.csv")
+        assert (sites["children_served"] <= sites["capacity"]).all(), folder
+        assert sites.loc[sites["open"], "children_served"].sum() > 0
+        locs = pd.read_csv(folder / "localities.csv")
+        assert (locs["outreach_served"] <= locs["outreach_capacity"]).all(), folder
+        assert (locs["outreach_capacity"] == locs["outreach_workers"] * 84).all()
+    pack_sites = pd.read_csv(out / "pack" / "sites.csv")
+    pairs = pack_sites["served_of_capacity"].str.replace(",", "").str.split(" / ")
+    assert all(int(s) <= int(c) for s, c in pairs)
+    shown = re.findall(r'"served_capacity": "([0-9,]+) / ([0-9,]+)"',
+                       (out / "pack" / "map.html").read_text())
+    assert len(shown) == len(pack_sites) > 0
+    assert all(int(s.replace(",", "")) <= int(c.replace(",", "")) for s, c in shown)
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*/*.yaml")),

@@ -87,7 +87,8 @@ def build(case: dict) -> FamilyCentreModel:
         annual_cost=case["annual"], setup_cost=case["setup"], closure_cost=case["closure"],
         status=case["status"], tier=case["tier"], locality=case["locality"],
         site_locality=case["site_locality"], site_xy=case["site_xy"], area_xy=case["area_xy"],
-        budget=case["budget"], objective=case["objective"], scenario=case["scenario"])
+        budget=case["budget"], objective=case["objective"], scenario=case["scenario"],
+        reach_model="coverage")
 
 
 def brute_force(case: dict):
@@ -272,6 +273,6 @@ def test_capacity_matches_enumeration_with_assignment_lp():
             best = max(best, -lp.fun)
         result = FamilyCentreModel.from_cost_matrix(
             minutes, demand=pop * need, population=pop, threshold=10, budget=budget,
-            capacity=cap).solve()
+            capacity=cap, reach_model="coverage").solve()
         assert result.status == "optimal"
         assert result.objective_value == pytest.approx(best, abs=1e-6), seed

@@ -19,7 +19,8 @@ DEMAND = [10.0, 20.0, 30.0]
 def model(**kw) -> FamilyCentreModel:
     args = dict(threshold=10, annual_cost=1.0, budget=1.0)
     args.update(kw)
-    return FamilyCentreModel.from_cost_matrix(MINUTES, demand=DEMAND, **args)
+    return FamilyCentreModel.from_cost_matrix(MINUTES, demand=DEMAND, **args,
+                                              reach_model="coverage")
 
 
 def test_closure_cost_constant_sits_on_the_right_hand_side():
@@ -150,7 +151,7 @@ def test_explain_target_out_of_reach():
     minutes[2] = 99  # area 2 (30 of 60) unreachable
     m = FamilyCentreModel.from_cost_matrix(minutes, demand=DEMAND, threshold=10,
                                            objective="min_cost",
-                                           scenario={"target_reach": 0.9})
+                                           scenario={"target_reach": 0.9}, reach_model="coverage")
     assert m.solve().status == "infeasible"
     assert explain_infeasible(m) == [
         "target_reach 90% is out of reach: with every site open the model reaches at most 50%"]
@@ -183,7 +184,8 @@ def test_greedy_start_is_within_budget_and_rules():
 
 def test_area_without_children_is_still_reached_by_a_near_site():
     r = FamilyCentreModel.from_cost_matrix(MINUTES, demand=[10.0, 0.0, 30.0], threshold=10,
-                                           annual_cost=[1.0, 1.0, 1.5], budget=1.0).solve()
+                                           annual_cost=[1.0, 1.0, 1.5], budget=1.0,
+                                               reach_model="coverage").solve()
     assert r.open.tolist() == [False, True, False]  # reaches areas 1 and 2 (30 children)
     assert r.site_cover.tolist() == [0.0, 1.0, 1.0]
 
@@ -196,7 +198,8 @@ def test_cbc_infeasible_verdict_at_the_clock_is_a_time_limit(seconds, expected):
 
     m = FamilyCentreModel.from_cost_matrix(np.array([[1.0, 9.0], [9.0, 1.0]]), [10, 20],
                                            threshold=5, budget=1, scenario={"solver": {
-                                               "name": "cbc", "time_limit_s": 1}})
+                                               "name": "cbc", "time_limit_s": 1}},
+                                                   reach_model="coverage")
     m.problem.status = pulp.LpStatusInfeasible
     m.problem.sol_status = pulp.LpSolutionInfeasible
     status, _detail, _bound = m._cbc_status(1.0, seconds)
@@ -224,7 +227,8 @@ def test_no_open_site_reaches_no_one_extra(seed):
     from optimiser.scenario import parse_scenario
 
     m = FamilyCentreModel.from_instance(synthetic_instance(300, seed=seed),
-                                        parse_scenario({"instance": ".", "budget": 30e6}))
+                                        parse_scenario({"instance": ".", "budget": 30e6,
+                                                        "reach": {"model": "coverage"}}))
     r = m.solve()
     assert r.status == "optimal"
     assert r.objective_value == pytest.approx(_reach_of(m, r.open), abs=1e-6)
@@ -238,20 +242,24 @@ def test_redundant_sites_stay_when_a_rule_needs_them():
     both = np.array([[5.0, 5.0], [99.0, 99.0]])
     # s1 (cost 2) adds no reach to s0 (cost 1): closed...
     r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
-                                           annual_cost=[1.0, 2.0], budget=3).solve()
+                                           annual_cost=[1.0, 2.0], budget=3,
+                                               reach_model="coverage").solve()
     assert r.open.tolist() == [True, False] and r.annual_cost == pytest.approx(1.0)
     # ... unless it is must_open (then s0 is the one adding nothing), or min_sites needs it.
     r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
                                            annual_cost=[1.0, 2.0], budget=3, scenario={
-                                               "constraints": {"must_open": ["s1"]}}).solve()
+                                               "constraints": {"must_open": ["s1"]}},
+                                                   reach_model="coverage").solve()
     assert r.open.tolist() == [False, True]
     r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
                                            annual_cost=[1.0, 2.0], budget=3, scenario={
-                                               "constraints": {"min_sites": 2}}).solve()
+                                               "constraints": {"min_sites": 2}},
+                                                   reach_model="coverage").solve()
     assert r.open.tolist() == [True, True]
     # An outreach worker with no one left to reach is not hired.
     r = FamilyCentreModel.from_cost_matrix(both, demand=[10, 5], threshold=10,
                                            annual_cost=[1.0, 2.0], budget=10, scenario={
                                                "outreach": {"cost_per_worker": 0.5,
-                                                            "reach_per_worker": 4}}).solve()
+                                                            "reach_per_worker": 4}},
+                                                                reach_model="coverage").solve()
     assert r.workers.tolist() == [2] and r.objective_value == pytest.approx(10 + 0.6 * 5)

@@ -22,7 +22,8 @@ def test_defaults_are_filled():
     s = parse_scenario(dict(BASE))
     assert s.annualise_years == 5
     assert s.reach.thresholds().urban == 20 and s.reach.thresholds().rural == 30
-    assert s.reach.speed_kmh.urban == 15 and s.reach.speed_kmh.rural == 40
+    assert s.reach.speed_kmh.urban == 15 and s.reach.speed_kmh.rural == 50
+    assert s.reach.model == "service" and s.outreach is None
     assert s.tiers.hub.effectiveness == 1.0 and s.tiers.spoke.effectiveness == 0.8
     assert s.solver.name == "highs" and s.solver.gap == 0.0 and s.solver.time_limit_s == 600
     assert s.outreach is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,11 @@ LOCALITY_KEYS = {"locality", "need_total", "need_reached", "reach_share", "sites
 AREA_COLUMNS = ["area_id", "name", "locality", "population", "need", "demand", "rural",
                 "imd_decile", "site_share", "outreach_share", "reach_share", "reached",
                 "reached_by", "site_id", "travel_minutes", "reached_before", "change"]
-SITE_COLUMNS = ["open", "decision", "areas_served", "demand_served"]
+SITE_COLUMNS = ["open", "decision", "areas_served", "children_served", "demand_served",
+                "utilisation"]
 LOC_COLUMNS = ["locality", "population", "need_total", "need_reached", "reach_share", "sites",
-               "site_ids", "outreach_workers", "mean_travel_minutes", "floor", "meets_floor"]
+               "site_ids", "outreach_workers", "mean_travel_minutes", "floor", "meets_floor",
+               "children_served", "outreach_served", "outreach_capacity"]
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +51,13 @@ def scenario_file(folder: Path, text: str, name: str = "scenario.yaml") -> Path:
     return path
 
 
-def base_yaml(instance: Path, extra: str = "") -> str:
+def base_yaml(instance: Path, extra: str = "", model: str = "coverage") -> str:
+    """The plumbing tests' scenario: the coverage model proves the synthetic county optimal in
+    a second; the service model's own tables are tested below (test_service_tables_...)."""
+    reach = "" if "reach:" in extra else f"reach: {{model: {model}}}\n"
     return (f"instance: {instance}\nobjective: max_reach\nbudget: 5000000\n"
             "outreach: {cost_per_worker: 42000, reach_per_worker: 150, effectiveness: 0.6}\n"
-            "tiers: {spoke: {effectiveness: 0.8, hub_within_km: 15}}\n" + extra)
+            "tiers: {spoke: {effectiveness: 0.8, hub_within_km: 15}}\n" + reach + extra)
 
 
 def solve_cli(scen: Path, out: Path):
@@ -196,6 +202,7 @@ def test_cbc_time_limit_is_reported_honestly(tmp_path):
     folder = tmp_path / "big"
     folder.mkdir()
     write_instance(inst, folder)
+    # The coverage model: the status plumbing is the same, and it builds 3,000 areas quickly.
     scen = scenario_file(tmp_path, base_yaml(folder, "solver: {name: cbc, time_limit_s: 1}\n"))
     sol = solve_scenario(load_scenario(scen))
     assert sol.status in ("time_limit", "optimal")
@@ -232,7 +239,8 @@ def test_time_limit_is_reported_honestly(tmp_path):
 def test_capacity_limits_reach():
     minutes = np.array([[1.0], [1.0]])
     model = FamilyCentreModel.from_cost_matrix(
-        minutes, demand=[30, 10], population=[30, 10], threshold=5, budget=1, capacity=[20])
+        minutes, demand=[30, 10], population=[30, 10], threshold=5, budget=1, capacity=[20],
+            reach_model="coverage")
     r = model.solve()
     assert r.status == "optimal"
     assert r.objective_value == pytest.approx(20.0)
@@ -468,9 +476,18 @@ def test_design_example_scenario_is_accepted_as_written(prepared, tmp_path):
                            "spoke": {"effectiveness": 0.8, "hub_within_km": 15.0}}
     assert (st["budget"], st["annualise_years"], st["target_reach"], st["network"]) == (
         1e7, 5.0, 0.9, ["H01", "H02"])
-    # With room for a site per locality the same file solves to proven optimality.
+    # With room for a site per locality, the service model (the default) cannot serve half of
+    # every locality's need at £10m, and says the floor binds ...
     scen.write_text(DESIGN_EXAMPLE.format(instance=folder).replace("max_sites: 12",
                                                                    "max_sites: 20"))
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 1, res.output
+    sol = json.loads((tmp_path / "out" / "solution.json").read_text())
+    assert any("the locality floor" in s for s in sol["explanation"]), sol["explanation"]
+    # ... and DESIGN.md's coverage model solves the same file to proven optimality.
+    scen.write_text(DESIGN_EXAMPLE.format(instance=folder).replace("max_sites: 12",
+                                                                   "max_sites: 20").replace(
+        "reach:\n", "reach:\n  model: coverage\n"))
     res = solve_cli(scen, tmp_path / "out")
     assert res.exit_code == 0, res.output
     sol = json.loads((tmp_path / "out" / "solution.json").read_text())
@@ -487,3 +504,36 @@ def test_design_example_scenario_is_accepted_as_written(prepared, tmp_path):
     assert all(isinstance(sol["totals"][k], float) for k in TOTALS_KEYS)
     assert isinstance(sol["change"]["areas_gaining"], list)
     assert isinstance(sol["open_sites"], list) and isinstance(sol["solve_seconds"], float)
+
+
+def test_service_tables_never_exceed_capacity_or_caseload(county, tmp_path):
+    # The service model (the default) on the synthetic county with capacities: every table
+    # agrees with solution.json, no site serves more than its capacity, no locality's outreach
+    # more than its workers' caseload, and the served children add up.
+    inst = tmp_path / "inst"
+    shutil.copytree(county, inst)
+    sites = pd.read_csv(inst / "sites.csv")
+    sites["capacity"] = np.where(sites["tier"] == "hub", 900.0, 300.0)
+    sites.to_csv(inst / "sites.csv", index=False)
+    scen = scenario_file(tmp_path, f"instance: {inst}\nobjective: max_reach\nbudget: 5000000\n"
+                         "outreach: {cost_per_worker: 42000, caseload: 60, effectiveness: 0.6}\n"
+                         "solver: {gap: 0.005}\n")
+    res = solve_cli(scen, tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    sol = json.loads((out / "solution.json").read_text())
+    assert sol["reach_model"] == "service" and sol["status"] in ("optimal", "feasible")
+    assert sol["gap"] <= 0.005 + 1e-12
+    areas, s, locs = (pd.read_csv(out / f"{n}.csv") for n in ("areas", "sites", "localities"))
+    assert (s["children_served"] <= s["capacity"]).all()
+    assert (s["utilisation"] <= 1).all() and s.loc[~s["open"], "children_served"].eq(0).all()
+    assert (locs["outreach_served"] <= locs["outreach_capacity"]).all()
+    assert (locs["outreach_capacity"] == locs["outreach_workers"] * 60).all()
+    assert locs["outreach_workers"].sum() > 0  # outreach is bought, and used
+    # Capacity binds somewhere: a centre full of children is what the service model is about.
+    assert (s.loc[s["open"], "utilisation"] > 0.99).any()
+    assert areas["children_served"].sum() == pytest.approx(sol["totals"]["children_reached"],
+                                                           abs=0.5)
+    assert (areas["demand"] * areas["reach_share"]).sum() == pytest.approx(
+        sol["totals"]["need_reached"], rel=1e-6)
+    assert (areas["children_served"] <= areas["population"] + 1e-6).all()

@@ -42,7 +42,7 @@ def test_mclp_budget_4_reaches_875247(sf, solver):
     minutes, pop = sf
     model = FamilyCentreModel.from_cost_matrix(
         minutes, demand=pop, threshold=5000, annual_cost=1.0, budget=4,
-        scenario={"solver": {"name": solver}})
+        scenario={"solver": {"name": solver}}, reach_model="coverage")
     result = model.solve()
     assert result.status == "optimal"
     assert result.open.sum() == 4
@@ -54,7 +54,7 @@ def test_lscp_min_cost_full_cover_costs_8(sf):
     minutes, pop = sf
     model = FamilyCentreModel.from_cost_matrix(
         minutes, demand=pop, threshold=5000, annual_cost=1.0, objective="min_cost",
-        scenario={"target_reach": 1.0})
+        scenario={"target_reach": 1.0}, reach_model="coverage")
     result = model.solve()
     assert result.status == "optimal"
     assert result.objective_value == pytest.approx(8.0, abs=1e-9)
@@ -64,7 +64,8 @@ def test_lscp_min_cost_full_cover_costs_8(sf):
 def test_budget_resolve_reuses_the_model(sf):
     """A sweep moves the budget on one built model; reach never falls as the budget rises."""
     minutes, pop = sf
-    model = FamilyCentreModel.from_cost_matrix(minutes, demand=pop, threshold=5000, budget=1)
+    model = FamilyCentreModel.from_cost_matrix(minutes, demand=pop, threshold=5000, budget=1,
+                                               reach_model="coverage")
     reached = []
     for b in (1, 2, 4, 8):
         model.set_budget(b)

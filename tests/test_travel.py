@@ -18,18 +18,18 @@ from optimiser.travel import (
 
 
 def test_default_estimate_is_documented_formula():
-    # 1 km urban: 1.3 km by road at 15 km/h = 5.2 minutes; rural: 1.3 km at 40 km/h = 1.95.
+    # 1 km urban: 1.3 km by road at 15 km/h = 5.2 minutes; rural: 1.3 km at 50 km/h = 1.56.
     sites = np.array([[1000.0, 0.0]])
     areas = np.array([[0.0, 0.0], [0.0, 0.0]])
     pairs = estimate_pairs(areas, np.array([False, True]), sites, ReachSettings())
-    assert pairs.minutes.tolist() == pytest.approx([5.2, 1.95])
+    assert pairs.minutes.tolist() == pytest.approx([5.2, 1.56])
 
 
 def test_threshold_edges_urban_20_rural_30():
     reach = ReachSettings()
     # Urban 20 min at 15 km/h and 1.3 circuity: 5 km road = 3,846 m straight line.
     edge_urban = 20 / 60 * 15 / 1.3 * 1000
-    edge_rural = 30 / 60 * 40 / 1.3 * 1000
+    edge_rural = 30 / 60 * 50 / 1.3 * 1000
     sites = np.array([[edge_urban - 1, 0], [edge_urban + 1, 0], [edge_rural - 1, 0],
                       [edge_rural + 1, 0]], dtype=float)
     pairs = estimate_pairs(np.zeros((2, 2)), np.array([False, True]), sites, reach)
@@ -45,7 +45,7 @@ def test_sparse_pairs_equal_dense_computation():
     reach = ReachSettings(threshold_minutes=UrbanRural(urban=15, rural=25))
     pairs = estimate_pairs(areas, rural, sites, reach)
     dist = np.hypot(*(areas[:, None] - sites[None]).transpose(2, 0, 1))
-    per_m = np.where(rural, 1.3 / 40_000 * 60, 1.3 / 15_000 * 60)
+    per_m = np.where(rural, 1.3 / 50_000 * 60, 1.3 / 15_000 * 60)
     minutes = dist * per_m[:, None]
     dense = np.argwhere(minutes <= np.where(rural, 25, 15)[:, None])
     assert len(pairs) == len(dense) > 0

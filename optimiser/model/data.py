@@ -16,7 +16,14 @@ from scipy.spatial import cKDTree
 from optimiser.errors import ScenarioError
 from optimiser.instance import Instance
 from optimiser.scenario import Scenario, check_site_ids
-from optimiser.travel import TravelPairs, area_thresholds, site_pairs_within, travel_pairs
+from optimiser.travel import (
+    TravelPairs,
+    area_limits,
+    area_thresholds,
+    site_pairs_within,
+    take_up,
+    travel_pairs,
+)
 
 DEPRIVED_DECILES = (1, 2)
 
@@ -26,12 +33,14 @@ class ModelSettings:
     """The scenario's switches, resolved against the instance (site positions, not ids)."""
 
     objective: str = "max_reach"
+    reach_model: str = "service"
     budget: float | None = None
     annualise_years: float = 5.0
     target_reach: float | None = None
     outreach: bool = False
     worker_cost: float = 0.0
-    reach_per_worker: float = 1.0
+    reach_per_worker: float = 1.0  # coverage: need-weighted children a worker reaches
+    caseload: float = 1.0  # service: children a worker serves in a year
     outreach_effectiveness: float = 0.6
     max_workers: int | None = None
     hub_effectiveness: float = 1.0
@@ -63,7 +72,12 @@ class ModelData:
     demand
         a_i = population_i × need_i, need-weighted children per area.
     reach
-        Pairs (area, site, minutes) with minutes ≤ the area's threshold: the reach sets N_i.
+        Pairs (area, site, minutes) with minutes ≤ the area's threshold: the reach sets N_i of
+        the coverage model, and what "access" means in both models.
+    served, take_up
+        Pairs a site may serve (minutes ≤ the area's limit: ``max_minutes`` in the service
+        model, the threshold in the coverage model) and the share of children who use the site
+        at that travel time (the decay curve; 1 in the coverage model).
     deprived
         Pairs (area, site) within ``deprived_max_minutes`` for areas in IMD deciles 1-2
         (empty when that constraint is off); ``deprived_areas`` lists those areas.
@@ -85,6 +99,9 @@ class ModelData:
     site_xy: np.ndarray
     reach: TravelPairs
     thresholds: np.ndarray
+    served: TravelPairs
+    take_up: np.ndarray
+    limits: np.ndarray
     deprived_areas: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     deprived: TravelPairs | None = None
 
@@ -109,12 +126,14 @@ def settings_from_scenario(scenario: Scenario, site_ids: list[str]) -> ModelSett
     o = scenario.outreach
     return ModelSettings(
         objective=scenario.objective,
+        reach_model=scenario.reach.model,
         budget=scenario.budget,
         annualise_years=scenario.annualise_years,
         target_reach=scenario.target_reach,
         outreach=o is not None,
         worker_cost=o.cost_per_worker if o else 0.0,
         reach_per_worker=o.reach_per_worker if o else 1.0,
+        caseload=o.caseload if o else 1.0,
         outreach_effectiveness=o.effectiveness if o else 0.0,
         max_workers=o.max_workers_per_locality if o else None,
         hub_effectiveness=scenario.tiers.hub.effectiveness,
@@ -162,7 +181,8 @@ def build_data(instance: Instance, scenario: Scenario) -> ModelData:
     loc_code = {name: i for i, name in enumerate(localities)}
     rural = areas["rural"].to_numpy(dtype=bool)
     thresholds = area_thresholds(rural, scenario.reach)
-    limit = thresholds.copy()
+    limits = area_limits(rural, scenario.reach)
+    limit = np.maximum(thresholds, limits)
     deprived_areas = np.zeros(0, dtype=np.int64)
     t_dep = scenario.constraints.deprived_max_minutes
     if t_dep is not None:
@@ -177,6 +197,7 @@ def build_data(instance: Instance, scenario: Scenario) -> ModelData:
         limit[deprived_areas] = np.maximum(limit[deprived_areas], t_dep)
     pairs = travel_pairs(instance, scenario.reach, limit)
     reach = pairs.within(thresholds)
+    served = pairs.within(limits)
     deprived = None
     if t_dep is not None:
         dep_limit = np.full(len(areas), -1.0)
@@ -200,6 +221,9 @@ def build_data(instance: Instance, scenario: Scenario) -> ModelData:
         site_xy=sites[["x", "y"]].to_numpy(float),
         reach=reach,
         thresholds=thresholds,
+        served=served,
+        take_up=take_up(served.minutes, rural[served.area], scenario.reach),
+        limits=limits,
         deprived_areas=deprived_areas,
         deprived=deprived,
     )

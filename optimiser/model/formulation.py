@@ -14,16 +14,17 @@ import pandas as pd
 import pulp
 
 from optimiser.instance import Instance, validate_sites, validate_travel
-from optimiser.model import objectives, policy
 from optimiser.model.budget import (
-    add_budget_cap,
     annual_cost_expression,
     annual_cost_value,
     cost_coefficients,
     set_budget,
 )
 from optimiser.model.data import ModelData, ModelSettings, build_data, settings_from_scenario
+from optimiser.model.objectives import OBJECTIVES, Objective
 from optimiser.model.prune import prune_plan
+from optimiser.model.reach import Shares, reach_for
+from optimiser.model.rules import RULES, Plan, Rule
 from optimiser.model.start import greedy_sites, greedy_workers
 from optimiser.scenario import Scenario, parse_scenario
 
@@ -42,16 +43,23 @@ class ModelResult:
         time limit; ``best_bound`` and ``gap`` say how far from optimal it may be) or
         ``infeasible`` (no plan meets the constraints).
     objective_value
-        The primary objective of the plan found: need-weighted children reached (max_reach,
+        The primary objective of the plan found: need-weighted children served (max_reach,
         evaluate), £ a year (min_cost), the worst locality's reach share (max_min_locality).
     best_bound, gap
         The best bound proven on the primary objective and the relative gap
         ``|bound − value| / max(|value|, 1e-9)``; ``None`` when unknown.
     open
         Bool per site (instance order). ``workers``: outreach workers per locality.
-    site_cover, site_share, outreach_share
-        Per area: share reached by an open site (z = Σ tiers), the same weighted by tier
-        effectiveness (e·z), and the share reached by outreach (o).
+    shares
+        Per area and per site: who is served by which site and by outreach
+        (:class:`~optimiser.model.reach.Shares`); ``site_cover``, ``site_share`` and
+        ``outreach_share`` are its per-area arrays.
+    reached
+        Per area: has access (an open site within its threshold, or outreach for most of it;
+        the coverage model: more than half of it reached).
+    outreach_served
+        Per locality: what its outreach workers serve, in their capacity's unit (children a
+        year in the service model), never more than workers × caseload.
     """
 
     status: str
@@ -64,9 +72,10 @@ class ModelResult:
     build_seconds: float
     open: np.ndarray
     workers: np.ndarray
-    site_cover: np.ndarray
-    site_share: np.ndarray
-    outreach_share: np.ndarray
+    shares: Shares
+    reached: np.ndarray
+    outreach_served: np.ndarray
+    outreach_effectiveness: float
     annual_cost: float | None
     need_reached: float
     need_total: float
@@ -77,49 +86,86 @@ class ModelResult:
         """False when infeasible or when no plan was found within the time limit."""
         return self.objective_value is not None
 
+    @property
+    def site_cover(self) -> np.ndarray:
+        return self.shares.cover
+
+    @property
+    def site_share(self) -> np.ndarray:
+        return self.shares.share
+
+    @property
+    def outreach_share(self) -> np.ndarray:
+        return self.shares.outreach
+
+    @property
+    def reach_share(self) -> np.ndarray:
+        """Per area: share of need-weighted children served (sites at tier effectiveness,
+        outreach at α): the one definition every table uses."""
+        return self.shares.share + self.outreach_effectiveness * self.shares.outreach
+
+    @property
+    def children_served(self) -> np.ndarray:
+        """Per area: children served by a site or outreach, counted once, no discount."""
+        return np.minimum(self.shares.cover + self.shares.outreach, 1.0)
+
+    def locality_reached(self, model: FamilyCentreModel) -> np.ndarray:
+        d = model.data
+        return np.bincount(d.area_locality, weights=d.demand * self.reach_share,
+                           minlength=len(d.localities))
+
+    def locality_shares(self, model: FamilyCentreModel) -> np.ndarray:
+        """Reach share of each locality with need (the worst is max_min_locality's value)."""
+        need = model.data.locality_need()
+        return self.locality_reached(model)[need > 0] / need[need > 0]
+
 
 class FamilyCentreModel:
-    r"""Needs-based family-centre location: maximal covering with budget, tiers and outreach.
+    r"""Needs-based family-centre location: service (or coverage) with budget, tiers, outreach.
 
-    Sets: areas i, sites j, localities l. Data: demand a_i = population_i × need_i; reach sets
-    N_i = {j : t_ij ≤ T_i} (sparse); tier effectiveness e_hub, e_spoke; outreach effectiveness
-    α, workers' reach K (need-weighted children) and cost c_out; budget B (£ a year).
+    Sets: areas i (merged into groups g), sites j, localities l. Data: children p_i, demand
+    a_i = p_i × need_i; travel minutes t_ij (sparse pairs within the area's limit); take-up
+    w_ij = f(t_ij) (the decay curve); tier effectiveness e_j; capacities C_j (children a year);
+    outreach effectiveness α, caseload K (children a year) and cost c_out; budget B (£ a year).
 
-    Variables: y_j ∈ {0,1} site j open; z_i^t ∈ [0,1] share of area i reached by an open site of
-    tier t ∈ {hub, spoke}; o_i ∈ [0,1] share reached by outreach; u_l ∈ ℤ≥0 outreach workers.
+    Variables: y_j ∈ {0,1} site j open; x_gj ∈ [0,1] share of group g's children assigned to
+    site j; o_g ∈ [0,1] share served by outreach; u_l ∈ ℤ≥0 outreach workers.
 
     .. math::
 
-        \max \; & \textstyle\sum_i a_i (e_{hub} z_i^{hub} + e_{spoke} z_i^{spoke} + α o_i)
+        \max \; & \textstyle\sum_{g,j} a_g e_j w_{gj} x_{gj} + α \sum_g a_g o_g
                   − ε \cdot \text{tie penalty} \\
-        \text{s.t.} \; & z_i^t ≤ \textstyle\sum_{j ∈ N_i,\, tier(j)=t} y_j
-                  && \text{reach needs an open site of that tier in range} \\
-        & z_i^{hub} + z_i^{spoke} + o_i ≤ 1 && \text{nobody counted twice} \\
-        & \textstyle\sum_{i ∈ l} a_i o_i ≤ K u_l && \text{outreach capacity per locality} \\
+        \text{s.t.} \; & x_{gj} ≤ y_j, \quad \textstyle\sum_j x_{gj} ≤ 1,
+                  \quad \sum_j w_{gj} x_{gj} + o_g ≤ 1 && \text{assignment; nobody twice} \\
+        & \textstyle\sum_g p_g w_{gj} x_{gj} ≤ C_j y_j && \text{capacity (model/reach.py)} \\
+        & \textstyle\sum_{g ∈ l} p_g o_g ≤ K u_l && \text{outreach caseload per locality} \\
         & \text{annual cost}(y, u) ≤ B && \text{the budget cap (model/budget.py)} \\
-        & \text{policy constraints} && \text{(model/policy.py, each switchable)}
+        & \text{policy rules} && \text{(model/rules.py, each switchable)}
 
-    Areas with the same locality and the same reach set (and, with capacities, the same need) are
-    merged into one z/o group: an exact reduction (any solution of the unmerged model averages to
-    one of the merged model with the same objective). Areas with no site in range get no z.
-    With site capacities the reach rows become an assignment: x_ij ≤ y_j, z_i^t = Σ_{j∈N_i∩t}
-    x_ij and Σ_i population_i x_ij ≤ capacity_j y_j.
+    ``reach: {model: coverage}`` is the earlier maximal-covering model: z_g^t ≤ Σ_{j ∈ N_g, t}
+    y_j with reach sets N_g = {j : t_gj ≤ threshold}, no capacities (model/reach.py).
 
-    Objectives: ``max_reach`` (above), ``min_cost`` (minimise the annual cost subject to
-    reach ≥ target × total need, plus floors), ``max_min_locality`` (first maximise the worst
-    locality's reach share t, then fix t and maximise the total) and ``evaluate`` (y fixed to a
-    network; outreach placed only when the scenario has an outreach section and a budget, with
-    the budget left after the network's cost).
+    Objectives (model/objectives.py): ``max_reach`` (above), ``min_cost`` (minimise the annual
+    cost subject to reach ≥ target × total need, plus floors), ``max_min_locality`` (first
+    maximise the worst locality's reach share t, then fix t and maximise the total) and
+    ``evaluate`` (y fixed to a network; outreach placed only when the scenario has an outreach
+    section and a budget, with the budget left after the network's cost).
 
     Examples
     --------
     >>> import numpy as np
     >>> minutes = np.array([[5.0, 50.0], [50.0, 5.0], [8.0, 9.0]])
     >>> m = FamilyCentreModel.from_cost_matrix(
-    ...     minutes, demand=[10, 20, 5], threshold=10, budget=1, annual_cost=1)
+    ...     minutes, demand=[10, 20, 5], threshold=10, budget=1, annual_cost=1,
+    ...     reach_model="coverage")
     >>> r = m.solve()
     >>> r.status, r.objective_value, r.open.tolist()
     ('optimal', 25.0, [False, True])
+    >>> m = FamilyCentreModel.from_cost_matrix(
+    ...     minutes, demand=[10, 20, 5], budget=1, annual_cost=1, capacity=[30, 12])
+    >>> r = m.solve()           # site 1 serves 12 of area 1's 20 children; site 0 serves 15
+    >>> r.open.tolist(), r.objective_value
+    ([True, False], 15.0)
     """
 
     def __init__(self, data: ModelData, settings: ModelSettings) -> None:
@@ -151,7 +197,10 @@ class FamilyCentreModel:
         minutes: np.ndarray | pd.DataFrame,
         demand,
         *,
-        threshold: float,
+        threshold: float | None = None,
+        max_minutes: float | None = None,
+        reach_model: str = "service",
+        decay: dict | None = None,
         annual_cost=1.0,
         budget: float | None = None,
         objective: str = "max_reach",
@@ -169,12 +218,14 @@ class FamilyCentreModel:
     ) -> FamilyCentreModel:
         """Build from a dense areas × sites matrix of travel times (NaN/inf = no route).
 
-        Like spopt's ``from_cost_matrix``. Every area is urban with ``threshold``; sites are
-        candidates and hubs unless ``status``/``tier`` say otherwise; ``site_xy`` (metres) is
-        needed only for separation and hub-within rules; ``site_locality`` names each site's
-        locality (default: the nearest area's, by ``area_xy``). ``scenario`` adds any other keys
-        (``outreach``, ``tiers``, ``constraints``, ``solver``, ``target_reach``,
-        ``annualise_years``, ``network``).
+        Like spopt's ``from_cost_matrix``. Every area is urban; ``reach_model`` ``service``
+        (default: take-up by ``decay``, default the exponential curve, within ``max_minutes``,
+        default 30) or ``coverage`` (reached within ``threshold``). Sites are candidates and
+        hubs unless ``status``/``tier`` say otherwise; ``capacity`` in children (None or NaN =
+        unlimited); ``site_xy`` (metres) is needed only for separation and hub-within rules;
+        ``site_locality`` names each site's locality (default: the nearest area's, by
+        ``area_xy``). ``scenario`` adds any other keys (``outreach``, ``tiers``,
+        ``constraints``, ``solver``, ``target_reach``, ``annualise_years``, ``network``).
         """
         minutes = np.asarray(minutes, dtype=float)
         n, m = minutes.shape
@@ -210,165 +261,55 @@ class FamilyCentreModel:
                                "minutes": minutes[ai, sj]})
         travel = validate_travel(travel, areas, sites, file=None)  # type: ignore[arg-type]
         instance = Instance(areas=areas, sites=sites, travel=travel)
-        keys = {"instance": ".", "objective": objective, "budget": budget,
-                "reach": {"threshold_minutes": threshold}, **(scenario or {})}
+        reach: dict = {"model": reach_model}
+        if threshold is not None:
+            reach["threshold_minutes"] = threshold
+        if max_minutes is not None:
+            reach["max_minutes"] = max_minutes
+        if decay is not None:
+            reach["decay"] = decay
+        keys = {"instance": ".", "objective": objective, "budget": budget, "reach": reach,
+                **(scenario or {})}
         return cls.from_instance(instance, parse_scenario(keys))
 
     # ------------------------------------------------------------------ building
 
-    def _groups(self) -> None:
-        """Merge areas with identical (locality, reach set[, need]) into groups."""
-        d = self.data
-        r = d.reach
-        order = np.lexsort((r.site, r.area))
-        area_s, site_s = r.area[order], r.site[order]
-        starts = np.searchsorted(area_s, np.arange(d.n_areas))
-        ends = np.searchsorted(area_s, np.arange(d.n_areas), side="right")
-        keys: dict[tuple, int] = {}
-        area_group = np.full(d.n_areas, -1, dtype=np.int64)
-        group_sites: list[np.ndarray] = []
-        need = np.divide(d.demand, d.population, out=np.zeros(d.n_areas),
-                         where=d.population > 0)
-        for i in range(d.n_areas):
-            if d.demand[i] <= 0:
-                continue  # no children or no need: nothing to reach
-            sites = site_s[starts[i]:ends[i]]
-            key = (int(d.area_locality[i]), sites.tobytes(),
-                   float(need[i]) if self.capacity_mode else 0.0)
-            g = keys.get(key)
-            if g is None:
-                g = keys[key] = len(group_sites)
-                group_sites.append(sites)
-            area_group[i] = g
-        ng = len(group_sites)
-        valid = area_group >= 0
-        self.area_group = area_group
-        self.group_sites = group_sites
-        self.group_demand = np.bincount(area_group[valid], weights=d.demand[valid], minlength=ng)
-        self.group_population = np.bincount(area_group[valid], weights=d.population[valid],
-                                            minlength=ng)
-        self.group_locality = np.zeros(ng, dtype=np.int64)
-        self.group_locality[area_group[valid]] = d.area_locality[valid]
+    @property
+    def objective(self) -> Objective:
+        return OBJECTIVES[self.settings.objective]
 
-    def _site_effectiveness(self) -> np.ndarray:
+    def site_effectiveness(self) -> np.ndarray:
         s = self.settings
         return np.where(self.data.spoke, s.spoke_effectiveness, s.hub_effectiveness)
 
     def _build(self) -> None:
         start = time.perf_counter()
         d, s = self.data, self.settings
-        self.capacity_mode = bool(np.isfinite(d.capacity).any())
-        self._groups()
+        objective = self.objective
         self.problem = pulp.LpProblem("family_centres", pulp.LpMaximize)
-
-        # y_j: fixed by must_open / must_close, and by the network when evaluating.
-        lower = np.zeros(d.n_sites)
-        upper = np.ones(d.n_sites)
-        if s.objective == "evaluate":
-            net = (s.network if s.network is not None
-                   else np.flatnonzero(d.existing).tolist())
-            upper[:] = 0
-            upper[net] = 1
-            lower[:] = upper
-        else:
-            lower[s.must_open] = 1
-            upper[s.must_close] = 0
+        lower, upper = objective.site_bounds(self)
         # Integer in [0, 1], not LpBinary: PuLP resets a binary's bounds to 0..1, which would
         # drop the must_open / must_close fixings.
         self.y = [self.problem.add_variable(f"y_{j}", lowBound=int(lower[j]),
                                             upBound=int(upper[j]), cat=pulp.LpInteger)
                   for j in range(d.n_sites)]
-
-        # u_l: outreach workers (evaluate places them only with a budget to pay for them).
         self.u: list[pulp.LpVariable] = []
-        outreach = s.outreach and not (s.objective == "evaluate" and s.budget is None)
-        if outreach:
+        if objective.outreach_on(self):
             self.u = [self.problem.add_variable(f"u_{loc}", lowBound=0, upBound=s.max_workers,
-                                      cat=pulp.LpInteger) for loc in range(len(d.localities))]
-
-        eff = self._site_effectiveness()
-        one_tier = s.hub_effectiveness == s.spoke_effectiveness
-        tier_of = np.zeros(d.n_sites, dtype=np.int64) if one_tier else d.spoke.astype(np.int64)
-        tier_eff = [s.hub_effectiveness, s.spoke_effectiveness]
-        alpha = s.outreach_effectiveness
-
-        reach_terms: list[tuple[pulp.LpVariable, float]] = []
-        loc_terms: list[list] = [[] for _ in d.localities]
-        self.z: dict[tuple[int, int], pulp.LpVariable] = {}
-        self.x: dict[tuple[int, int], pulp.LpVariable] = {}
-        self.o: dict[int, pulp.LpVariable] = {}
-        add = self.problem.addConstraint
-        LE = pulp.LpConstraintLE
-        for g, sites in enumerate(self.group_sites):
-            a = float(self.group_demand[g])
-            loc = int(self.group_locality[g])
-            share_terms = []
-            if self.capacity_mode:
-                for j in sites:
-                    x = self.problem.add_variable(f"x_{g}_{j}", lowBound=0, upBound=1)
-                    self.x[(g, int(j))] = x
-                    add(pulp.LpConstraint(pulp.LpAffineExpression([(x, 1.0), (self.y[j], -1.0)]),
-                                          LE, rhs=0.0))
-                    share_terms.append((x, 1.0))
-                    reach_terms.append((x, a * float(eff[j])))
-                    loc_terms[loc].append((x, a * float(eff[j])))
-            else:
-                for t in (0, 1):
-                    members = sites[tier_of[sites] == t]
-                    if len(members) == 0:
-                        continue
-                    z = self.problem.add_variable(f"z_{g}_{t}", lowBound=0, upBound=1)
-                    self.z[(g, t)] = z
-                    add(pulp.LpConstraint(pulp.LpAffineExpression(
-                        [(z, 1.0)] + [(self.y[j], -1.0) for j in members]), LE, rhs=0.0))
-                    share_terms.append((z, 1.0))
-                    reach_terms.append((z, a * tier_eff[t]))
-                    loc_terms[loc].append((z, a * tier_eff[t]))
-            if outreach:
-                o = self.problem.add_variable(f"o_{g}", lowBound=0, upBound=1)
-                self.o[g] = o
-                share_terms.append((o, 1.0))
-                reach_terms.append((o, a * alpha))
-                loc_terms[loc].append((o, a * alpha))
-            if len(share_terms) > 1:
-                add(pulp.LpConstraint(pulp.LpAffineExpression(share_terms), LE, rhs=1.0))
-        if outreach:
-            by_loc: list[list] = [[] for _ in d.localities]
-            for g, o in self.o.items():
-                by_loc[int(self.group_locality[g])].append((o, float(self.group_demand[g])))
-            for loc, terms in enumerate(by_loc):
-                add(pulp.LpConstraint(
-                    pulp.LpAffineExpression([*terms, (self.u[loc], -s.reach_per_worker)]),
-                    LE, name=f"outreach_{loc}", rhs=0.0))
-
-        self.total_reach = pulp.LpAffineExpression(reach_terms)
-        self.locality_reach = [pulp.LpAffineExpression(t) for t in loc_terms]
-
-        # Budget (model/budget.py). Evaluate: the budget pays only for outreach.
+                                                cat=pulp.LpInteger)
+                      for loc in range(len(d.localities))]
+        self.reach = reach_for(self)
+        self.reach.build()
         self.cost_coef, self.cost_constant = cost_coefficients(
             d.annual_cost, d.setup_cost, d.closure_cost, d.existing, s.annualise_years)
         self.cost_expr = annual_cost_expression(self.y, self.cost_coef, self.u, s.worker_cost)
         self.budget_con = None
-        if s.objective == "evaluate" and self.u and s.budget is not None:
-            network_cost = float(self.cost_coef @ lower + self.cost_constant)
-            if network_cost > s.budget:
-                for v in self.u:  # nothing left over for outreach
-                    v.upBound = 0
-        if s.budget is not None and (s.objective != "evaluate" or self.u) and not (
-                s.objective == "evaluate" and all(v.upBound == 0 for v in self.u)):
-            self.budget_con = add_budget_cap(self.problem, self.cost_expr,
-                                             self.cost_constant, s.budget)
-
-        policy.add_all(self)
-        self._t = None
-        if s.objective == "min_cost":
-            objectives.set_min_cost(self)
-        elif s.objective == "max_min_locality":
-            self._t = objectives.set_max_min_stage1(self)
-        elif s.objective == "evaluate":
-            objectives.set_evaluate(self)
-        else:
-            objectives.set_max_reach(self)
+        self.rules: list[Rule] = ([r for r in RULES if r.active(s)] if objective.uses_rules
+                                  else [])
+        for rule in self.rules:
+            rule.add(self)
+        objective.set(self)
+        self.no_plan = False
         self.build_seconds = time.perf_counter() - start
 
     # ------------------------------------------------------------------ re-solving
@@ -386,6 +327,32 @@ class FamilyCentreModel:
         model.instance, model.scenario = self.instance, self.scenario
         return model
 
+    # ------------------------------------------------------------------ plans
+
+    def annual_cost(self, open_: np.ndarray, workers: np.ndarray) -> float:
+        """The annual cost of a plan (£ a year; model/budget.py)."""
+        return annual_cost_value(np.asarray(open_, float), self.cost_coef, self.cost_constant,
+                                 workers, self.settings.worker_cost)
+
+    def best_possible_shares(self) -> np.ndarray:
+        """Per area, the most of it any plan could reach (every site open, no capacity):
+        an upper bound the explanations compare floors and targets with."""
+        d, s = self.data, self.settings
+        ok = np.ones(d.n_sites, dtype=bool)
+        ok[s.must_close] = False
+        eff = self.site_effectiveness()
+        best = np.zeros(d.n_areas)
+        p, w = d.served, d.take_up
+        keep = ok[p.site]
+        np.maximum.at(best, p.area[keep], eff[p.site[keep]] * w[keep])
+        alpha = s.outreach_effectiveness if s.outreach else 0.0
+        return np.maximum(best, alpha) if s.reach_model == "coverage" else best + alpha * (
+            1.0 - np.minimum(best, 1.0))
+
+    def check_plan(self, plan: Plan) -> list[str]:
+        """The rules a plan breaks (their scenario keys); empty when it keeps them all."""
+        return [rule.key for rule in self.rules if not rule.holds(self, plan)]
+
     # ------------------------------------------------------------------ solving
 
     def _solver(self, time_limit: float | None):
@@ -401,7 +368,7 @@ class FamilyCentreModel:
         # HiGHS defaults to a 1e-4 relative gap: set it explicitly (0 = prove optimality).
         solver = _HiGHSWithStart(msg=s.msg, timeLimit=time_limit, gapRel=s.gap, gapAbs=1e-6,
                                  threads=s.threads, random_seed=s.seed)
-        start = greedy_sites(self) if s.objective == "max_reach" else None
+        start = greedy_sites(self) if self.objective.greedy_start else None
         if start is not None:
             solver.start = [(self.y[j], float(v)) for j, v in enumerate(start)]
             workers = greedy_workers(self, start)
@@ -409,10 +376,10 @@ class FamilyCentreModel:
                 solver.start += [(u, float(w)) for u, w in zip(self.u, workers, strict=True)]
         return solver
 
-    def _run(self, time_limit: float | None) -> tuple[str, str, float | None, float]:
+    def run(self, time_limit: float | None) -> tuple[str, str, float | None, float]:
         """Solve the current problem; return (status, detail, solver bound, seconds)."""
         solver = self._solver(time_limit)
-        self._no_plan = False
+        self.no_plan = False
         start = time.perf_counter()
         self.problem.solve(solver)
         seconds = time.perf_counter() - start
@@ -435,7 +402,7 @@ class FamilyCentreModel:
                 pulp.LpSolutionOptimal else "feasible"
             return kind, f"CBC: {pulp.LpSolution[p.sol_status]}", None
         if p.status == pulp.LpStatusNotSolved or stopped_by_clock:
-            self._no_plan = True
+            self.no_plan = True
             return "time_limit", "CBC: no plan found within the time limit", None
         return "infeasible", f"CBC: {pulp.LpStatus[p.status]}", None
 
@@ -465,7 +432,7 @@ class FamilyCentreModel:
             return "feasible", detail + f" (stopped at relative gap {info.mip_gap:.2g})", bound
         if ms == MS.kTimeLimit:
             if not primal_ok:
-                self._no_plan = True
+                self.no_plan = True
                 return "time_limit", detail + ": no plan found", bound
             return "time_limit", detail, bound
         if primal_ok:
@@ -473,55 +440,8 @@ class FamilyCentreModel:
         return "infeasible", detail, None
 
     def solve(self) -> ModelResult:
-        """Solve with the scenario's solver settings; see :class:`ModelResult` for the status.
-
-        max_min_locality solves twice (worst locality first, then the total); each stage gets
-        the full time limit.
-        """
-        s = self.settings
-        total_seconds = 0.0
-        if s.objective == "max_min_locality":
-            t = self._t
-            t.lowBound = 0.0
-            self.problem.sense = pulp.LpMaximize
-            self.problem.setObjective(pulp.LpAffineExpression([(t, 1.0)]))
-            status, detail, bound1, sec = self._run(s.time_limit_s)
-            total_seconds += sec
-            if status == "infeasible" or self._no_plan or t.varValue is None:
-                return self._result(status, detail, None, total_seconds)
-            t_star = float(t.varValue)
-            stage1_status = status
-            objectives.set_max_min_stage2(self, t, t_star)
-            status, detail, _, sec = self._run(s.time_limit_s)
-            total_seconds += sec
-            if status == "infeasible" or self._no_plan:
-                # Only solver tolerances can make stage 2 fail; retry with a looser hold on t.
-                objectives.set_max_min_stage2(self, t, t_star - 1e-6)
-                status, detail, _, sec = self._run(s.time_limit_s)
-                total_seconds += sec
-            if status == "infeasible" or self._no_plan:
-                # Fall back to stage 1's plan (the worst locality is still proven).
-                t.lowBound = 0.0
-                self.problem.setObjective(pulp.LpAffineExpression([(t, 1.0)]))
-                self.problem.sense = pulp.LpMaximize
-                _, _, _, sec = self._run(s.time_limit_s)
-                total_seconds += sec
-                status, detail = "feasible", detail + " (total not maximised)"
-            # The primary objective is stage 1's: the worst locality's share.
-            if stage1_status != "optimal":
-                status = stage1_status if status == "optimal" else status
-            result = self._result(status, detail, None, total_seconds)
-            if result.objective_value is not None:
-                worst = self._worst_share(result)
-                result.objective_value = worst
-                if stage1_status == "optimal":
-                    result.best_bound, result.gap = worst, 0.0
-                elif bound1 is not None:
-                    result.best_bound = float(bound1)
-                    result.gap = _gap(worst, result.best_bound)
-            return result
-        status, detail, bound, sec = self._run(s.time_limit_s)
-        return self._result(status, detail, bound, sec)
+        """Solve with the scenario's solver settings; see :class:`ModelResult` for the status."""
+        return self.objective.solve(self)
 
     # ------------------------------------------------------------------ results
 
@@ -530,93 +450,44 @@ class FamilyCentreModel:
         u = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.u])
         return y, u
 
-    def _area_shares(self, open_: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per area: z (site cover), e·z (effective site share), o (outreach share)."""
-        d = self.data
-        ng = len(self.group_sites)
-        cover = np.zeros(ng)
-        share = np.zeros(ng)
-        out = np.zeros(ng)
-        eff = self._site_effectiveness()
-        tier_eff = [self.settings.hub_effectiveness, self.settings.spoke_effectiveness]
-        for (g, t), z in self.z.items():
-            v = _clean(z.varValue)
-            cover[g] += v
-            share[g] += tier_eff[t] * v
-        for (g, j), x in self.x.items():
-            v = _clean(x.varValue)
-            cover[g] += v
-            share[g] += eff[j] * v
-        for g, o in self.o.items():
-            out[g] = _clean(o.varValue)
-        n = d.n_areas
-        valid = self.area_group >= 0
-        a_cover, a_share, a_out = np.zeros(n), np.zeros(n), np.zeros(n)
-        a_cover[valid] = cover[self.area_group[valid]]
-        a_share[valid] = share[self.area_group[valid]]
-        a_out[valid] = out[self.area_group[valid]]
-        # Areas with no demand have no variables; they are reached when an open site is near.
-        r = d.reach
-        empty = ~valid[r.area] & (open_[r.site] if open_ is not None else False)
-        if np.any(empty):
-            np.maximum.at(a_share, r.area[empty], eff[r.site[empty]])
-            a_cover[r.area[empty]] = 1.0
-        return a_cover, a_share, a_out
-
-    def _result(self, status: str, detail: str, bound: float | None,
-                seconds: float) -> ModelResult:
+    def result(self, status: str, detail: str, bound: float | None,
+               seconds: float) -> ModelResult:
+        """The result of the last run (no plan: empty arrays and ``objective_value`` None)."""
         d, s = self.data, self.settings
         y, u = self._values()
-        need_total = float(d.demand.sum())
-        if status == "infeasible" or self._no_plan or np.isnan(y).any():
-            empty = np.zeros(d.n_areas)
-            return ModelResult(
-                status=status, status_detail=detail, objective=s.objective,
-                objective_value=None, best_bound=None, gap=None, solve_seconds=seconds,
-                build_seconds=self.build_seconds, open=np.zeros(d.n_sites, dtype=bool),
-                workers=np.zeros(len(d.localities), dtype=np.int64), site_cover=empty,
-                site_share=empty, outreach_share=empty, annual_cost=None, need_reached=0.0,
-                need_total=need_total)
+        n_loc = len(d.localities)
+        common = dict(status=status, status_detail=detail, objective=s.objective,
+                      solve_seconds=seconds, build_seconds=self.build_seconds,
+                      outreach_effectiveness=s.outreach_effectiveness,
+                      need_total=float(d.demand.sum()))
+        if status == "infeasible" or self.no_plan or np.isnan(y).any():
+            z, zs = np.zeros(d.n_areas), np.zeros(d.n_sites)
+            empty = Shares(z, z, z, zs, zs, np.full(d.n_areas, -1, dtype=np.int64))
+            return ModelResult(**common, objective_value=None, best_bound=None, gap=None,
+                               open=np.zeros(d.n_sites, dtype=bool),
+                               workers=np.zeros(n_loc, dtype=np.int64), shares=empty,
+                               reached=np.zeros(d.n_areas, dtype=bool),
+                               outreach_served=np.zeros(n_loc), annual_cost=None,
+                               need_reached=0.0)
         open_ = y > 0.5
-        workers = np.rint(u).astype(np.int64) if len(u) else np.zeros(len(d.localities),
-                                                                       dtype=np.int64)
-        # The tie-break is below the solver's tolerance: drop what reaches no one extra.
-        open_, workers = prune_plan(self, open_, workers)
-        cover, share, out = self._area_shares(open_)
-        need_reached = float(np.dot(d.demand, share + s.outreach_effectiveness * out))
-        cost = annual_cost_value(open_.astype(float), self.cost_coef, self.cost_constant,
-                                 workers, s.worker_cost)
-        if s.objective == "min_cost":
-            value = cost
-            best = None if bound is None else float(bound) + self.cost_constant
-        else:
-            value = need_reached
-            best = None if bound is None else float(bound)
+        workers = np.rint(u).astype(np.int64) if len(u) else np.zeros(n_loc, dtype=np.int64)
+        # The tie-break is below the solver's tolerance: drop what serves no one extra.
+        if self.objective.prunes:
+            open_, workers = prune_plan(self, open_, workers)
+        shares = self.reach.shares(open_)
+        need_reached = float(np.dot(d.demand, shares.share
+                                    + s.outreach_effectiveness * shares.outreach))
+        cost = self.annual_cost(open_, workers)
+        value, best = self.objective.value(self, need_reached, cost, bound)
         if status == "optimal":
             best, gap = value, 0.0
         else:
-            if best is not None and s.objective != "min_cost":
-                # The solver's bound is on reach − ε·penalty, and ε·penalty is at most
-                # TIE_SHARE × the smallest demand (objectives.py): add it back to stay a bound.
-                positive = d.demand[d.demand > 0]
-                slack = objectives.TIE_SHARE * (float(positive.min()) if len(positive) else 1.0)
-                best = max(best + slack, value)
-            gap = _gap(value, best) if best is not None else None
-        return ModelResult(
-            status=status, status_detail=detail, objective=s.objective,
-            objective_value=value, best_bound=best, gap=gap, solve_seconds=seconds,
-            build_seconds=self.build_seconds, open=open_, workers=workers, site_cover=cover,
-            site_share=share, outreach_share=out, annual_cost=cost, need_reached=need_reached,
-            need_total=need_total)
-
-    def _worst_share(self, result: ModelResult) -> float:
-        d = self.data
-        need = d.locality_need()
-        reached = np.bincount(d.area_locality, minlength=len(d.localities), weights=d.demand * (
-            result.site_share + self.settings.outreach_effectiveness * result.outreach_share))
-        shares = reached[need > 0] / need[need > 0]
-        return float(shares.min()) if len(shares) else 1.0
+            gap = abs(best - value) / max(abs(value), 1e-9) if best is not None else None
+        return ModelResult(**common, objective_value=value, best_bound=best, gap=gap,
+                           open=open_, workers=workers, shares=shares,
+                           reached=self.reach.reached(open_, shares),
+                           outreach_served=self.reach.outreach_children(shares),
+                           annual_cost=cost, need_reached=need_reached)
 
 
 class _HiGHSWithStart(pulp.HiGHS):
@@ -658,14 +529,3 @@ def _silence_highs_banner() -> None:
         os.dup2(saved, 1)
         os.close(saved)
     _BANNER_DONE = True
-
-
-def _clean(v: float | None) -> float:
-    """Solver values to [0, 1], rounding away solver noise below 1e-9."""
-    if v is None:
-        return 0.0
-    return float(min(1.0, max(0.0, round(v, 9))))
-
-
-def _gap(value: float, bound: float) -> float:
-    return abs(bound - value) / max(abs(value), 1e-9)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from optimiser.model.reach import CoverageReach
+
 if TYPE_CHECKING:
     from optimiser.model.formulation import FamilyCentreModel
 
@@ -25,18 +27,20 @@ if TYPE_CHECKING:
 def greedy_sites(model: FamilyCentreModel) -> np.ndarray | None:
     """Open/closed per site from the cost-benefit greedy, or None when it does not apply."""
     d, s = model.data, model.settings
-    if s.objective != "max_reach" or s.budget is None or model.capacity_mode:
+    if (not model.objective.greedy_start or s.budget is None
+            or not isinstance(model.reach, CoverageReach)):
         return None
-    n_groups = len(model.group_sites)
+    groups = model.reach.groups
+    n_groups = len(groups.sites)
     if n_groups == 0:
         return None
     # Site -> groups it reaches (CSR).
-    g_idx = np.repeat(np.arange(n_groups), [len(x) for x in model.group_sites])
-    s_idx = np.concatenate(model.group_sites) if len(g_idx) else np.zeros(0, dtype=np.int64)
+    g_idx = np.repeat(np.arange(n_groups), [len(x) for x in groups.sites])
+    s_idx = np.concatenate(groups.sites) if len(g_idx) else np.zeros(0, dtype=np.int64)
     order = np.argsort(s_idx, kind="stable")
     site_groups = np.split(g_idx[order], np.searchsorted(s_idx[order], np.arange(1, d.n_sites)))
     eff = np.where(d.spoke, s.spoke_effectiveness, s.hub_effectiveness)
-    demand = model.group_demand
+    demand = groups.demand
     share = np.zeros(n_groups)
     coef = model.cost_coef
 
@@ -83,19 +87,20 @@ def greedy_workers(model: FamilyCentreModel, open_: np.ndarray) -> np.ndarray | 
     """Outreach workers for the budget the greedy sites leave: one at a time, each to the
     locality where a worker reaches the most need-weighted children not reached by a site."""
     d, s = model.data, model.settings
-    if not model.u or s.budget is None:
+    if not model.u or s.budget is None or not isinstance(model.reach, CoverageReach):
         return None
+    groups = model.reach.groups
     workers = np.zeros(len(d.localities), dtype=np.int64)
     if s.worker_cost <= 0:
         return workers
     left = s.budget - model.cost_constant - float(model.cost_coef[open_].sum())
     eff = np.where(d.spoke, s.spoke_effectiveness, s.hub_effectiveness)
-    covered = np.zeros(len(model.group_sites))
-    for g, sites in enumerate(model.group_sites):
+    covered = np.zeros(len(groups.sites))
+    for g, sites in enumerate(groups.sites):
         on = sites[open_[sites]]
         covered[g] = eff[on].max() if len(on) else 0.0
     # Outreach reaches only what no site does (z + o ≤ 1): unreached need per locality.
-    unreached = np.bincount(model.group_locality, weights=model.group_demand * (covered == 0),
+    unreached = np.bincount(groups.locality, weights=groups.demand * (covered == 0),
                             minlength=len(d.localities))
     k = s.reach_per_worker
     cap = s.max_workers if s.max_workers is not None else np.iinfo(np.int64).max

@@ -39,7 +39,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from optimiser.report.offline import inline_assets
-from optimiser.report.solved import Solved
+from optimiser.report.solved import Solved, served_of_capacity
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -600,6 +600,7 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
             if "annual_cost" in part.columns else "n/a",
             "served": (part["areas_served"].map(lambda v: _fmt(v)).to_numpy()
                        if "areas_served" in part.columns else "n/a"),
+            "served_capacity": served_of_capacity(part).map(esc).to_numpy(),
             "_decision": part["decision"].astype(str).to_numpy(),
             "_tier": part["tier"].astype(str).to_numpy(),
         })
@@ -616,9 +617,10 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
             marker=folium.Marker(icon=folium.DivIcon(html="", class_name="site-marker")),
             style_function=style,
             tooltip=folium.GeoJsonTooltip(
-                fields=["name", "decision", "tier", "locality", "cost", "served"],
+                fields=["name", "decision", "tier", "locality", "cost", "served",
+                        "served_capacity"],
                 aliases=["Site", "Decision", "Tier", "Locality", "Annual cost",
-                         "Areas it reaches"]),
+                         "Areas it serves", "Children served / capacity a year"]),
         ).add_to(m)
 
     shown = sites["decision"].isin(["keep", "close", "open_new"])

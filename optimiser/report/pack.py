@@ -59,7 +59,7 @@ from optimiser.report.map import (
     need_band,
     replaced_by_outreach,
 )
-from optimiser.report.solved import Solved, read_solved
+from optimiser.report.solved import Solved, read_solved, served_of_capacity
 from optimiser.report.xlsx import SHEETS, build_workbook
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -166,6 +166,7 @@ def sites_table(solved: Solved) -> pd.DataFrame:
         "annual_cost": pd.to_numeric(s.get("annual_cost"), errors="coerce"),
         "setup_cost": pd.to_numeric(s.get("setup_cost"), errors="coerce"),
         "areas_served": pd.to_numeric(s.get("areas_served"), errors="coerce"),
+        "served_of_capacity": served_of_capacity(s),
         "demand_served": pd.to_numeric(s.get("demand_served"), errors="coerce"),
         "_order": s["decision"].map(order).fillna(9),
     })
@@ -180,8 +181,10 @@ SITE_COLUMNS = [("site_id", "Site id", "text"), ("name", "Site", "text"),
                 ("locality", "Locality", "text"), ("status", "Today", "text"),
                 ("tier", "Tier", "text"), ("decision", "This option", "text"),
                 ("annual_cost", "Annual cost", "money"), ("setup_cost", "Set-up cost", "money"),
-                ("areas_served", "Areas it reaches", "int"),
-                ("demand_served", "Need-weighted children it reaches", "count")]
+                ("areas_served", "Areas it serves", "int"),
+                ("served_of_capacity", "Children served / capacity a year", "text"),
+                ("demand_served", "Need-weighted children it serves", "count")]
+
 
 
 def equality_table(solved: Solved) -> pd.DataFrame:
@@ -422,9 +425,61 @@ def equality_sentences(eq: pd.DataFrame) -> list[str]:
     return out
 
 
-def budget_sentence(sweep: pd.DataFrame | None) -> str:
+def service_paragraph(settings: dict, sites: pd.DataFrame) -> str:
+    """The service model in words a councillor follows (blank for the coverage model).
+
+    >>> st = {"reach": {"model": "service", "max_minutes": {"urban": 30, "rural": 45},
+    ...       "decay": {"curve": "exponential", "full_minutes": {"urban": 10, "rural": 15},
+    ...                 "half_minutes": {"urban": 10, "rural": 15}}},
+    ...       "outreach": {"caseload": 84}}
+    >>> sites = pd.DataFrame({"tier": ["hub", "spoke"], "capacity": [1400.0, 560.0]})
+    >>> print(service_paragraph(st, sites))  # doctest: +NORMALIZE_WHITESPACE
+    A hub works with about 1,400 children a year and a spoke with about 560, as many as their
+    staff can (an outreach worker about 84). Families within 10 minutes of a centre (15 in
+    rural areas) use it as much as they need to; every further 10 minutes (15 rural) halves
+    the share of families who come, and nobody is counted beyond 30 minutes (45 rural). So a
+    centre fills its places with the neediest families nearby, and more money buys more
+    centres and staff and serves more children until the need near them is met.
+    """
+    reach = settings.get("reach") or {}
+    if reach.get("model", "service") != "service":
+        return ""
+
+    def both(v) -> tuple[float, float]:
+        return (v.get("urban"), v.get("rural")) if isinstance(v, dict) else (v, v)
+
+    cap = pd.to_numeric(sites.get("capacity"), errors="coerce") if "capacity" in sites else None
+    words = []
+    for tier, article in (("hub", "A hub"), ("spoke", "a spoke")):
+        c = cap[sites["tier"] == tier].median() if cap is not None else np.nan
+        if pd.notna(c):
+            words.append(f"{article} {'works with about ' if tier == 'hub' else 'with about '}"
+                         f"{c:,.0f}{' children a year' if tier == 'hub' else ''}")
+    out = (" and ".join(words) + ", as many as their staff can") if words else \
+        "Each centre works with as many children as its staff can"
+    caseload = (settings.get("outreach") or {}).get("caseload")
+    out += f" (an outreach worker about {caseload:,.0f})." if caseload else "."
+    decay = reach.get("decay") or {}
+    mx_u, mx_r = both(reach.get("max_minutes", 30))
+    if decay.get("curve", "exponential") == "step":
+        out += (f" Families within {mx_u:g} minutes of a centre ({mx_r:g} in rural areas) can use "
+                "it; nobody is counted from further away.")
+    else:
+        fu, fr = both(decay.get("full_minutes", 10))
+        hu, hr = both(decay.get("half_minutes", 10))
+        out += (f" Families within {fu:g} minutes of a centre ({fr:g} in rural areas) use it as "
+                f"much as they need to; every further {hu:g} minutes ({hr:g} rural) halves the "
+                f"share of families who come, and nobody is counted beyond {mx_u:g} minutes "
+                f"({mx_r:g} rural).")
+    return out + (" So a centre fills its places with the neediest families nearby, and more "
+                  "money buys more centres and staff and serves more children until the need "
+                  "near them is met.")
+
+
+def budget_sentence(sweep: pd.DataFrame | None, *, service: bool = False) -> str:
     """What the sweep shows, in words: reach at the lowest and highest budget, and what each
-    extra £1m buys below and above the knee (blank without a usable sweep).
+    extra £1m buys below and above the knee (blank without a usable sweep); with ``service``
+    (the service model), why the curve has the slope it has.
 
     Examples
     --------
@@ -458,6 +513,11 @@ def budget_sentence(sweep: pd.DataFrame | None) -> str:
         words += (f" Up to {format_value(k['budget'], 'money')} (the knee of the curve) each "
                   f"extra £1m reaches {per_million(lo, k):.1f} more points of need on average; "
                   f"above it, {per_million(k, hi):.1f} points.")
+    if service:
+        words += (" The curve rises because each extra pound buys centres and staff who serve "
+                  "more families; it flattens because the first money goes where need is "
+                  "highest and families live close, and later money serves families with less "
+                  "need or further from a centre, who come less often.")
     return words
 
 
@@ -630,6 +690,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
 
     env = _env()
     loc_rows = _html_rows(display, [(c, lab, "text") for c, lab, _k in loc_columns])
+    service_words = service_paragraph(solved.solution.get("settings") or {}, solved.sites)
     ctx = {
         "title": f"{solved.la_name}: family centres consultation",
         "name": solved.name, "la": solved.la_name, "facts": facts,
@@ -655,7 +716,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
             for r in equality.itertuples()] if not equality.empty else [],
         "equality_sentences": equality_sentences(equality),
         "decile_chart": decile_svg is not None, "budget_chart": budget_svg is not None,
-        "budget_sentence": budget_sentence(solved.sweep),
+        "budget_sentence": budget_sentence(solved.sweep, service=bool(service_words)),
+        "service_words": service_words,
         "options_chart": options_svg is not None,
         "option_names": list(options["option"]) if options is not None else [],
         "notes": note_rows, "ogl": OGL, "xlsx": XLSX_NAME, "sheets": SHEETS,

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
@@ -233,3 +234,20 @@ def read_solved(folder: str | Path) -> Solved:
                   allocation=allocation, allocation_purpose=allocation_purpose,
                   sweep=sweep, compare=compare,
                   scenario_text=scenario_text)
+
+
+def served_of_capacity(sites: pd.DataFrame) -> pd.Series:
+    """'812 / 1,000' per site (children served a year / capacity; 'no limit' without one).
+
+    >>> served_of_capacity(pd.DataFrame({"children_served": [812.0, 0.0, 5.0],
+    ...                                  "capacity": [1000.0, 400.0, None]})).tolist()
+    ['812 / 1,000', '0 / 400', '5 / no limit']
+    """
+    if "children_served" not in sites.columns:  # solved before the service model
+        return pd.Series("n/a", index=sites.index)
+    served = pd.to_numeric(sites["children_served"], errors="coerce")
+    cap = (pd.to_numeric(sites["capacity"], errors="coerce") if "capacity" in sites.columns
+           else pd.Series(np.nan, index=sites.index))
+    return pd.Series([f"{s:,.0f} / " + (f"{c:,.0f}" if pd.notna(c) else "no limit")
+                      if pd.notna(s) else "n/a" for s, c in zip(served, cap, strict=True)],
+                     index=sites.index)
