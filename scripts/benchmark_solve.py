@@ -114,7 +114,9 @@ def oxfordshire_instance(tmp: Path | None = None, *, unit_costs: bool = False,
                                      candidates=candidates), folder)
     inst = read_instance(folder)
     if unit_costs:
-        sites = inst.sites.assign(tier="hub", annual_cost=1.0, setup_cost=0.0, closure_cost=0.0)
+        # The maximal covering problem spopt solves: no capacities.
+        sites = inst.sites.assign(tier="hub", annual_cost=1.0, setup_cost=0.0, closure_cost=0.0,
+                                  capacity=np.nan)
         inst = Instance(areas=inst.areas, sites=sites, folder=inst.folder)
     return inst
 
@@ -278,7 +280,10 @@ def main() -> None:
     if not args.quick:
         cases += ["england:3000", "england:1000", "england:500", "mclp-england:1000",
                   "service-england:1000000000"]
-    rows = [in_subprocess("model", c) for c in cases]
+    rows = []
+    for c in cases:
+        rows.append(in_subprocess("model", c))
+        print(json.dumps(rows[-1]), flush=True)
     pairs = ["mclp-oxon:10", "mclp-se5000:100"]
     if args.spopt_england:
         pairs.append("mclp-england:1000")

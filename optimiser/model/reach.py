@@ -157,6 +157,14 @@ class _Reach:
                 pulp.LpAffineExpression([*terms, (m.u[loc], -self.worker_capacity())]),
                 LE, name=f"outreach_{loc}", rhs=0.0))
 
+    def _finish(self, terms: list, loc_terms: list[list]) -> None:
+        """Outreach rows, and the reach expressions the objectives and rules read."""
+        m = self.model
+        if m.u:
+            self._outreach_rows()
+        m.total_reach = pulp.LpAffineExpression(terms)
+        m.locality_reach = [pulp.LpAffineExpression(t) for t in loc_terms]
+
     # -- reading back
     def _per_area(self, per_group: np.ndarray) -> np.ndarray:
         out = np.zeros(self.model.data.n_areas)
@@ -223,10 +231,7 @@ class CoverageReach(_Reach):
             if len(share_terms) > 1:
                 m.problem.addConstraint(pulp.LpConstraint(
                     pulp.LpAffineExpression(share_terms), LE, rhs=1.0))
-        if m.u:
-            self._outreach_rows()
-        m.total_reach = pulp.LpAffineExpression(terms)
-        m.locality_reach = [pulp.LpAffineExpression(t) for t in loc_terms]
+        self._finish(terms, loc_terms)
 
     def shares(self, open_: np.ndarray) -> Shares:
         m = self.model
@@ -330,10 +335,7 @@ class ServiceReach(_Reach):
         for j in sorted(cap_terms):
             add(pulp.LpConstraint(pulp.LpAffineExpression(
                 [*cap_terms[j], (m.y[j], -float(cap[j]))]), LE, name=f"capacity_{j}", rhs=0.0))
-        if m.u:
-            self._outreach_rows()
-        m.total_reach = pulp.LpAffineExpression(terms)
-        m.locality_reach = [pulp.LpAffineExpression(t) for t in loc_terms]
+        self._finish(terms, loc_terms)
 
     def shares(self, open_: np.ndarray) -> Shares:
         m = self.model
