@@ -16,7 +16,7 @@ Keys and defaults (see DESIGN.md "Interfaces")::
     network: [site ids]            # evaluate: the sites open (default: all existing sites)
     reach:
       model: service               # service (default) | coverage
-      threshold_minutes: {urban: 20, rural: 30}   # coverage: reach; both: "access"
+      threshold_minutes: {urban: 20, rural: 30}   # coverage: reached within it
       max_minutes: {urban: 30, rural: 45}         # service: nobody served from further away
       decay: {curve: exponential, full_minutes: {urban: 10, rural: 15},
               half_minutes: {urban: 10, rural: 15}}  # service: take-up against travel time
@@ -105,12 +105,14 @@ class DecaySettings(_Strict):
 
     @model_validator(mode="after")
     def _positive(self) -> DecaySettings:
-        for key, low in (("full_minutes", 0.0), ("half_minutes", 0.0)):
-            v = _urban_rural(getattr(self, key))
-            if v.urban < low or v.rural < low or (key == "half_minutes" and min(
-                    v.urban, v.rural) <= 0):
-                raise KeyedValueError(f"reach.decay.{key}", getattr(self, key),
-                                      f"{key} must be greater than 0",
+        # One number for every area: 0 full minutes is allowed (take-up falls from the door),
+        # a half-life must be positive. ({urban, rural} are each > 0 by UrbanRural.)
+        for key in ("full_minutes", "half_minutes"):
+            v = getattr(self, key)
+            if isinstance(v, float | int) and (v < 0 or (key == "half_minutes" and v <= 0)):
+                raise KeyedValueError(f"reach.decay.{key}", v,
+                                      f"{key} must be " + ("greater than 0" if key ==
+                                                           "half_minutes" else "0 or more"),
                                       "give minutes, e.g. 10, or {urban: 10, rural: 15}")
         return self
 
@@ -128,8 +130,7 @@ class ReachSettings(_Strict):
     45 rural), take-up falls with travel time (``decay``), and each site serves at most its
     capacity. ``coverage``: an area counts as reached when any open site is within
     ``threshold_minutes`` (default 20 urban, 30 rural), with no capacity unless sites.csv gives
-    one. ``threshold_minutes`` is also what "access" means in both models' change tables
-    ("an open centre within 20 minutes"). Without travel.csv the minutes are estimated as
+    one. Without travel.csv the minutes are estimated as
     straight-line km × circuity ÷ speed: urban 1.3 at 15 km/h (families walking or by bus),
     rural 1.3 at 50 km/h (driving, calibrated against road times).
     """
@@ -347,6 +348,11 @@ _FIELD_HINTS = {
     "target_reach": "a share between 0 and 1, e.g. 0.9 for 90%",
     "constraints.locality_min_reach": "a share between 0 and 1, e.g. 0.5 for 50%",
     "reach.threshold_minutes": "one number of minutes, or {urban: 20, rural: 30}",
+    "reach.max_minutes": "one number of minutes, or {urban: 30, rural: 45}",
+    "reach.decay.full_minutes": "one number of minutes, or {urban: 10, rural: 15}",
+    "reach.decay.half_minutes": "one number of minutes, or {urban: 10, rural: 15}",
+    "reach.decay.curve": "use exponential or step",
+    "reach.model": "use service (capacities and take-up) or coverage",
 }
 _SITE_LIST_HINT = ("a list of site_id values from sites.csv, e.g. [H01, H02]; put ids that look "
                    "like numbers in quotes, e.g. ['100234']")

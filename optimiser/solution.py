@@ -91,15 +91,17 @@ def _r(x: float | None, nd: int = 6) -> float | None:
 
 
 def baseline_shares(model: FamilyCentreModel) -> tuple[np.ndarray, np.ndarray]:
-    """Per area under today's network (every existing site open, no outreach): (has access,
-    reach share). Coverage model: reached by an existing site in reach, at its tier's
+    """Per area under today's network (every existing site open, no outreach): (reached or
+    served, reach share). Coverage model: reached by an existing site in reach, at its tier's
     effectiveness, no capacities. Service model: today's sites serving what their capacities
     and the decay allow (the network evaluated)."""
     d = model.data
-    if model.settings.reach_model == "service" and d.existing.any():
+    if model.settings.reach_model == "service":
+        if not d.existing.any():
+            return np.zeros(d.n_areas, dtype=bool), np.zeros(d.n_areas)
         today = model.relaxed(objective="evaluate", network=None, outreach=False,
                               budget=None).solve()
-        return model.reach.access(d.existing), today.reach_share
+        return today.reached, today.reach_share
     eff = model.site_effectiveness()
     share = np.zeros(d.n_areas)
     r = d.reach

@@ -75,12 +75,16 @@ def summary_text(sol: Solution) -> str:
         lines.append(
             f"  {t['sites_open']} sites open, {t['outreach_workers']} outreach workers, "
             f"annual cost {money(t['annual_cost'])}; reaches {100 * t['reach_share']:.1f}% of "
-            f"need-weighted children ({t['need_reached']:,.0f} of {t['need_total']:,.0f})")
+            f"need-weighted children ({t['need_reached']:,.0f} of {t['need_total']:,.0f}); "
+            f"{t['children_reached']:,.0f} of {t['children_total']:,.0f} children served")
         if sol.best_bound is not None and sol.status != "optimal":
             lines.append(f"  best bound {sol.best_bound:,.4g}, gap {100 * (sol.gap or 0):.3f}%")
         ch = sol.change
         if ch:
             lines.append(f"  against today's network: {len(ch['areas_gaining'])} areas gain "
+                         f"places, {len(ch['areas_losing'])} lose them"
+                         if sol.reach_model == "service" else
+                         f"  against today's network: {len(ch['areas_gaining'])} areas gain "
                          f"access, {len(ch['areas_losing'])} lose it")
     for sentence in sol.explanation:
         lines.append(f"  {sentence}")

@@ -163,3 +163,29 @@ def test_numeric_site_ids_get_a_quoting_hint():
     assert e.key == "constraints.must_open" and "in quotes" in e.hint
     e = err({**BASE, "constraints": {"must_close": "H01"}})
     assert e.key == "constraints.must_close" and "a list of site_id values" in e.hint
+
+
+@pytest.mark.parametrize(("reach", "message"), [
+    ({"decay": {"half_minutes": 0}},
+     "key 'reach.decay.half_minutes': half_minutes must be greater than 0"),
+    ({"decay": {"full_minutes": -1}},
+     "key 'reach.decay.full_minutes': full_minutes must be 0 or more"),
+    ({"decay": {"curve": "linear"}}, "key 'reach.decay.curve': 'linear' is not allowed"),
+    ({"model": "services"}, "key 'reach.model': 'services' is not allowed"),
+    ({"max_minutes": -3}, "key 'reach.max_minutes': max_minutes must be greater than 0"),
+    ({"decay": {"half_minutes": "ten"}}, "hint: one number of minutes, or {urban: 10, rural: 15}"),
+])
+def test_service_model_keys_name_the_key_and_the_fix(reach, message):
+    from optimiser.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario({"instance": ".", "budget": 1, "reach": reach})
+    assert message in str(exc.value)
+
+
+def test_outreach_caseload_must_be_positive():
+    from optimiser.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"key 'outreach\.caseload'"):
+        parse_scenario({"instance": ".", "budget": 1,
+                        "outreach": {"cost_per_worker": 1, "caseload": -5}})

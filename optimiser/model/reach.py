@@ -128,6 +128,8 @@ class _Reach:
 
     name = ""
     groups: Groups
+    #: Outreach capacity counted in children (service) or need-weighted children (coverage).
+    counted_in_children = False
 
     def __init__(self, model: FamilyCentreModel) -> None:
         self.model = model
@@ -182,7 +184,7 @@ class _Reach:
         """Per locality: children (service) or need-weighted children (coverage) outreach serves,
         in the unit of the workers' capacity."""
         d = self.model.data
-        unit = d.population if self.name == "service" else d.demand
+        unit = d.population if self.counted_in_children else d.demand
         return np.bincount(d.area_locality, weights=unit * shares.outreach,
                            minlength=len(d.localities))
 
@@ -371,9 +373,11 @@ class ServiceReach(_Reach):
         return lambda j, others: bool(assigned[j] <= TOL)
 
     def reached(self, open_: np.ndarray, shares: Shares) -> np.ndarray:
-        """Access to an open site within the threshold, or outreach for most of the area."""
+        """Served: some of the area's children have a place at a centre or with an outreach
+        worker (a centre nearby with no place left does not count). The coverage model with
+        capacities: more than half the area reached."""
         if self.counted_in_children:
-            return self.access(open_) | (shares.outreach >= 0.5)
+            return shares.cover + shares.outreach > 1e-6
         return shares.cover + shares.outreach > 0.5
 
 

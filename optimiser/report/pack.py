@@ -556,10 +556,18 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
                  + f", each standardised across the county ({need.get('method', 'z')}-scores), "
                  "rescaled so the population-weighted mean is 1. A locality's need index is the "
                  "population-weighted mean of its areas'."))
+    service = ((solved.solution.get("settings") or {}).get("reach") or {}).get(
+        "model", "service") == "service"
     rows.append(("Model", "A mixed-integer linear programme chooses which centres to keep, "
-                 "close and open and how many outreach workers each locality gets, to reach the "
-                 "most need-weighted children within the annual budget. An area is reached when "
-                 "an open centre is within the travel-time threshold, or partly by outreach."))
+                 "close and open and how many outreach workers each locality gets, to " + (
+                     "serve the most need-weighted children within the annual budget. Each "
+                     "centre serves at most the children its staff can work with, fewer "
+                     "families use a centre the further away it is, and an outreach worker "
+                     "serves a set caseload. An area is served when some of its children have "
+                     "a place at a centre or with an outreach worker." if service else
+                     "reach the most need-weighted children within the annual budget. An area "
+                     "is reached when an open centre is within the travel-time threshold, or "
+                     "partly by outreach.")))
     rows.append(("Modelled figures", "Children in need and on protection plans per area are "
                  "MODELLED estimates: the local authority's published totals shared out by "
                  "child population and child income deprivation (IDACI). They are not counts."
