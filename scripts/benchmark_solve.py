@@ -278,8 +278,9 @@ def main() -> None:
     cases = ["oxfordshire", "oxfordshire:0-19", "oxfordshire:0-4:all-areas",
              "oxfordshire:0-19:all-areas", "se5000:100", "service-se5000:100000000"]
     if not args.quick:
-        cases += ["england:3000", "england:1000", "england:500", "mclp-england:1000",
-                  "service-england:1000000000"]
+        # All England under the service model (1.6 million assignment pairs) is left out: its
+        # PuLP model is beyond this machine (docs/benchmarks/solve.md); run it with --one.
+        cases += ["england:3000", "england:1000", "england:500", "mclp-england:1000"]
     rows = []
     for c in cases:
         rows.append(in_subprocess("model", c))
