@@ -318,9 +318,14 @@ def _option_lines(table) -> list[str]:
         out.append(f"  {row.option}: £{row.annual_cost / 1e6:.2f}m{extra}; "
                    f"{100 * row.reach_share:.1f}% reached "
                    f"({100 * row.reach_share_deciles_1_2:.1f}% in IMD deciles 1-2); "
-                   f"{row.sites} sites, {row.outreach_workers} outreach workers; "
+                   f"{_n(row.sites, 'site')}, {_n(row.outreach_workers, 'outreach worker')}; "
                    f"{row.localities_below_floor} localities below {100 * row.floor:.0f}%")
     return out
+
+
+def _n(count: int, noun: str) -> str:
+    """'1 site', '2 sites'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _sweep_lines(frontier) -> list[str]:
@@ -328,7 +333,8 @@ def _sweep_lines(frontier) -> list[str]:
     for row in frontier.itertuples():
         knee = "  <- knee: each extra £ buys less after this" if row.knee else ""
         out.append(f"  £{row.budget / 1e6:5.1f}m: {100 * row.reach_share:5.1f}% reached, "
-                   f"{row.sites} sites, {row.outreach_workers} outreach workers{knee}")
+                   f"{_n(row.sites, 'site')}, {_n(row.outreach_workers, 'outreach worker')}"
+                   f"{knee}")
     return out
 
 

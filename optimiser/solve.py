@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from optimiser.errors import ScenarioError
 from optimiser.files import replaceable_output
 from optimiser.instance import Instance, read_instance
@@ -51,12 +53,27 @@ def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario
     explanation += scenario.unused_keys()
     if not model.data.existing.any() and result.has_plan:
         explanation.append("the instance has no existing sites, so today's network is empty and "
-                           "every area reached counts as gaining access")
+                           "every area reached (served) counts as gaining access")
     explanation += model.objective.notes(model, result)
+    explanation += _full_sites_note(model, result)
     return build_solution(
         model, result, instance, scenario_name=scenario.name, scenario_file=scenario.source,
         settings=scenario.settings_dict(), explanation=explanation,
     )
+
+
+def _full_sites_note(model: FamilyCentreModel, result) -> list[str]:
+    """Service model: how many open centres serve all the children their staff can."""
+    d = model.data
+    capped = result.open & np.isfinite(d.capacity) if result.has_plan else None
+    if model.settings.reach_model != "service" or capped is None or not capped.any():
+        return []
+    full = capped & (result.shares.site_children >= d.capacity - 0.5)
+    n, k = int(capped.sum()), int(full.sum())
+    return [f"{k} of the {n} open centres with a capacity are full (they serve all the children "
+            f"their staff can); more staff or centres near them would serve more"
+            if k else f"none of the {n} open centres is full: the families who would come are "
+            f"served, and more money near them buys no more service"]
 
 
 def solve_scenario(scenario: Scenario, instance: Instance | None = None) -> Solution:
