@@ -315,7 +315,7 @@ class ServiceReach(_Reach):
             assigned, served = [], []
             for j, w in zip(sites.tolist(), self.groups.weights[g].tolist(), strict=True):
                 if w <= 0 or m.y[j].upBound == 0:
-                    continue  # nobody uses it, or it never opens (evaluate, must_close)
+                    continue  # nobody uses it, or it never opens (evaluate's fixed network)
                 x = m.problem.add_variable(f"x_{g}_{j}", lowBound=0, upBound=1)
                 self.x[(g, j)] = (x, w)
                 add(pulp.LpConstraint(pulp.LpAffineExpression([(x, 1.0), (m.y[j], -1.0)]),
@@ -332,8 +332,9 @@ class ServiceReach(_Reach):
                 o = self._outreach_var(g)
                 terms.append((o, a * s.outreach_effectiveness))
                 loc_terms[loc].append((o, a * s.outreach_effectiveness))
-                add(pulp.LpConstraint(pulp.LpAffineExpression([*served, (o, 1.0)]), LE,
-                                      rhs=1.0))
+                if served:  # o ≤ 1 is its bound already
+                    add(pulp.LpConstraint(pulp.LpAffineExpression([*served, (o, 1.0)]), LE,
+                                          rhs=1.0))
         for j in sorted(cap_terms):
             add(pulp.LpConstraint(pulp.LpAffineExpression(
                 [*cap_terms[j], (m.y[j], -float(cap[j]))]), LE, name=f"capacity_{j}", rhs=0.0))
