@@ -39,6 +39,7 @@ from pathlib import Path
 from optimiser.costs import CostAssumptions, apply_site_costs, load_costs
 from optimiser.errors import ScenarioError
 from optimiser.files import atomic_output_dir, read_table, write_csv, write_text
+from optimiser.model.words import plural
 
 LA = "Oxfordshire"
 AGE_GROUP = "0-19"  # the CAG's "one coherent 0-19 years' service"
@@ -318,14 +319,10 @@ def _option_lines(table) -> list[str]:
         out.append(f"  {row.option}: £{row.annual_cost / 1e6:.2f}m{extra}; "
                    f"{100 * row.reach_share:.1f}% reached "
                    f"({100 * row.reach_share_deciles_1_2:.1f}% in IMD deciles 1-2); "
-                   f"{_n(row.sites, 'site')}, {_n(row.outreach_workers, 'outreach worker')}; "
+                   f"{plural(row.sites, 'site')}, "
+                   f"{plural(row.outreach_workers, 'outreach worker')}; "
                    f"{row.localities_below_floor} localities below {100 * row.floor:.0f}%")
     return out
-
-
-def _n(count: int, noun: str) -> str:
-    """'1 site', '2 sites'."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _sweep_lines(frontier) -> list[str]:
@@ -333,8 +330,8 @@ def _sweep_lines(frontier) -> list[str]:
     for row in frontier.itertuples():
         knee = "  <- knee: each extra £ buys less after this" if row.knee else ""
         out.append(f"  £{row.budget / 1e6:5.1f}m: {100 * row.reach_share:5.1f}% reached, "
-                   f"{_n(row.sites, 'site')}, {_n(row.outreach_workers, 'outreach worker')}"
-                   f"{knee}")
+                   f"{plural(row.sites, 'site')}, "
+                   f"{plural(row.outreach_workers, 'outreach worker')}{knee}")
     return out
 
 

@@ -65,8 +65,10 @@ def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario
 def _full_sites_note(model: FamilyCentreModel, result) -> list[str]:
     """Service model: how many open centres serve all the children their staff can."""
     d = model.data
-    capped = result.open & np.isfinite(d.capacity) if result.has_plan else None
-    if model.settings.reach_model != "service" or capped is None or not capped.any():
+    if model.settings.reach_model != "service" or not result.has_plan:
+        return []
+    capped = result.open & np.isfinite(d.capacity)
+    if not capped.any():
         return []
     full = capped & (result.shares.site_children >= d.capacity - 0.5)
     n, k = int(capped.sum()), int(full.sum())

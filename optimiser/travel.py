@@ -19,7 +19,7 @@ pairs.
 Examples
 --------
 >>> import numpy as np
->>> from optimiser.scenario import ReachSettings
+>>> from optimiser.scenario import ReachSettings, UrbanRural
 >>> pairs = estimate_pairs(np.array([[0.0, 0.0]]), np.array([False]),
 ...                        np.array([[1000.0, 0.0], [9000.0, 0.0]]), ReachSettings())
 >>> pairs.site.tolist(), pairs.minutes.round(1).tolist()
@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from optimiser.instance import Instance
-from optimiser.scenario import ReachSettings
+from optimiser.scenario import ReachSettings, UrbanRural
 
 
 @dataclass
@@ -68,16 +68,19 @@ def _sorted(area: np.ndarray, site: np.ndarray, minutes: np.ndarray) -> TravelPa
                        minutes[order].astype(float))
 
 
+def by_class(rural: np.ndarray, value: UrbanRural) -> np.ndarray:
+    """Each area's value of an urban/rural setting."""
+    return np.where(rural, value.rural, value.urban).astype(float)
+
+
 def area_thresholds(rural: np.ndarray, reach: ReachSettings) -> np.ndarray:
     """The reach threshold (minutes) of each area, by its urban/rural class."""
-    t = reach.thresholds()
-    return np.where(rural, t.rural, t.urban).astype(float)
+    return by_class(rural, reach.thresholds())
 
 
 def area_limits(rural: np.ndarray, reach: ReachSettings) -> np.ndarray:
     """The longest trip (minutes) a site serves each area from (``ReachSettings.limits``)."""
-    t = reach.limits()
-    return np.where(rural, t.rural, t.urban).astype(float)
+    return by_class(rural, reach.limits())
 
 
 def take_up(minutes: np.ndarray, rural: np.ndarray, reach: ReachSettings) -> np.ndarray:
@@ -96,17 +99,14 @@ def take_up(minutes: np.ndarray, rural: np.ndarray, reach: ReachSettings) -> np.
     d = reach.decay
     if reach.model == "coverage" or d.curve == "step":
         return inside.astype(float)
-    full = np.where(rural, d.full().rural, d.full().urban)
-    half = np.where(rural, d.half().rural, d.half().urban)
+    full, half = by_class(rural, d.full()), by_class(rural, d.half())
     w = np.power(0.5, np.maximum(minutes - full, 0.0) / half)
     return np.where(inside, w, 0.0)
 
 
 def minutes_per_metre(rural: np.ndarray, reach: ReachSettings) -> np.ndarray:
     """Estimated travel minutes per straight-line metre, by urban/rural class."""
-    speed = np.where(rural, reach.speed_kmh.rural, reach.speed_kmh.urban)
-    circ = np.where(rural, reach.circuity.rural, reach.circuity.urban)
-    return circ / (speed * 1000.0) * 60.0
+    return by_class(rural, reach.circuity) / (by_class(rural, reach.speed_kmh) * 1000.0) * 60.0
 
 
 def estimate_pairs(

@@ -73,7 +73,7 @@ class ModelData:
         a_i = population_i × need_i, need-weighted children per area.
     reach
         Pairs (area, site, minutes) with minutes ≤ the area's threshold: the reach sets N_i of
-        the coverage model, and what "access" means in both models.
+        the coverage model.
     served, take_up
         Pairs a site may serve (minutes ≤ the area's limit: ``max_minutes`` in the service
         model, the threshold in the coverage model) and the share of children who use the site

@@ -43,15 +43,15 @@ TIE_SHARE = 1e-6
 
 def tie_epsilon(model: FamilyCentreModel) -> float:
     """ε for reach objectives (see the module docstring)."""
-    d, s = model.data, model.settings
+    d = model.data
     positive = d.demand[d.demand > 0]
     smallest = float(positive.min()) if len(positive) else 1.0
     workers = 0.0
-    if s.outreach:
-        per_worker = s.caseload if s.reach_model == "service" else s.reach_per_worker
-        unit = d.population if s.reach_model == "service" else d.demand
-        by_loc = np.bincount(d.area_locality, weights=unit, minlength=len(d.localities))
-        workers = float(np.ceil(by_loc / per_worker).sum())
+    if model.u:  # no more workers than the locality's outreach could use
+        r = model.reach
+        by_loc = np.bincount(r.groups.locality, weights=r.outreach_unit(),
+                             minlength=len(d.localities))
+        workers = float(np.ceil(by_loc / r.worker_capacity()).sum())
     return TIE_SHARE * smallest / (d.n_sites + workers + 1.0)
 
 

@@ -188,6 +188,10 @@ class _Reach:
         return np.bincount(d.area_locality, weights=unit * shares.outreach,
                            minlength=len(d.localities))
 
+    def reached(self, open_: np.ndarray, shares: Shares) -> np.ndarray:
+        """Coverage: more than half the area reached by a site or outreach."""
+        return shares.cover + shares.outreach > 0.5
+
     def access(self, open_: np.ndarray) -> np.ndarray:
         """Per area: an open site within its threshold (what "access" means in the tables)."""
         r = self.model.data.reach
@@ -276,10 +280,6 @@ class CoverageReach(_Reach):
                         & (self.tier_of[self.groups.sites[g]] == tier)).any()
                        for g in counts_for.get(j, []))
         return redundant
-
-    def reached(self, open_: np.ndarray, shares: Shares) -> np.ndarray:
-        return shares.cover + shares.outreach > 0.5
-
 
 class ServiceReach(_Reach):
     """Service: assignment to open sites within reach, take-up falling with travel time,
@@ -379,7 +379,7 @@ class ServiceReach(_Reach):
         capacities: more than half the area reached."""
         if self.counted_in_children:
             return shares.cover + shares.outreach > 1e-6
-        return shares.cover + shares.outreach > 0.5
+        return super().reached(open_, shares)
 
 
 def _nearest_open(pairs: TravelPairs, open_: np.ndarray, n_areas: int) -> np.ndarray:

@@ -6,6 +6,8 @@ Examples
 ('£2.4m', '£950k', '£12,500')
 >>> pct(0.5), pct(0.125)
 ('50%', '12.5%')
+>>> plural(1, "site"), plural(1200, "outreach worker"), plural(2, "locality", "localities")
+('1 site', '1,200 outreach workers', '2 localities')
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def money(x: float) -> str:
 def pct(x: float) -> str:
     """A share as a percentage, whole when it is whole."""
     return f"{100 * x:.0f}%" if abs(100 * x - round(100 * x)) < 1e-9 else f"{100 * x:.1f}%"
+
+
+def plural(k: float, one: str, many: str | None = None) -> str:
+    """A count and its noun, agreeing in number ('1 site', '2 sites')."""
+    k = round(k)
+    return f"{k:,} {one if k == 1 else (many or one + 's')}"
 
 
 def site_names(model: FamilyCentreModel, idx) -> str:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from optimiser.errors import InputError
 from optimiser.files import atomic_output_dir, write_bytes, write_csv, write_json, write_text
+from optimiser.model.words import plural as _n
 from optimiser.report import charts
 from optimiser.report.disclosure import DEFAULT_THRESHOLD
 from optimiser.report.locality_table import (
@@ -281,11 +282,6 @@ def options_table(compare: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------
 
 
-def _n(k: float, one: str, many: str | None = None) -> str:
-    k = round(k)
-    return f"{k:,} {one if k == 1 else (many or one + 's')}"
-
-
 def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
     """Plain-English facts about the option, for the pack's summary."""
     sol = solved.solution
@@ -426,7 +422,7 @@ def equality_sentences(eq: pd.DataFrame) -> list[str]:
 
 
 def service_paragraph(settings: dict, sites: pd.DataFrame) -> str:
-    """The service model in words a councillor follows (blank for the coverage model).
+    """The service model in words a councillor follows, from the scenario's settings.
 
     >>> st = {"reach": {"model": "service", "max_minutes": {"urban": 30, "rural": 45},
     ...       "decay": {"curve": "exponential", "full_minutes": {"urban": 10, "rural": 15},
@@ -442,8 +438,6 @@ def service_paragraph(settings: dict, sites: pd.DataFrame) -> str:
     centres and staff and serves more children until the need near them is met.
     """
     reach = settings.get("reach") or {}
-    if reach.get("model", "service") != "service":
-        return ""
 
     def both(v) -> tuple[float, float]:
         return (v.get("urban"), v.get("rural")) if isinstance(v, dict) else (v, v)
@@ -556,8 +550,7 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
                  + f", each standardised across the county ({need.get('method', 'z')}-scores), "
                  "rescaled so the population-weighted mean is 1. A locality's need index is the "
                  "population-weighted mean of its areas'."))
-    service = ((solved.solution.get("settings") or {}).get("reach") or {}).get(
-        "model", "service") == "service"
+    service = solved.service_model
     rows.append(("Model", "A mixed-integer linear programme chooses which centres to keep, "
                  "close and open and how many outreach workers each locality gets, to " + (
                      "serve the most need-weighted children within the annual budget. Each "
@@ -698,7 +691,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
 
     env = _env()
     loc_rows = _html_rows(display, [(c, lab, "text") for c, lab, _k in loc_columns])
-    service_words = service_paragraph(solved.solution.get("settings") or {}, solved.sites)
+    service_words = (service_paragraph(solved.solution.get("settings") or {}, solved.sites)
+                     if solved.service_model else "")
     ctx = {
         "title": f"{solved.la_name}: family centres consultation",
         "name": solved.name, "la": solved.la_name, "facts": facts,

@@ -84,6 +84,11 @@ class Solved:
     scenario_text: str = ""
 
     @property
+    def service_model(self) -> bool:
+        """Solved with the service model (capacities and take-up); older folders: coverage."""
+        return self.solution.get("reach_model") == "service"
+
+    @property
     def modelled_cases(self) -> bool:
         """True when any CIN/CPP figure is a modelled estimate rather than the council's count."""
         if bool(self.prepare.get("modelled_cases", False)):
