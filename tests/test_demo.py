@@ -152,7 +152,9 @@ def test_demo_sweep_is_not_flat_and_buys_service(demo_out):
     sweep = pd.read_csv(out / "sweep" / "sweep.csv").set_index("budget")
     assert sweep.loc[4e6, "reach_share"] <= 0.6 * sweep.loc[16e6, "reach_share"]
     assert sweep["sites"].iloc[-1] > sweep["sites"].iloc[0]
-    assert "The curve rises because" in (out / "pack" / "index.html").read_text()
+    index = (out / "pack" / "index.html").read_text()
+    assert "The curve rises because" in index
+    assert "children a year get a place at a centre or with an outreach worker" in index
 
 
 def test_demo_never_shows_a_site_above_capacity_or_outreach_above_caseload(demo_out):

@@ -340,10 +340,13 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
         words.append(cost + ".")
     known = solved.network_known
     if facts["reach_share"] is not None:
-        s = (f"It reaches {format_value(facts['reach_share'], 'percent')} of need-weighted "
-             "children")
+        s = (f"It {'serves' if solved.service_model else 'reaches'} "
+             f"{format_value(facts['reach_share'], 'percent')} of need-weighted children")
         if known and np.isfinite(before):
             s += f" (today's network: {format_value(before, 'percent')})"
+        if solved.service_model and facts["children_reached"] is not None:
+            s += (f": {format_value(facts['children_reached'], 'count')} children a year get a "
+                  "place at a centre or with an outreach worker")
         words.append(s + ".")
     if known:
         words.append(f"{_n(len(gaining), 'area')} gain access and {_n(len(losing), 'area')} "
