@@ -130,14 +130,40 @@ def scenario_copy(name: str | Path, instance_dir: str | Path, out_dir: str | Pat
     text = re.sub(r"(?m)^(\s+cost_per_worker:\s*)[0-9.eE+]+",
                   lambda m: f"{m.group(1)}{costs.outreach_worker.annual_cost:.0f}", text)
     if costs.outreach_worker.caseload is not None:
+        caseload = _caseload_for(costs.outreach_worker.caseload, Path(instance_dir))
         text = re.sub(r"(?m)^(\s+caseload:\s*)[0-9.eE+]+",
-                      lambda m: f"{m.group(1)}{costs.outreach_worker.caseload:g}", text)
+                      lambda m: f"{m.group(1)}{caseload:g}", text)
     header = (f"# Copy made by optimiser of {src.name} ({src.parent.name}/): edit that file "
               "(and costs.yaml), not this one.\n")
     dest = out_dir / src.name
     write_text(dest, header + text)
     load_scenario(dest)  # checked now, not half-way through the demo
     return dest
+
+
+#: The age group of costs.yaml's caseload (children 0-19 a year: 48 families x 1.75).
+COSTS_AGE_GROUP = "0-19"
+
+
+def _caseload_for(caseload: float, instance_dir: Path) -> float:
+    """costs.yaml's caseload (children 0-19) in the instance's age group: the same families,
+    counted in that age group's children per family (48 families: 84 aged 0-19, 60 aged 0-4).
+
+    >>> import json, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "prepare.json").write_text(json.dumps({"age_group": "0-4"}))
+    >>> _caseload_for(84, folder)
+    60.0
+    """
+    import json
+
+    from optimiser.sites import CHILDREN_PER_FAMILY
+
+    meta = instance_dir / "prepare.json"
+    age = (json.loads(meta.read_text(encoding="utf-8")).get("age_group", COSTS_AGE_GROUP)
+           if meta.is_file() else COSTS_AGE_GROUP)
+    per_family = CHILDREN_PER_FAMILY.get(age, CHILDREN_PER_FAMILY[COSTS_AGE_GROUP])
+    return round(caseload * per_family / CHILDREN_PER_FAMILY[COSTS_AGE_GROUP], 6)
 
 
 def _relpath(target: Path, start: Path) -> str:

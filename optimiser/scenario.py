@@ -34,6 +34,11 @@ Keys and defaults (see DESIGN.md "Interfaces")::
     constraints: {locality_min_reach, site_per_locality, min_sites, max_sites,
                   min_separation_km, must_open, must_close, deprived_max_minutes}
     solver: {name: highs, time_limit_s: 600, gap: 0, threads: 1, seed: 0}   # the defaults
+    years:                         # a plan over several years (instead of budget)
+      - {year: 2026, budget: 16000000}      # or saving / saving_share against base_budget
+      - {year: 2027, budget: 14000000, children: 1.01}   # optional growth factor
+    multi_year: {base_budget, discount_rate: 0, reopen: false, earliest_closure,
+                 one_off_costs: in_year}
 
 Examples
 --------
@@ -44,6 +49,7 @@ Examples
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -243,6 +249,63 @@ class SolverSettings(_Strict):
     msg: bool = False
 
 
+class YearBudget(_Strict):
+    """One year of a multi-year plan: its budget, given directly or as a saving against
+    ``multi_year.base_budget``, and optionally a growth factor on every area's children."""
+
+    year: int = Field(ge=1990, le=2100)
+    budget: float | None = Field(default=None, ge=0)
+    #: £ saved this year on top of the earlier years' savings (Lincolnshire's phasing).
+    saving: float | None = Field(default=None, ge=0)
+    #: This year's saving as a share of the base budget (on top of earlier years').
+    saving_share: float | None = Field(default=None, ge=0, le=1)
+    #: Children in every area this year ÷ the instance's (1.02 = 2% more); overrides growth.
+    children: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> YearBudget:
+        given = [k for k in ("budget", "saving", "saving_share") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise KeyedValueError(
+                "years", self.year,
+                f"year {self.year} gives {' and '.join(given) or 'no budget'}",
+                "give exactly one of budget (£ a year), saving (£ saved this year on top of "
+                "earlier years) or saving_share (this year's saving as a share of "
+                "multi_year.base_budget)")
+        return self
+
+
+class MultiYearSettings(_Strict):
+    """How a multi-year plan is costed and what it may do between years."""
+
+    #: The budget savings are taken from (needed when a year gives saving or saving_share).
+    base_budget: float | None = Field(default=None, ge=0)
+    #: Each later year's children served count 1/(1+r)^k (0: every year counts the same;
+    #: HM Treasury's Green Book uses 0.035).
+    discount_rate: float = Field(default=0.0, ge=0, lt=1)
+    #: A site closed in one year may open again in a later year.
+    reopen: bool = False
+    #: A site opened during the plan may close again before its end. Off by default: a council
+    #: does not open a centre (and pay to set it up) to close it two years later.
+    close_new_sites: bool = False
+    #: Closures take notice: no site closes before this year (one year for every site, or a
+    #: mapping of site ids to years, with ``default`` for the rest).
+    earliest_closure: int | dict[str, int] | None = None
+    #: in_year: set-up and closure costs are spent in the year they fall (cash, as a council's
+    #: budget is); annualised: spread over ``annualise_years`` from that year, as a one-year
+    #: solve counts them.
+    one_off_costs: Literal["in_year", "annualised"] = "in_year"
+    #: Children per year: none (as in the instance), or trend (the council's ONS mid-year
+    #: estimates, projected; optimiser/growth.py gives the method and its limits).
+    growth: Literal["none", "trend"] = "none"
+    #: A council's own figures by area or locality and year (overrides the trend there).
+    growth_file: str | None = None
+    #: The council's ONS code for the trend (default: the instance's prepare.json).
+    council: str | None = None
+    #: The year the instance's children were counted (default 2019: ONS mid-2019 estimates).
+    children_year: int | None = Field(default=None, ge=1990, le=2100)
+
+
 class Scenario(_Strict):
     """A validated scenario. ``instance_dir`` and ``source`` are filled by :func:`load_scenario`."""
 
@@ -258,6 +321,8 @@ class Scenario(_Strict):
     tiers: TierSettings = Field(default_factory=TierSettings)
     constraints: Constraints = Field(default_factory=Constraints)
     solver: SolverSettings = Field(default_factory=SolverSettings)
+    years: list[YearBudget] | None = None
+    multi_year: MultiYearSettings | None = None
 
     # Not scenario keys: where the file and its instance are (set by load_scenario).
     _source: Path | None = None
@@ -265,6 +330,11 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _objective_needs(self) -> Scenario:
+        if self.years is not None:
+            return self._years_consistent()
+        if self.multi_year is not None:
+            raise KeyedValueError("multi_year", None, "multi_year is used only with years",
+                                   "add a years: list, or remove multi_year")
         if self.objective in ("max_reach", "max_min_locality") and self.budget is None:
             raise KeyedValueError("budget", None,
                                    f"objective {self.objective} needs a budget (£ a year)",
@@ -274,6 +344,56 @@ class Scenario(_Strict):
                                    "objective min_cost needs target_reach",
                                    "add e.g. 'target_reach: 0.9' (90% of need-weighted children)")
         return self
+
+    def _years_consistent(self) -> Scenario:
+        years = self.years or []
+        if not years:
+            raise KeyedValueError("years", None, "years is empty",
+                                   "list at least one year, e.g. - {year: 2026, budget: 1.6e7}")
+        if self.budget is not None:
+            raise KeyedValueError("budget", self.budget,
+                                   "budget and years are both given",
+                                   "a multi-year plan takes each year's budget from years: "
+                                   "remove budget")
+        if self.objective != "max_reach":
+            raise KeyedValueError("objective", self.objective,
+                                   f"years works with objective max_reach, not {self.objective}",
+                                   "use objective: max_reach (children served over the years)")
+        numbers = [y.year for y in years]
+        if any(b <= a for a, b in pairwise(numbers)):
+            raise KeyedValueError("years", numbers,
+                                   "the years are not in increasing order without repeats",
+                                   "list each year once, earliest first")
+        saving = any(y.budget is None for y in years)
+        base = self.multi_year.base_budget if self.multi_year else None
+        if saving and base is None:
+            raise KeyedValueError("multi_year.base_budget", None,
+                                   "years give savings but no base budget to take them from",
+                                   "add multi_year: {base_budget: 16000000}")
+        if any(b < 0 for b in self.year_budgets()):
+            raise KeyedValueError("years", numbers,
+                                   "the savings add up to more than the base budget",
+                                   "lower the savings or raise multi_year.base_budget")
+        return self
+
+    def year_budgets(self) -> list[float]:
+        """Each year's budget (£): given, or the base less the savings so far.
+
+        >>> s = Scenario.model_validate({"instance": ".", "multi_year": {"base_budget": 100},
+        ...     "years": [{"year": 2026, "saving": 10}, {"year": 2027, "saving_share": 0.05},
+        ...               {"year": 2028, "budget": 70}]})
+        >>> s.year_budgets()
+        [90.0, 85.0, 70.0]
+        """
+        base = self.multi_year.base_budget if self.multi_year else None
+        out, saved = [], 0.0
+        for y in self.years or []:
+            if y.budget is not None:
+                out.append(float(y.budget))
+                continue
+            saved += y.saving if y.saving is not None else float(y.saving_share) * base
+            out.append(float(base) - saved)
+        return out
 
     def unused_keys(self) -> list[str]:
         """Sentences for keys the file gives that this objective does not use (DESIGN.md's own
@@ -328,7 +448,9 @@ class Scenario(_Strict):
         >>> s.with_changes(budget=2e6).budget
         2000000.0
         """
-        data = self.model_dump()
+        # Only the keys the file gave (and the changes): a full dump would mark every default
+        # as given, and unused_keys() would then note keys nobody wrote.
+        data = self.model_dump(exclude_unset=True)
         data.update(changes)
         new = Scenario.model_validate(data)
         new._source = self._source

@@ -56,6 +56,8 @@ class Solution:
     sites_table: pd.DataFrame | None = None
     localities_table: pd.DataFrame | None = None
     scenario_file: Path | None = None
+    #: More tables for the folder, by file name (a multi-year plan's years.csv, schedule.csv).
+    extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     model: FamilyCentreModel | None = field(default=None, repr=False)
     result: ModelResult | None = field(default=None, repr=False)
 
@@ -74,6 +76,8 @@ class Solution:
                 write_csv(tmp / "areas.csv", self.areas_table)
                 write_csv(tmp / "sites.csv", self.sites_table)
                 write_csv(tmp / "localities.csv", self.localities_table)
+            for name, table in self.extra_tables.items():
+                write_csv(tmp / name, table)
             if self.scenario_file is not None and Path(self.scenario_file).is_file():
                 shutil.copyfile(self.scenario_file, tmp / "scenario.yaml")
         return Path(out)

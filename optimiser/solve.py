@@ -82,6 +82,10 @@ def solve_scenario(scenario: Scenario, instance: Instance | None = None) -> Solu
     """Read the instance (unless given), build the model and solve it."""
     if instance is None:
         instance = read_instance(scenario.instance_dir)
+    if scenario.years is not None:
+        from optimiser.solve_years import solve_years
+
+        return solve_years(scenario, instance)
     model = FamilyCentreModel.from_instance(instance, scenario)
     return solve_model(model, instance, scenario)
 
@@ -105,6 +109,12 @@ def summary_text(sol: Solution) -> str:
                          if sol.reach_model == "service" else
                          f"  against today's network: {len(ch['areas_gaining'])} areas gain "
                          f"access, {len(ch['areas_losing'])} lose it")
+    for row in sol.summary.get("years") or []:
+        lines.append(f"  {row['year']}: {row['sites_open']} sites, {row['outreach_workers']} "
+                     f"workers, spends {money(row['annual_cost'])} of {money(row['budget'])}; "
+                     f"serves {100 * row['reach_share']:.1f}%"
+                     + (f"; opens {row['opened']}" if row["opened"] else "")
+                     + (f"; closes {row['closed']}" if row["closed"] else ""))
     for sentence in sol.explanation:
         lines.append(f"  {sentence}")
     return "\n".join(lines)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ["oxfordshire_options.py", "budget_sweep.py", "luton_hub_and_spoke.py",
-           "calibrate_travel.py"]
+           "calibrate_travel.py", "oxfordshire_four_years.py", "lincolnshire_savings_profile.py"]
 
 
 def _run(args: list[str], mirror: Path, cwd: Path) -> subprocess.CompletedProcess:
@@ -95,3 +98,56 @@ def test_script_reports_a_bad_scenario_as_one_error(mirror, tmp_path):
     assert done.returncode == 2
     assert "error:" in done.stderr and "budgett" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, budgets", [
+    ("oxfordshire_four_years.py", [16e6, 14e6, 12e6, 10e6]),
+    ("lincolnshire_savings_profile.py",
+     [15_950_000 * (1 - s) for s in np.cumsum([0.11353, 0.09542, 0.01517, 0.00588])]),
+])
+def test_multi_year_scripts(script, budgets, mirror, tmp_path):
+    """Each year's spend (running, workers, one-off costs falling that year, costed here from
+    schedule.csv and the sites' costs) is within that year's budget."""
+    done = _run([str(REPO / "scripts" / script), "--out", "yrs", "--gap", "0.05"], mirror,
+                tmp_path)
+    assert done.returncode == 0, done.stderr
+    solved = tmp_path / "yrs" / "solved"
+    years = pd.read_csv(solved / "years.csv")
+    schedule = pd.read_csv(solved / "schedule.csv")
+    sites = pd.read_csv(solved / "sites.csv").set_index("site_id").loc[schedule["site_id"]]
+    assert years["year"].tolist() == [2026, 2027, 2028, 2029]
+    assert years["budget"].to_numpy() == pytest.approx(budgets)
+    state = schedule[[f"open_{y}" for y in years["year"]]].to_numpy(bool)
+    before = schedule["status"].eq("existing").to_numpy()
+    scenario = yaml.safe_load((tmp_path / "yrs" / "scenarios" / script.replace(
+        ".py", ".yaml").replace("oxfordshire_", "").replace("lincolnshire_", "")).read_text())
+    worker_cost = scenario["outreach"]["cost_per_worker"]
+    for t, row in years.iterrows():
+        opened, closed = state[:, t] & ~before, ~state[:, t] & before
+        spend = (sites["annual_cost"].to_numpy() @ state[:, t]
+                 + sites["setup_cost"].to_numpy() @ opened
+                 + sites["closure_cost"].to_numpy() @ closed
+                 + worker_cost * row["outreach_workers"])
+        assert spend == pytest.approx(row["annual_cost"], abs=0.5)
+        assert spend <= row["budget"] + 1e-6
+        before = state[:, t]
+    # Growth: more children each year (the ONS trend for both counties rises).
+    assert years["children_factor"].is_monotonic_increasing
+    # A centre opened in the plan stays open; today's centres never reopen.
+    new = schedule["status"].eq("candidate").to_numpy()
+    assert (np.diff(state[new].astype(int), axis=1) >= 0).all()
+    assert (np.diff(state[~new].astype(int), axis=1) <= 0).all()
+    assert "2029:" in done.stdout
+    by_loc = pd.read_csv(solved / "localities_years.csv")
+    for row in years.itertuples():
+        year = by_loc[by_loc["year"] == row.year]
+        assert year["outreach_workers"].sum() == row.outreach_workers
+        assert year["sites"].sum() == row.sites_open
+        assert year["children_served"].sum() <= row.children_served + 1e-6
+    summary = json.loads((solved / "solution.json").read_text())
+    assert [y["year"] for y in summary["years"]] == [2026, 2027, 2028, 2029]
+    for entry, row in zip(summary["years"], years.itertuples(), strict=True):
+        assert {"year", "budget", "annual_cost", "open_sites", "reach_share"} <= set(entry)
+        assert entry["annual_cost"] == row.annual_cost
+        assert len(entry["open_sites"]) == row.sites_open

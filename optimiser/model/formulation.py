@@ -192,6 +192,17 @@ class FamilyCentreModel:
         return model
 
     @classmethod
+    def from_data(cls, data: ModelData, settings: ModelSettings, *,
+                  instance: Instance | None = None,
+                  scenario: Scenario | None = None) -> FamilyCentreModel:
+        """Build from resolved arrays and settings (the multi-year model builds each year so)."""
+        model = cls.__new__(cls)
+        model.data, model.settings = data, settings
+        model.instance, model.scenario = instance, scenario
+        model._build()
+        return model
+
+    @classmethod
     def from_cost_matrix(
         cls,
         minutes: np.ndarray | pd.DataFrame,
@@ -407,37 +418,8 @@ class FamilyCentreModel:
         return "infeasible", f"CBC: {pulp.LpStatus[p.status]}", None
 
     def _highs_status(self):
-        import highspy
-
-        h = self.problem.solverModel
-        ms = h.getModelStatus()
-        info = h.getInfo()
-        detail = "HiGHS: " + h.modelStatusToString(ms)
-        sign = -1.0 if self.problem.sense == pulp.LpMaximize else 1.0
-        has_int = any(v.cat == pulp.LpInteger for v in self.problem.variables())
-        primal_ok = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        bound = None
-        if has_int and np.isfinite(info.mip_dual_bound) and abs(info.mip_dual_bound) < 1e30:
-            bound = sign * info.mip_dual_bound
-        MS = highspy.HighsModelStatus
-        if ms in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
-            return "infeasible", detail, None
-        if ms == MS.kOptimal:
-            obj = pulp.value(self.problem.objective) or 0.0
-            if not has_int:
-                return "optimal", detail, obj
-            abs_gap = abs(bound - obj) if bound is not None else np.inf
-            if abs_gap <= 1e-6 + 1e-9 * abs(obj):
-                return "optimal", detail, bound
-            return "feasible", detail + f" (stopped at relative gap {info.mip_gap:.2g})", bound
-        if ms == MS.kTimeLimit:
-            if not primal_ok:
-                self.no_plan = True
-                return "time_limit", detail + ": no plan found", bound
-            return "time_limit", detail, bound
-        if primal_ok:
-            return "feasible", detail, bound
-        return "infeasible", detail, None
+        status, detail, bound, self.no_plan = highs_status(self.problem)
+        return status, detail, bound
 
     def solve(self) -> ModelResult:
         """Solve with the scenario's solver settings; see :class:`ModelResult` for the status."""
@@ -451,8 +433,10 @@ class FamilyCentreModel:
         return y, u
 
     def result(self, status: str, detail: str, bound: float | None,
-               seconds: float) -> ModelResult:
-        """The result of the last run (no plan: empty arrays and ``objective_value`` None)."""
+               seconds: float, *, prune: bool = True) -> ModelResult:
+        """The result of the last run (no plan: empty arrays and ``objective_value`` None).
+        ``prune=False`` keeps the plan as solved (a year of a multi-year plan: dropping a site in
+        one year could break the schedule's no-reopening rule)."""
         d, s = self.data, self.settings
         y, u = self._values()
         n_loc = len(d.localities)
@@ -472,7 +456,7 @@ class FamilyCentreModel:
         open_ = y > 0.5
         workers = np.rint(u).astype(np.int64) if len(u) else np.zeros(n_loc, dtype=np.int64)
         # The tie-break is below the solver's tolerance: drop what serves no one extra.
-        if self.objective.prunes:
+        if prune and self.objective.prunes:
             open_, workers = prune_plan(self, open_, workers)
         shares = self.reach.shares(open_)
         need_reached = float(np.dot(d.demand, shares.share
@@ -529,3 +513,38 @@ def _silence_highs_banner() -> None:
         os.dup2(saved, 1)
         os.close(saved)
     _BANNER_DONE = True
+
+
+def highs_status(problem: pulp.LpProblem) -> tuple[str, str, float | None, bool]:
+    """HiGHS's verdict on a solved PuLP problem: (status, detail, bound, no plan found)."""
+    import highspy
+
+    h = problem.solverModel
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    detail = "HiGHS: " + h.modelStatusToString(ms)
+    sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
+    has_int = any(v.cat == pulp.LpInteger for v in problem.variables())
+    primal_ok = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    bound = None
+    if has_int and np.isfinite(info.mip_dual_bound) and abs(info.mip_dual_bound) < 1e30:
+        bound = sign * info.mip_dual_bound
+    MS = highspy.HighsModelStatus
+    if ms in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
+        return "infeasible", detail, None, False
+    if ms == MS.kOptimal:
+        obj = pulp.value(problem.objective) or 0.0
+        if not has_int:
+            return "optimal", detail, obj, False
+        abs_gap = abs(bound - obj) if bound is not None else np.inf
+        if abs_gap <= 1e-6 + 1e-9 * abs(obj):
+            return "optimal", detail, bound, False
+        return ("feasible", detail + f" (stopped at relative gap {info.mip_gap:.2g})", bound,
+                False)
+    if ms == MS.kTimeLimit:
+        if not primal_ok:
+            return "time_limit", detail + ": no plan found", bound, True
+        return "time_limit", detail, bound, False
+    if primal_ok:
+        return "feasible", detail, bound, False
+    return "infeasible", detail, None, False
