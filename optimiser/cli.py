@@ -63,6 +63,10 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def data_fetch(
     mirror: MirrorOption = None,
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="Read every official file from under this address instead of its "
+        "publisher's host: https://host/path becomes BASE/host/path (an offline copy or a test "
+        "server). Default: $OPTIMISER_DATA_BASE_URL.", show_default=False)] = None,
 ) -> None:
     """Download the official files once into the cache and convert them to canonical tables.
 
@@ -73,7 +77,7 @@ def data_fetch(
     from optimiser.sources import check_tables, fetch_all
 
     chosen = mirror if mirror is not None else mirror_from_env()
-    root = fetch_all(mirror=chosen, force=force, log=console.print)
+    root = fetch_all(mirror=chosen, force=force, log=console.print, base_url=base_url)
     checks = check_tables(root)
     for c in checks:
         console.print(f"  {c.table}: {c.status}", highlight=False, soft_wrap=True)
