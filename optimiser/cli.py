@@ -105,13 +105,18 @@ def prepare(
                                     "e.g. Oxfordshire or E10000025.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the instance to.")],
     mirror: MirrorOption = None,
-    sites: Annotated[Path | None, typer.Option(help="The council's sites CSV.")] = None,
+    sites: Annotated[Path | None, typer.Option(
+        help="The council's sites file (CSV or Excel .xlsx).")] = None,
     localities: Annotated[Path | None, typer.Option(
-        help="LSOA->locality or ward->locality CSV, or locality polygons (GeoPackage, "
-        "shapefile, GeoJSON).")] = None,
+        help="LSOA->locality or ward->locality CSV or .xlsx, or locality polygons "
+        "(GeoPackage, shapefile, GeoJSON).")] = None,
     cases: Annotated[Path | None, typer.Option(
-        help="The council's children in need / protection plan extract (counts per LSOA, "
-        "or one row per child with a postcode).")] = None,
+        help="The council's children in need / protection plan extract, CSV or .xlsx (counts "
+        "per LSOA, or one row per child with a postcode).")] = None,
+    sheet: Annotated[list[str] | None, typer.Option(
+        "--sheet", help="Sheet to read of an Excel input (default: its first sheet): NAME for "
+        "every workbook, or sites=NAME, cases=NAME, localities=NAME; may be repeated.",
+        show_default=False)] = None,
     age_group: Annotated[str, typer.Option(
         help="Children the service is for: 0-4 (families with under-fives, as children's "
         "centres serve) or 0-19.")]
@@ -134,7 +139,7 @@ def prepare(
     settings = PrepareSettings(
         la=la, mirror=mirror, sites=sites, localities=localities, cases=cases,
         age_group=age_group, weights=weights, standardise=standardise, year=year,
-        boundaries=boundaries, candidates=candidates,
+        boundaries=boundaries, candidates=candidates, sheet=tuple(sheet or ()),
     )
     summary = prepare_instance(settings, out)
     console.print(summary)
