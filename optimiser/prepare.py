@@ -414,6 +414,17 @@ def _sites_lines(info: dict) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Prepared:
+    """An instance built in memory: the three tables, ``prepare.json`` and the summary lines."""
+
+    areas: pd.DataFrame
+    sites: pd.DataFrame
+    localities: pd.DataFrame
+    meta: dict
+    lines: list[str]
+
+
 def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     """Build the instance for one LA and write it to ``out`` (replaced only on success).
 
@@ -428,11 +439,35 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     InputError, DataSourceError
         One clear message; nothing is written.
     """
+    settings.check()
+    check_output_dir(Path(out).resolve())  # before the work, not only when writing
+    built = build_instance(settings)
+    write_prepared(built, out)
+    return "\n".join([*built.lines, f"Instance written to {Path(out)}"])
+
+
+def write_prepared(built: Prepared, out: str | Path) -> Path:
+    """Write ``areas.csv``, ``sites.csv``, ``localities.csv`` and ``prepare.json`` (atomically)."""
+    with atomic_output_dir(Path(out)) as tmp:
+        write_csv(tmp / "areas.csv", built.areas)
+        write_csv(tmp / "sites.csv", built.sites)
+        write_csv(tmp / "localities.csv", built.localities)
+        write_json(tmp / "prepare.json", built.meta)
+    return Path(out)
+
+
+def build_instance(settings: PrepareSettings) -> Prepared:
+    """Build the instance for one LA in memory (what :func:`prepare_instance` writes).
+
+    Raises
+    ------
+    InputError, DataSourceError
+        One clear message.
+    """
     from optimiser import localities as locality_mod
     from optimiser import need as need_mod
 
     settings.check()
-    check_output_dir(Path(out).resolve())  # before the work, not only when writing
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror)
     la = resolve_la(settings.la, loaders.load_utla_lookup(root),
@@ -534,13 +569,6 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         "created_by": {"package": "family-centre-optimiser", "version": __version__},
     }
 
-    out = Path(out)
-    with atomic_output_dir(out) as tmp:
-        write_csv(tmp / "areas.csv", areas_csv)
-        write_csv(tmp / "sites.csv", sites_csv)
-        write_csv(tmp / "localities.csv", localities)
-        write_json(tmp / "prepare.json", meta)
-
     if cases.source == "modelled":
         case_line = (f"Children in need / on protection plans: MODELLED from DfE totals at 31 "
                      f"March {settings.year} ({cases.info['dfe_cin']:,} / "
@@ -557,6 +585,6 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         case_line,
         *_sites_lines(sites_info),
         *[n[0].upper() + n[1:] + "." for n in notes],
-        f"Instance written to {out}",
     ]
-    return "\n".join(lines)
+    return Prepared(areas=areas_csv, sites=sites_csv, localities=localities, meta=meta,
+                    lines=lines)

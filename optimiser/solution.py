@@ -69,8 +69,10 @@ class Solution:
             return summary[name]
         raise AttributeError(name)
 
-    def write(self, out: str | Path) -> Path:
-        """Write the solved folder atomically (nothing is left behind if anything fails)."""
+    def write(self, out: str | Path, *, gpkg: bool = True) -> Path:
+        """Write the solved folder atomically (nothing is left behind if anything fails).
+
+        ``gpkg=False`` leaves out ``plan.gpkg`` (for a folder only the report reads)."""
         with atomic_output_dir(out) as tmp:
             write_json(tmp / "solution.json", self.summary)
             if self.areas_table is not None:
@@ -79,7 +81,7 @@ class Solution:
                 write_csv(tmp / "localities.csv", self.localities_table)
             if self.scenario_file is not None and Path(self.scenario_file).is_file():
                 shutil.copyfile(self.scenario_file, tmp / "scenario.yaml")
-            if self.areas_table is not None:
+            if gpkg and self.areas_table is not None:
                 _write_plan_gpkg(tmp)
         return Path(out)
 
