@@ -92,3 +92,20 @@ def test_plan_bytes_are_reproducible(tmp_path: Path) -> None:
     digest = [hashlib.sha256((tmp_path / p / GPKG_NAME).read_bytes()).hexdigest()
               for p in ("a", "b")]
     assert digest[0] == digest[1]
+
+
+def test_a_lost_boundaries_file_gives_circles_not_a_failed_solve(tmp_path: Path) -> None:
+    import json
+
+    from optimiser.report.gpkg import FALLBACK_RADIUS_M, plan_layers
+    from optimiser.report.solved import read_solved
+
+    solved = make_solved(tmp_path)
+    prep = tmp_path / "instance" / "prepare.json"
+    meta = json.loads(prep.read_text())
+    meta["boundaries"] = {"source": "user", "file": str(tmp_path / "moved" / "lsoa.gpkg")}
+    prep.write_text(json.dumps(meta))
+    areas = plan_layers(read_solved(solved))["areas"]
+    assert len(areas) == 12
+    circle = 3.14159 * FALLBACK_RADIUS_M ** 2
+    assert (abs(areas.area / circle - 1) < 0.01).all()

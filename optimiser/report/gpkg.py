@@ -37,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from optimiser.errors import InputError
 from optimiser.report.disclosure import DEFAULT_THRESHOLD
 from optimiser.report.locality_table import (
     SUPPRESSED_COLUMNS,
@@ -70,11 +71,25 @@ _FIXED_DATE = "2000-01-01T00:00:00.000Z"
 _SHAPES: dict[tuple[str, tuple[str, ...]], gpd.GeoDataFrame] = {}
 
 
+#: Radius of the stand-in circle of an area whose boundary cannot be read (metres).
+FALLBACK_RADIUS_M = 250.0
+
+
 def _area_polygons(solved: Solved) -> gpd.GeoDataFrame:
     ids = tuple(solved.areas["area_id"].astype(str))
     key = (str(solved.prepare.get("boundaries")), ids)
     if key not in _SHAPES:
-        shapes = area_shapes(solved)
+        try:
+            shapes = area_shapes(solved)
+        except InputError:
+            # The boundaries file prepare used has gone (moved, or another machine): a solve
+            # must not fail for a map layer, so the areas are circles at their points.
+            a = solved.areas
+            if not {"x", "y"} <= set(a.columns) or a[["x", "y"]].isna().any().any():
+                raise
+            points = gpd.points_from_xy(a["x"], a["y"]).buffer(FALLBACK_RADIUS_M)
+            return gpd.GeoDataFrame({"area_id": a["area_id"].astype(str)}, geometry=points,
+                                    crs=BNG)
         if shapes.circles:  # drawn from the areas' points: cheap, and not to be reused
             return shapes.shapes
         _SHAPES.clear()  # one council at a time is plenty
