@@ -219,17 +219,22 @@ def download_arcgis(url: str, dest: Path, params: Mapping[str, str] | None = Non
                     progress: bool = True) -> None:
     """Page through an ArcGIS layer and save its records as one CSV at ``dest`` (atomically).
 
-    Columns keep the server's field names and order; the file is what a portal "download CSV"
-    gives, so the same converter reads either.
+    Columns keep the server's field names and order, rows are sorted; the file is what a
+    portal "download CSV" gives, so the same converter reads either.
     """
     rows = arcgis_rows(url, params, progress=progress)
     if not rows:
         raise DataSourceError(f"{url} returned no records", hint=MIRROR_HINT)
+    table = pd.DataFrame(rows)
+    # The server's order is not part of the data: sorted rows give the same file, and so the
+    # same checksum (recorded at first download), whatever order the pages came in.
+    text = table.astype(str)
+    table = table.loc[text.sort_values(list(text.columns), kind="stable").index]
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            pd.DataFrame(rows).to_csv(fh, index=False, lineterminator="\n")
+            table.to_csv(fh, index=False, lineterminator="\n")
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

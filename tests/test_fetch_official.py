@@ -228,6 +228,16 @@ def test_arcgis_error_answer_is_one_clear_message(tmp_path: Path,
             _download.download_arcgis(url, tmp_path / "x.csv", {"where": "0=1"}, progress=False)
         _download.download_arcgis(url, tmp_path / "x.csv", progress=False)
     assert (tmp_path / "x.csv").read_text() == "A\n1\n"
+    # The same records in another order (a republished service) give the same file.
+    rows = [{"FID": i, "CODE": f"E0{i % 7}"} for i in range(1, 400)]
+    files = []
+    for k, records in enumerate((rows, rows[::-1])):
+        with serve(Official(layers={"L": Layer(records)})) as base:
+            dest = tmp_path / f"l{k}.csv"
+            _download.download_arcgis(f"{base}/{ARCGIS}/L/FeatureServer/0/query", dest,
+                                      progress=False)
+            files.append(dest.read_bytes())
+    assert files[0] == files[1] and files[0].count(b"\n") == 400
 
 
 def test_lsoa21_converter_reads_both_layouts(tmp_path: Path) -> None:
