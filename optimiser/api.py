@@ -168,6 +168,11 @@ class Plan:
         return f"{self.la_name}: {self.scenario.name}"
 
     @property
+    def sources(self) -> list[dict[str, Any]]:
+        """The official tables the instance was built from (title, vintage, licence, sha256)."""
+        return list(self.instance.metadata.get("sources") or [])
+
+    @property
     def modelled_cases(self) -> bool:
         """True when the CIN/CPP figures are modelled from DfE totals, not the council's."""
         return bool(self.instance.metadata.get("modelled_cases", False))

@@ -51,6 +51,7 @@ def test_readme_example_runs_with_frames_in_and_out(notebook) -> None:
     assert isinstance(plan.areas, pd.DataFrame) and len(plan.areas) == 407
     assert isinstance(plan.sites, pd.DataFrame) and plan.sites["open"].any()
     assert plan.title == "Oxfordshire: Option A" and plan.modelled_cases is True
+    assert "imd2019/imd2019_lsoa_compact.csv" in {s["file"] for s in plan.sources}
     assert gdf.crs.to_epsg() == 27700 and len(gdf) == 407
     assert set(gdf["area_id"]) == set(plan.areas["area_id"])
     # No folders unless asked: only the pack (and its internal tables beside it).
