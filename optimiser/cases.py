@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import DataSourceError, InputError
-from optimiser.files import parse_bool_column, read_table
+from optimiser.files import is_workbook, parse_bool_column, read_table, sheet_as_csv
 from optimiser.geography import locate_points
 from optimiser.loaders import CIN_FILE, CPP_FILE
 
@@ -173,17 +174,20 @@ def modelled_cases(areas: pd.DataFrame, cin_total: int, cpp_total: int, *, year:
 # --------------------------------------------------------------------------------------------
 
 
-def _peek_columns(path: Path) -> list[str]:
-    """Header of a CSV file without the checks (read_table does those next)."""
+def _peek_columns(path: Path, sheet: str | None = None) -> list[str]:
+    """Header of a CSV file or Excel sheet without the checks (read_table does those next)."""
     try:
-        head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
+        if is_workbook(path):
+            head = pd.read_csv(io.StringIO(sheet_as_csv(path, sheet)), nrows=0)
+        else:
+            head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
     except Exception:
         return []
     return [str(c).strip() for c in head.columns]
 
 
 def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
-                       boundaries_loader) -> Cases:
+                       boundaries_loader, sheet: str | None = None) -> Cases:
     """Read the council's extract (counts per LSOA, or one row per child with a postcode).
 
     Parameters
@@ -196,6 +200,8 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
         Data root (for the LSOA vintage checks).
     boundaries_loader
         Zero-argument callable returning the LA's boundaries (only called for postcodes).
+    sheet
+        The sheet of an Excel workbook (default: its first); ignored for a CSV file.
 
     Raises
     ------
@@ -205,14 +211,14 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
         outside the LA, empty file, semicolons.
     """
     path = Path(path)
-    cols = _peek_columns(path) if path.is_file() else []
+    cols = _peek_columns(path, sheet) if path.is_file() else []
     postcode_col = next((c for c in POSTCODE_COLUMNS if c in cols), None)
     if postcode_col is not None:
-        return _per_child(path, postcode_col, area_ids, boundaries_loader)
+        return _per_child(path, postcode_col, area_ids, boundaries_loader, sheet)
     lsoa_col = next((c for c in LSOA_COLUMNS if c in cols), "lsoa11cd")
     df = read_table(path, required=[lsoa_col, "cin", "cpp"], nonnegative=["cin", "cpp"],
                     integer=["cin", "cpp"], unique=[lsoa_col], text=[lsoa_col],
-                    what="cases file")
+                    what="cases file", sheet=sheet)
     from optimiser.checks import check_lsoa11_codes
 
     check_lsoa11_codes(df[lsoa_col], root, file=path, column=lsoa_col, expected=set(area_ids))
@@ -273,14 +279,15 @@ def postcode_problem(path: Path, column: str, keys: pd.Series, mask: np.ndarray,
                       row=int(rows[0]) + 2, column=column, hint=hint)
 
 
-def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_loader) -> Cases:
-    cols = _peek_columns(path)
+def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_loader,
+               sheet: str | None = None) -> Cases:
+    cols = _peek_columns(path, sheet)
     # Headers as a spreadsheet writes them ("Category", "CIN") are accepted as well.
     named = {c.lower(): c for c in reversed(cols)}
     if "category" in named:
         category = named["category"]
         df = read_table(path, required=[postcode_col, category],
-                        text=[postcode_col, category], what="cases file")
+                        text=[postcode_col, category], what="cases file", sheet=sheet)
         cat = df[category].astype("string").str.strip().str.lower()
         bad = ~cat.isin(["cin", "cpp"]).fillna(False).to_numpy(dtype=bool)
         if bad.any():
@@ -300,7 +307,7 @@ def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_lo
                 "columns 'cin' and 'cpp'; or give counts per LSOA (lsoa11cd, cin, cpp)",
             )
         df = read_table(path, required=[postcode_col, *flags], text=[postcode_col],
-                        what="cases file")
+                        what="cases file", sheet=sheet)
         is_cin = (parse_bool_column(df, named["cin"], file=path).to_numpy(dtype=bool)
                   if "cin" in named else np.zeros(len(df), dtype=bool))
         is_cpp = (parse_bool_column(df, named["cpp"], file=path).to_numpy(dtype=bool)

@@ -63,6 +63,10 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def data_fetch(
     mirror: MirrorOption = None,
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="Read every official file from under this address instead of its "
+        "publisher's host: https://host/path becomes BASE/host/path (an offline copy or a test "
+        "server). Default: $OPTIMISER_DATA_BASE_URL.", show_default=False)] = None,
 ) -> None:
     """Download the official files once into the cache and convert them to canonical tables.
 
@@ -73,7 +77,7 @@ def data_fetch(
     from optimiser.sources import check_tables, fetch_all
 
     chosen = mirror if mirror is not None else mirror_from_env()
-    root = fetch_all(mirror=chosen, force=force, log=console.print)
+    root = fetch_all(mirror=chosen, force=force, log=console.print, base_url=base_url)
     checks = check_tables(root)
     for c in checks:
         console.print(f"  {c.table}: {c.status}", highlight=False, soft_wrap=True)
@@ -101,13 +105,18 @@ def prepare(
                                     "e.g. Oxfordshire or E10000025.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the instance to.")],
     mirror: MirrorOption = None,
-    sites: Annotated[Path | None, typer.Option(help="The council's sites CSV.")] = None,
+    sites: Annotated[Path | None, typer.Option(
+        help="The council's sites file (CSV or Excel .xlsx).")] = None,
     localities: Annotated[Path | None, typer.Option(
-        help="LSOA->locality or ward->locality CSV, or locality polygons (GeoPackage, "
-        "shapefile, GeoJSON).")] = None,
+        help="LSOA->locality or ward->locality CSV or .xlsx, or locality polygons "
+        "(GeoPackage, shapefile, GeoJSON).")] = None,
     cases: Annotated[Path | None, typer.Option(
-        help="The council's children in need / protection plan extract (counts per LSOA, "
-        "or one row per child with a postcode).")] = None,
+        help="The council's children in need / protection plan extract, CSV or .xlsx (counts "
+        "per LSOA, or one row per child with a postcode).")] = None,
+    sheet: Annotated[list[str] | None, typer.Option(
+        "--sheet", help="Sheet to read of an Excel input (default: its first sheet): NAME for "
+        "every workbook, or sites=NAME, cases=NAME, localities=NAME; may be repeated.",
+        show_default=False)] = None,
     age_group: Annotated[str, typer.Option(
         help="Children the service is for: 0-4 (families with under-fives, as children's "
         "centres serve) or 0-19.")]
@@ -130,7 +139,7 @@ def prepare(
     settings = PrepareSettings(
         la=la, mirror=mirror, sites=sites, localities=localities, cases=cases,
         age_group=age_group, weights=weights, standardise=standardise, year=year,
-        boundaries=boundaries, candidates=candidates,
+        boundaries=boundaries, candidates=candidates, sheet=tuple(sheet or ()),
     )
     summary = prepare_instance(settings, out)
     console.print(summary)

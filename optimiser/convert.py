@@ -277,6 +277,8 @@ RUC_COLUMNS = {"LSOA11CD": "LSOA11CD", "LSOA11NM": "LSOA11NM", "RUC11CD": "RUC11
                "RUC11": "RUC11"}
 LSOA21_COLUMNS = {c: c for c in ("LSOA11CD", "LSOA11NM", "LSOA21CD", "LSOA21NM", "LAD22CD",
                                  "LAD22NM", "LAD22NMW")}
+# The current ONS service names the 2011 code F_LSOA11CD ("from"); the Version 2 file LSOA11CD.
+LSOA21_COLUMNS["LSOA11CD"] = ("LSOA11CD", "F_LSOA11CD")
 
 
 def ons_lookup(path: str | Path, columns: Mapping[str, str]) -> pd.DataFrame:
@@ -288,6 +290,22 @@ def ons_lookup(path: str | Path, columns: Mapping[str, str]) -> pd.DataFrame:
     df = _pick(_read_csv_text(Path(path)), columns, path)
     key = next(iter(columns))
     return df.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def lsoa21_lookup(path: str | Path) -> pd.DataFrame:
+    """ONS LSOA (2011) to LSOA (2021) to LAD (2022) lookup -> one row per LSOA 2011.
+
+    Reads either the Version 2 file (``LSOA11CD``) or the current service (``F_LSOA11CD``, one
+    row per 2011-2021 pair). A 2011 LSOA split in 2021 keeps its first 2021 code (by code), as
+    the Version 2 file did: the table only tells the two vintages' codes apart. ``LAD22NMW``
+    (Welsh names) stays blank where the file has none.
+    """
+    df = _read_csv_text(Path(path))
+    if not any(_norm(c) == "lad22nmw" for c in df.columns):
+        df["LAD22NMW"] = ""
+    df = _pick(df, LSOA21_COLUMNS, path)
+    df = df.sort_values(["LSOA11CD", "LSOA21CD"], kind="stable")
+    return df.drop_duplicates("LSOA11CD", keep="first").reset_index(drop=True)
 
 
 def centroids_from_pwc(path: str | Path) -> pd.DataFrame:

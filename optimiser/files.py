@@ -3,7 +3,9 @@
 Reading: :func:`read_table` turns every common way a CSV goes wrong (empty, semicolon-delimited,
 missing columns, text in a number column, negative counts, duplicate keys) into one
 :class:`~optimiser.errors.InputError` naming the file, the row or column, and the fix. A UTF-8 byte
-order mark, as Excel's "CSV UTF-8" writes, is accepted silently.
+order mark, as Excel's "CSV UTF-8" writes, is accepted silently. An Excel workbook (``.xlsx``,
+``.xlsm``) is read from its first sheet, or the sheet named, with its header on the sheet's
+first row; it goes through the same checks, and row numbers are the sheet's own.
 
 Writing: :func:`atomic_output_dir` builds an output folder beside its destination and moves it into
 place only when everything inside was written, so a failed run never leaves a partial folder that
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import io
 import json
 import os
 import shutil
@@ -47,6 +50,81 @@ def _sniff_delimiter_problem(path: Path, first_line: str) -> None:
         )
 
 
+#: Workbooks read as tables (the older binary .xls is not: save it as .xlsx or CSV).
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def is_workbook(path: str | Path) -> bool:
+    """Whether ``path`` names an Excel workbook that :func:`read_table` reads."""
+    return Path(path).suffix.lower() in EXCEL_SUFFIXES
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as a CSV field: whole numbers without '.0', dates as ISO, blanks empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def sheet_as_csv(path: Path, sheet: str | None = None, what: str = "table") -> str:
+    """One sheet of a workbook as CSV text: the first sheet, or ``sheet`` (case-insensitive).
+
+    See :func:`read_sheet`, which also says which sheet was read.
+    """
+    return read_sheet(path, sheet, what)[0]
+
+
+def read_sheet(path: Path, sheet: str | None = None, what: str = "table"
+               ) -> tuple[str, str, list[str]]:
+    """One sheet of a workbook as CSV text, with the sheet's name and the workbook's others.
+
+    Cached formula results are read (as Excel shows them). Empty rows and columns after the
+    table (formatted but empty cells) are dropped; an empty row inside the table is kept, so row
+    numbers in messages stay the sheet's own.
+    """
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or mislabelled file
+        raise InputError(
+            f"the {what} could not be opened as an Excel workbook ({type(exc).__name__})",
+            file=path, hint="open it in Excel and save it again as .xlsx, or as CSV UTF-8",
+        ) from None
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb.worksheets[0]
+        else:
+            match = [n for n in names if n.strip().lower() == str(sheet).strip().lower()]
+            if not match:
+                raise InputError(f"the workbook has no sheet '{sheet}'", file=path,
+                                 hint="its sheets are: " + ", ".join(f"'{n}'" for n in names))
+            ws = wb[match[0]]
+        rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        others = [n for n in names if n != ws.title]
+        title = ws.title
+    finally:
+        wb.close()
+    while rows and not any(c.strip() for c in rows[-1]):
+        rows.pop()
+    width = max((i + 1 for row in rows for i, c in enumerate(row) if c.strip()), default=0)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        if any(c.strip() for c in row):
+            writer.writerow(row[:width])
+        else:  # pandas skips a line of bare commas; a quoted empty cell keeps the row
+            out.write('""' + "," * (width - 1) + "\n")
+    return out.getvalue(), title, others
+
+
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """Close matches of ``name`` among ``choices`` (case-insensitive), best first."""
     choices = list(choices)
@@ -65,13 +143,15 @@ def read_table(
     unique: Sequence[str] = (),
     text: Sequence[str] = (),
     what: str = "table",
+    sheet: str | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV file and check it, raising one clear :class:`InputError` on the first problem.
+    """Read a CSV file (or an Excel sheet) and check it, raising one clear :class:`InputError`
+    on the first problem.
 
     Parameters
     ----------
     path
-        The CSV file.
+        The CSV file, or an Excel workbook (``.xlsx``/``.xlsm``, see :func:`sheet_as_csv`).
     required
         Columns that must be present.
     numeric
@@ -87,6 +167,8 @@ def read_table(
         Columns read as text even when they look like numbers (codes with leading zeros).
     what
         What the file is, for the empty-file message (e.g. ``"sites file"``).
+    sheet
+        The sheet of a workbook (default: its first sheet); ignored for a CSV file.
 
     Returns
     -------
@@ -108,25 +190,25 @@ def read_table(
                          hint="check the path and spelling")
     if path.is_dir():
         raise InputError(f"expected a CSV file for the {what}, found a folder", file=path)
-    raw = path.read_bytes()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"the {what} is not UTF-8 text (byte {exc.start} cannot be read)",
-            file=path,
-            hint="save it as 'CSV UTF-8' rather than an Excel workbook or another encoding",
-        ) from None
+    workbook = is_workbook(path)
+    sheet_note = ""  # which sheet was read, when the wrong one may have been
+    if workbook:
+        content, title, others = read_sheet(path, sheet, what)
+        if others:
+            sheet_note = (f" (read from the sheet '{title}'; the workbook also has "
+                          + ", ".join(f"'{n}'" for n in others) + ": choose one with --sheet)")
+    else:
+        content = _decode(path, what)
     if not content.strip():
         raise InputError(f"the {what} is empty", file=path,
-                         hint="it needs a header row and data rows")
-    first_line = content.splitlines()[0]
-    _sniff_delimiter_problem(path, first_line)
+                         hint="it needs a header row and data rows" + sheet_note)
+    if not workbook:
+        _sniff_delimiter_problem(path, content.splitlines()[0])
 
     dtype = dict.fromkeys(text, str)
     try:
         df = pd.read_csv(
-            path, encoding="utf-8-sig", dtype=dtype, keep_default_na=True, skipinitialspace=True
+            io.StringIO(content), dtype=dtype, keep_default_na=True, skipinitialspace=True
         )
     except pd.errors.ParserError as exc:
         raise InputError(
@@ -137,7 +219,8 @@ def read_table(
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
         raise InputError(
-            f"the {what} has a header but no data rows", file=path, hint="add at least one row"
+            f"the {what} has a header but no data rows", file=path,
+            hint="add at least one row" + sheet_note,
         )
 
     missing = [c for c in required if c not in df.columns]
@@ -145,7 +228,7 @@ def read_table(
         col = missing[0]
         close = suggest(col, df.columns)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        hint += f"the file has columns: {', '.join(map(str, df.columns))}"
+        hint += f"the file has columns: {', '.join(map(str, df.columns))}" + sheet_note
         raise InputError(
             f"required column '{col}' is missing"
             + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""),
@@ -219,6 +302,18 @@ def read_table(
         if col in df.columns:
             df[col] = df[col].astype("string").str.strip().astype(object)
     return df
+
+
+def _decode(path: Path, what: str) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the {what} is not UTF-8 text (byte {exc.start} cannot be read)",
+            file=path,
+            hint="save it as 'CSV UTF-8' rather than an Excel workbook or another encoding",
+        ) from None
 
 
 def parse_bool_column(df: pd.DataFrame, col: str, *, file: str | Path) -> pd.Series:

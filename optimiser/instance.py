@@ -59,6 +59,9 @@ class Instance:
         Long table ``area_id, site_id, minutes``, or ``None`` when the instance has no travel.csv.
     folder
         Where it was read from (``None`` for an instance built in memory).
+    metadata
+        ``prepare.json`` (the council, sources, whether CIN/CPP are modelled, ...), so the
+        title and flags travel with an instance built or read in memory; empty when unknown.
     """
 
     areas: pd.DataFrame
@@ -216,7 +219,20 @@ def read_instance(folder: str | Path) -> Instance:
         )
         travel = validate_travel(travel, areas, sites, travel_file)
 
-    return Instance(areas=areas, sites=sites, travel=travel, folder=folder)
+    return Instance(areas=areas, sites=sites, travel=travel, folder=folder,
+                    metadata=_prepare_json(folder / "prepare.json"))
+
+
+def _prepare_json(path: Path) -> dict:
+    """``prepare.json`` when it is there and readable (it is optional: a hand-made instance
+    has none, and the report names a damaged one when it reads it)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def validate_travel(

@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
-from optimiser.files import read_table
+from optimiser.files import EXCEL_SUFFIXES, read_table
 from optimiser.paths import shipped_data_dir
 
 #: How close (metres) urban area centroids must be to belong to one town.
@@ -116,14 +116,15 @@ def _find_column(columns, wanted) -> str | None:
     return None
 
 
-def read_locality_lookup(path: Path) -> pd.DataFrame:
+def read_locality_lookup(path: Path, sheet: str | None = None) -> pd.DataFrame:
     """Read a council's locality lookup.
 
     Parameters
     ----------
     path
-        A CSV keyed by LSOA 2011 code (``lsoa11cd`` / ``LSOA11CD`` / ``area_id``) or by ward
-        (``ward_code`` / ``WD19CD``, or ``ward_name`` / ``WD19NM``) with a ``locality`` column;
+        A CSV (or an Excel workbook, ``.xlsx``: its first sheet or ``sheet``) keyed by LSOA
+        2011 code (``lsoa11cd`` / ``LSOA11CD`` / ``area_id``) or by ward (``ward_code`` /
+        ``WD19CD``, or ``ward_name`` / ``WD19NM``) with a ``locality`` column;
         or a GeoPackage / shapefile / GeoJSON of locality polygons with a ``locality`` (or
         ``name``) column.
 
@@ -149,12 +150,12 @@ def read_locality_lookup(path: Path) -> pd.DataFrame:
     path = Path(path)
     if path.suffix.lower() in POLYGON_SUFFIXES or path.is_dir():
         return _read_polygons(path)
-    if path.suffix.lower() not in (".csv", ".txt"):
+    if path.suffix.lower() not in (".csv", ".txt", *EXCEL_SUFFIXES):
         raise InputError(
             f"cannot read a locality lookup from a '{path.suffix}' file", file=path,
-            hint="give a CSV (LSOA or ward code plus locality) or locality polygons as "
-            "GeoPackage (.gpkg), shapefile (.shp) or GeoJSON (.geojson)")
-    head = read_table(path, what="locality lookup")
+            hint="give a CSV or Excel workbook (LSOA or ward code plus locality) or locality "
+            "polygons as GeoPackage (.gpkg), shapefile (.shp) or GeoJSON (.geojson)")
+    head = read_table(path, what="locality lookup", sheet=sheet)
     loc_col = _find_column(head.columns, ["locality", "locality_name"])
     if loc_col is None:
         raise InputError(
@@ -175,7 +176,7 @@ def read_locality_lookup(path: Path) -> pd.DataFrame:
             hint="key it by LSOA 2011 code (column lsoa11cd) or by ward (ward_code, WD19CD or "
             "ward_name); the file has columns: " + ", ".join(map(str, head.columns)))
     df = read_table(path, required=[key_col, loc_col], text=[key_col, loc_col],
-                    what="locality lookup")
+                    what="locality lookup", sheet=sheet)
     out = pd.DataFrame({"key": df[key_col].astype(str).str.strip(),
                         "locality": df[loc_col].astype(str).str.strip(),
                         "row": np.arange(len(df)) + 2})
@@ -297,6 +298,7 @@ def assign_localities(
     la_name: str,
     lookup: Path | None = None,
     root: Path | None = None,
+    sheet: str | None = None,
 ) -> pd.Series:
     """Each area's locality: from ``lookup``, else a shipped lookup, else built from wards.
 
@@ -313,6 +315,8 @@ def assign_localities(
         The data root; when given, an LSOA-keyed lookup's codes are checked to be LSOA 2011
         codes (:func:`optimiser.checks.check_lsoa11_codes`), so LSOA 2021 codes get a clear
         vintage error.
+    sheet
+        The sheet of a lookup given as an Excel workbook (default: its first).
 
     Returns
     -------
@@ -328,7 +332,7 @@ def assign_localities(
     path = Path(lookup) if lookup is not None else shipped_lookup(la_code, la_name)
     if path is None:
         return build_localities(areas)
-    table = read_locality_lookup(path)
+    table = read_locality_lookup(path, sheet if lookup is not None else None)
     kind = table.attrs.get("kind", table["kind"].iloc[0])
     if kind == "polygon":
         result = _assign_by_polygons(areas, table, path, la_name)

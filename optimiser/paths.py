@@ -3,7 +3,9 @@
 - *Shipped data* are the project's own small files (source manifest, locality lookups) under
   ``data/`` in a checkout, or inside the installed package for a non-editable install.
 - The *cache* holds official files downloaded by ``optimiser data fetch`` and their canonical
-  conversions. It is ``$OPTIMISER_CACHE_DIR`` if set, else ``~/.cache/optimiser``; never in git.
+  conversions. It is ``$OPTIMISER_CACHE_DIR`` if set, else the platform's user cache folder
+  (``pooch.os_cache``: ``~/.cache/optimiser`` on Linux, ``~/Library/Caches/optimiser`` on macOS,
+  ``%LOCALAPPDATA%\\optimiser\\optimiser\\Cache`` on Windows); never in git.
 - A *mirror* is a local folder that already holds the canonical tables (same layout as the
   cache's ``canonical/`` folder), named by ``--mirror`` or ``$OPTIMISER_DATA_MIRROR``.
 """
@@ -28,8 +30,11 @@ def shipped_data_dir() -> Path:
 def cache_dir() -> Path:
     """The download cache (created on first use)."""
     env = os.environ.get(CACHE_ENV)
-    base = Path(env) if env else Path.home() / ".cache" / "optimiser"
-    return base
+    if env:
+        return Path(env)
+    import pooch
+
+    return Path(pooch.os_cache("optimiser"))
 
 
 def mirror_from_env() -> Path | None:

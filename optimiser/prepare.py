@@ -100,6 +100,10 @@ SOURCE_INFO = {
 }
 
 
+#: The council's files that may be Excel workbooks (``--sheet KIND=NAME``).
+SHEET_KINDS = ("sites", "cases", "localities")
+
+
 @dataclass
 class PrepareSettings:
     """What ``prepare`` is asked to do (the CLI options).
@@ -129,6 +133,10 @@ class PrepareSettings:
         the neediest neighbourhoods), ``all-areas`` (every area a candidate hub) or ``none``;
         None = ``generated`` without ``sites``, ``none`` with them (the council's list is
         complete unless it asks for more). See :mod:`optimiser.sites`.
+    sheet
+        Sheets of the council's files given as Excel workbooks: ``"NAME"`` for every workbook,
+        or ``"sites=NAME"``, ``"cases=NAME"``, ``"localities=NAME"`` for one; default (empty)
+        the first sheet of each.
     """
 
     la: str
@@ -142,6 +150,13 @@ class PrepareSettings:
     year: int = 2019
     boundaries: Path | None = None
     candidates: str | None = None
+    sheet: tuple[str, ...] = ()
+
+    def sheet_for(self, kind: str) -> str | None:
+        """The sheet to read of the ``kind`` file (``sites``, ``cases``, ``localities``)."""
+        named = dict(s.split("=", 1) for s in self.sheet if "=" in s)
+        bare = [s for s in self.sheet if "=" not in s]
+        return named.get(kind, bare[0] if bare else None)
 
     @property
     def candidate_option(self) -> str:
@@ -162,6 +177,12 @@ class PrepareSettings:
             raise InputError(f"--candidates '{self.candidates}' is not a choice",
                              hint="use generated (town centres and the neediest "
                              "neighbourhoods), all-areas (every area a candidate hub) or none")
+        for entry in self.sheet:
+            kind = entry.split("=", 1)[0] if "=" in entry else None
+            if kind is not None and kind not in SHEET_KINDS:
+                raise InputError(f"--sheet '{entry}' names no input file",
+                                 hint="use --sheet NAME for every workbook, or "
+                                 + ", ".join(f"{k}=NAME" for k in SHEET_KINDS))
         for name in ("sites", "localities", "cases", "boundaries"):
             path = getattr(self, name)
             if path is not None and not Path(path).exists():
@@ -314,7 +335,8 @@ def _given_sites(settings: PrepareSettings, areas: pd.DataFrame, root: Path, bou
                  costs: DefaultCosts, used: list[str]) -> tuple[pd.DataFrame | None, dict]:
     """The council's sites file, else today's children's centres when the data holds them."""
     if settings.sites is not None:
-        sites, info = read_council_sites(Path(settings.sites), areas, boundaries, costs)
+        sites, info = read_council_sites(Path(settings.sites), areas, boundaries, costs,
+                                         sheet=settings.sheet_for("sites"))
         return sites, {**info, "from": "council sites file"}
     centres = loaders.load_childrens_centres(root)
     if centres is None:
@@ -392,6 +414,17 @@ def _sites_lines(info: dict) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Prepared:
+    """An instance built in memory: the three tables, ``prepare.json`` and the summary lines."""
+
+    areas: pd.DataFrame
+    sites: pd.DataFrame
+    localities: pd.DataFrame
+    meta: dict
+    lines: list[str]
+
+
 def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     """Build the instance for one LA and write it to ``out`` (replaced only on success).
 
@@ -406,11 +439,35 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     InputError, DataSourceError
         One clear message; nothing is written.
     """
+    settings.check()
+    check_output_dir(Path(out).resolve())  # before the work, not only when writing
+    built = build_instance(settings)
+    write_prepared(built, out)
+    return "\n".join([*built.lines, f"Instance written to {Path(out)}"])
+
+
+def write_prepared(built: Prepared, out: str | Path) -> Path:
+    """Write ``areas.csv``, ``sites.csv``, ``localities.csv`` and ``prepare.json`` (atomically)."""
+    with atomic_output_dir(Path(out)) as tmp:
+        write_csv(tmp / "areas.csv", built.areas)
+        write_csv(tmp / "sites.csv", built.sites)
+        write_csv(tmp / "localities.csv", built.localities)
+        write_json(tmp / "prepare.json", built.meta)
+    return Path(out)
+
+
+def build_instance(settings: PrepareSettings) -> Prepared:
+    """Build the instance for one LA in memory (what :func:`prepare_instance` writes).
+
+    Raises
+    ------
+    InputError, DataSourceError
+        One clear message.
+    """
     from optimiser import localities as locality_mod
     from optimiser import need as need_mod
 
     settings.check()
-    check_output_dir(Path(out).resolve())  # before the work, not only when writing
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror)
     la = resolve_la(settings.la, loaders.load_utla_lookup(root),
@@ -435,7 +492,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     if settings.cases is not None:
         used.append(loaders.LSOA21_FILE)
         cases = read_council_cases(Path(settings.cases), list(la.lsoas), root,
-                                   boundaries_loader=boundaries)
+                                   boundaries_loader=boundaries,
+                                   sheet=settings.sheet_for("cases"))
     else:
         used += [loaders.CIN_FILE, loaders.CPP_FILE]
         cin_total, cpp_total = la_totals(loaders.load_la_cin_cpp(root), la.code, la.name,
@@ -445,7 +503,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
 
     # Localities and need
     areas["locality"] = locality_mod.assign_localities(
-        areas, la_code=la.code, la_name=la.name, lookup=settings.localities, root=root
+        areas, la_code=la.code, la_name=la.name, lookup=settings.localities, root=root,
+        sheet=settings.sheet_for("localities"),
     ).astype(str).to_numpy()
     areas["need"] = need_mod.compute_need(areas, weights, settings.standardise).to_numpy()
     summary = need_mod.locality_summary(areas)
@@ -510,13 +569,6 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         "created_by": {"package": "family-centre-optimiser", "version": __version__},
     }
 
-    out = Path(out)
-    with atomic_output_dir(out) as tmp:
-        write_csv(tmp / "areas.csv", areas_csv)
-        write_csv(tmp / "sites.csv", sites_csv)
-        write_csv(tmp / "localities.csv", localities)
-        write_json(tmp / "prepare.json", meta)
-
     if cases.source == "modelled":
         case_line = (f"Children in need / on protection plans: MODELLED from DfE totals at 31 "
                      f"March {settings.year} ({cases.info['dfe_cin']:,} / "
@@ -533,6 +585,6 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         case_line,
         *_sites_lines(sites_info),
         *[n[0].upper() + n[1:] + "." for n in notes],
-        f"Instance written to {out}",
     ]
-    return "\n".join(lines)
+    return Prepared(areas=areas_csv, sites=sites_csv, localities=localities, meta=meta,
+                    lines=lines)

@@ -227,19 +227,22 @@ def _site_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
-                       costs: DefaultCosts = DEFAULT_COSTS) -> tuple[pd.DataFrame, dict]:
+                       costs: DefaultCosts = DEFAULT_COSTS, *, sheet: str | None = None
+                       ) -> tuple[pd.DataFrame, dict]:
     """Read, geocode and check the council's sites file.
 
     Parameters
     ----------
     path
-        The CSV file.
+        The CSV file, or an Excel workbook (``.xlsx``).
     areas
         The LA's areas with ``area_id`` and ``locality``.
     boundaries_loader
         Zero-argument callable returning the LA's LSOA boundaries (BNG).
     costs
         Defaults for blank ``setup_cost`` / ``closure_cost``.
+    sheet
+        The workbook's sheet (default: the first); ignored for a CSV file.
 
     Returns
     -------
@@ -250,7 +253,7 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     path = Path(path)
     from optimiser.cases import _peek_columns
 
-    cols = _peek_columns(path) if path.is_file() else []
+    cols = _peek_columns(path, sheet) if path.is_file() else []
     has_xy = "x" in cols and "y" in cols
     has_ll = "latitude" in cols and "longitude" in cols
     has_pc = "postcode" in cols
@@ -261,7 +264,7 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     numeric = [c for c in ("x", "y", "latitude", "longitude") if c in cols] + optional
     df = read_table(
         path, required=required, numeric=numeric,
-        unique=["site_id"] if "site_id" in cols else [],
+        unique=["site_id"] if "site_id" in cols else [], sheet=sheet,
         text=[c for c in ("site_id", "name", "postcode", "locality", "status", "tier")
               if c in cols], what="sites file")
     for col in optional:  # may be blank (= default), but not negative

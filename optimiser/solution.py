@@ -22,6 +22,9 @@ Examples
 >>> sol.status, sol.totals["reach_share"]                  # doctest: +SKIP
 ('optimal', 0.83)
 >>> sol.write("out/solved")                                # doctest: +SKIP
+
+The solved folder holds ``solution.json``, ``areas.csv``, ``sites.csv``, ``localities.csv``,
+``scenario.yaml`` and ``plan.gpkg`` (the plan for QGIS, :mod:`optimiser.report.gpkg`).
 """
 
 from __future__ import annotations
@@ -68,8 +71,10 @@ class Solution:
             return summary[name]
         raise AttributeError(name)
 
-    def write(self, out: str | Path) -> Path:
-        """Write the solved folder atomically (nothing is left behind if anything fails)."""
+    def write(self, out: str | Path, *, gpkg: bool = True) -> Path:
+        """Write the solved folder atomically (nothing is left behind if anything fails).
+
+        ``gpkg=False`` leaves out ``plan.gpkg`` (for a folder only the report reads)."""
         with atomic_output_dir(out) as tmp:
             write_json(tmp / "solution.json", self.summary)
             if self.areas_table is not None:
@@ -80,7 +85,17 @@ class Solution:
                 write_csv(tmp / name, table)
             if self.scenario_file is not None and Path(self.scenario_file).is_file():
                 shutil.copyfile(self.scenario_file, tmp / "scenario.yaml")
+            if gpkg and self.areas_table is not None:
+                _write_plan_gpkg(tmp)
         return Path(out)
+
+
+def _write_plan_gpkg(folder: Path) -> None:
+    """``plan.gpkg`` for QGIS, from the tables just written (:mod:`optimiser.report.gpkg`)."""
+    from optimiser.report.gpkg import write_plan
+    from optimiser.report.solved import read_solved
+
+    write_plan(read_solved(folder), folder)
 
 
 def _floor(x):

@@ -6,14 +6,26 @@ The canonical tables have the layout of the project's data mirror (see ``data/so
 (``--mirror`` or ``$OPTIMISER_DATA_MIRROR``, no network) or from the cache that
 ``optimiser data fetch`` fills:
 
-1. each official file in the manifest is downloaded once (with a progress bar) into
-   ``<cache>/official/``; a file already there, downloaded before or saved by hand, is reused;
+1. each official file in the manifest is downloaded once into ``<cache>/official/``: plain files
+   through ``pooch`` (retries, a temporary file moved into place, a progress bar), the ONS
+   lookups page by page from their ArcGIS FeatureServer query endpoints (``access = "arcgis"``,
+   saved as one CSV in the portal's layout); a file already there, downloaded before or saved
+   by hand, is reused;
 2. its sha256 is checked against the manifest's ``sha256_official`` when one is recorded there,
    otherwise against the checksum recorded at its first download (trust on first use, kept in
    ``<cache>/official/checksums.json``);
 3. it is converted (:mod:`optimiser.convert`) and all canonical tables are written together
    into ``<cache>/canonical/`` (atomically: a failed fetch leaves no partial folder), with
    ``FETCHED.json`` recording what was used.
+
+Every source that could not be obtained (no direct address, or the download failed) is named in
+one message, each with its landing page and the file name to save by hand, so one manual round
+is enough. ``base_url`` (``--base-url`` / ``$OPTIMISER_DATA_BASE_URL``) moves every address under
+another root, ``https://host/path`` -> ``BASE/host/path``: an offline folder (``file://``) or a
+local server holding the official files under their publishers' paths.
+
+The manifest is one file per data vintage (``data/sources.toml`` for IMD 2019 on LSOA 2011); a
+later vintage adds its own manifest and converters beside these.
 
 Examples
 --------
@@ -27,14 +39,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import http.client
 import json
-import os
-import sys
-import tempfile
 import tomllib
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,7 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimiser import convert
+from optimiser import _download, convert
 from optimiser.errors import DataSourceError, OptimiserError
 from optimiser.files import atomic_output_dir, write_json
 from optimiser.paths import cache_dir, mirror_from_env, shipped_data_dir
@@ -50,10 +56,9 @@ from optimiser.paths import cache_dir, mirror_from_env, shipped_data_dir
 MANIFEST_NAME = "sources.toml"
 CHECKSUMS_NAME = "checksums.json"
 FETCHED_NAME = "FETCHED.json"
-_CHUNK = 1 << 16
-_TIMEOUT_S = 60
-_MIRROR_HINT = ("check the network connection, or use --mirror DIR (or set "
-                "OPTIMISER_DATA_MIRROR) with a folder of canonical tables, which needs no network")
+_MIRROR_HINT = _download.MIRROR_HINT
+#: How a source is read: a plain file, or the pages of an ArcGIS FeatureServer query endpoint.
+ACCESS = ("file", "arcgis")
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,7 +71,9 @@ class Source:
     """One official source of the manifest (``data/sources.toml``).
 
     ``url`` and ``filename`` may hold ``{date}``, filled with the download day (YYYYMMDD) by
-    :meth:`for_day` (the GIAS extract is published daily).
+    :meth:`for_day` (the GIAS extract is published daily). ``access`` is ``"file"`` (``url`` is
+    the file) or ``"arcgis"`` (``url`` is a FeatureServer layer's ``query`` endpoint, read page by
+    page with the extra parameters in ``query``, and saved as ``filename``).
     """
 
     id: str
@@ -86,6 +93,8 @@ class Source:
     attribution: str = ""
     optional: bool = False
     note: str = ""
+    access: str = "file"
+    query: dict[str, str] = field(default_factory=dict)
 
     def for_day(self, day: dt.date) -> Source:
         stamp = day.strftime("%Y%m%d")
@@ -126,7 +135,12 @@ def load_manifest(path: str | Path | None = None) -> list[Source]:
                 f"unknown converter '{merged['converter']}' for source '{merged['id']}'",
                 file=path, key="source.converter",
                 hint=f"use one of: {', '.join(sorted(CONVERTERS))}")
+        if merged.get("access", "file") not in ACCESS:
+            raise DataSourceError(
+                f"unknown access '{merged['access']}' for source '{merged['id']}'", file=path,
+                key="source.access", hint=f"use one of: {', '.join(ACCESS)}")
         merged["canonical"] = tuple(merged["canonical"])
+        merged["query"] = {str(k): str(v) for k, v in merged.get("query", {}).items()}
         merged["sha256_canonical"] = dict(merged.get("sha256_canonical", {}))
         known = set(Source.__dataclass_fields__)
         out.append(Source(**{k: v for k, v in merged.items() if k in known}))
@@ -182,8 +196,7 @@ CONVERTERS: dict[str, Callable[[Path], dict[str, bytes]]] = {
                       lambda p: convert.ons_lookup(p, convert.RUC_COLUMNS)),
     "ons_pwc": _one("lookups/lsoa11_population_weighted_centroids_latlong_ew.csv",
                     convert.centroids_from_pwc),
-    "ons_lsoa21": _one("lookups/lsoa11_lsoa21_lad22_ew.csv",
-                       lambda p: convert.ons_lookup(p, convert.LSOA21_COLUMNS)),
+    "ons_lsoa21": _one("lookups/lsoa11_lsoa21_lad22_ew.csv", convert.lsoa21_lookup),
     "gias_childrens_centres": _one("childrens_centres/childrens_centres.csv",
                                    convert.childrens_centres_from_gias),
 }
@@ -215,42 +228,25 @@ def _load_records(official: Path) -> dict[str, dict[str, str]]:
                               "download") from None
 
 
-def download(url: str, dest: Path, *, progress: bool = True) -> str:
-    """Download ``url`` to ``dest`` (atomically, with a progress bar); return its sha256.
+def download(source: Source, dest: Path, *, progress: bool = True) -> str:
+    """Download the official file of ``source`` to ``dest`` (atomically); return its sha256.
 
     Any network problem is a :class:`DataSourceError` naming the address and suggesting a mirror.
     """
-    from tqdm import tqdm
+    if source.access == "arcgis":
+        _download.download_arcgis(source.url, dest, source.query, progress=progress)
+    else:
+        _download.download_file(source.url, dest, progress=progress)
+    return sha256_file(dest)
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    h = hashlib.sha256()
-    try:
-        req = urllib.request.Request(url, headers={"User-Agent": "family-centre-optimiser"})
-        with urllib.request.urlopen(req, timeout=_TIMEOUT_S) as resp, os.fdopen(fd, "wb") as out:
-            total = resp.headers.get("Content-Length")
-            expected = int(total) if total and total.isdigit() else None
-            received = 0
-            with tqdm(total=expected, unit="B",
-                      unit_scale=True, unit_divisor=1024, desc=dest.name[:40], leave=False,
-                      disable=None if progress else True, file=sys.stderr) as bar:
-                while chunk := resp.read(_CHUNK):
-                    out.write(chunk)
-                    h.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-            # read(n) returns b"" when the server hangs up early: a cut download must not be
-            # cached (and its checksum recorded) as the official file.
-            if expected is not None and received < expected:
-                raise http.client.IncompleteRead(b"", expected - received)
-        os.replace(tmp, dest)
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        reason = getattr(exc, "reason", None) or exc
-        raise DataSourceError(f"could not download {url} ({reason})", hint=_MIRROR_HINT
-                              ) from None
-    return h.hexdigest()
+
+class _Unobtained(DataSourceError):
+    """An official file that is neither in the cache nor downloadable now (collected, then
+    reported together with the others by :func:`_unobtained_error`)."""
+
+    def __init__(self, source: Source, dest: Path, reason: str) -> None:
+        self.source, self.dest, self.reason = source, dest, reason
+        super().__init__(reason, file=dest)
 
 
 def _obtain(source: Source, official: Path, records: dict[str, dict[str, str]], *,
@@ -259,12 +255,11 @@ def _obtain(source: Source, official: Path, records: dict[str, dict[str, str]], 
     dest = official / source.filename
     if force or not dest.exists():
         if not source.url:
-            raise DataSourceError(
-                f"no direct download address is known for '{source.title}'", file=dest,
-                hint=f"download it from {source.landing_page} and save it as {dest}, then run "
-                "'optimiser data fetch' again; or use --mirror DIR",
-            )
-        digest = download(source.url, dest, progress=progress)
+            raise _Unobtained(source, dest, "no direct download address is known")
+        try:
+            digest = download(source, dest, progress=progress)
+        except DataSourceError as exc:
+            raise _Unobtained(source, dest, exc.problem) from None
     else:
         digest = sha256_file(dest)
     if source.sha256_official:
@@ -411,6 +406,7 @@ def fetch_all(
     day: dt.date | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    base_url: str | None = None,
 ) -> Path:
     """Make the canonical tables available and return their folder.
 
@@ -436,6 +432,17 @@ def fetch_all(
         Show a progress bar per download (on a terminal).
     log
         Called with one line per source (default: silent).
+    base_url
+        Read every official file from under this root instead of its publisher's host:
+        ``https://host/path`` becomes ``BASE/host/path`` (``http://``, ``https://`` or
+        ``file://``). Default: ``$OPTIMISER_DATA_BASE_URL``, else the official addresses.
+
+    Raises
+    ------
+    DataSourceError
+        Naming, in one message, every official file that could not be obtained (each with its
+        landing page and the name to save it under), or the first file that fails its checksum
+        or cannot be converted.
     """
     sources = _sources(manifest)
     if mirror is not None:
@@ -451,8 +458,11 @@ def fetch_all(
     records = _load_records(official)
     records_before = json.dumps(records, sort_keys=True)
     today = day or dt.datetime.now(dt.UTC).date()
+    root_url = base_url if base_url is not None else _download.base_url_from_env()
+    sources = [replace(s, url=_download.rebase(s.url, root_url)) for s in sources]
     tables: dict[str, bytes] = {}
     provenance = []
+    unobtained: list[_Unobtained] = []
     try:
         for source in (s.for_day(today) for s in sources):
             try:
@@ -461,6 +471,12 @@ def fetch_all(
             except OptimiserError as exc:
                 if source.optional:
                     say(f"skipped optional source {source.id}: {exc.problem}")
+                    continue
+                if isinstance(exc, _Unobtained):
+                    # Keep going: every file that can be had is downloaded now, and all the
+                    # ones that cannot are named together below (one manual round, not six).
+                    unobtained.append(exc)
+                    say(f"{source.id}: NOT OBTAINED ({exc.reason})")
                     continue
                 raise
             tables.update(produced)
@@ -475,12 +491,29 @@ def fetch_all(
         # Checksums of files that did download are kept even when a later source fails.
         if json.dumps(records, sort_keys=True) != records_before:
             write_json(official / CHECKSUMS_NAME, dict(sorted(records.items())))
+    if unobtained:
+        raise _unobtained_error(unobtained, official)
     with atomic_output_dir(canon) as tmp:
         for rel, data in tables.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp / rel).write_bytes(data)
         write_json(tmp / FETCHED_NAME, {"fetched": today.isoformat(), "sources": provenance})
     return canon
+
+
+def _unobtained_error(missing: Sequence[_Unobtained], official: Path) -> DataSourceError:
+    """One message naming every official file still needed, each with its landing page."""
+    lines = [f"{len(missing)} official file(s) could not be obtained; nothing was converted:"]
+    for m in missing:
+        lines += [f"  - {m.source.title} ({m.source.id}): {m.reason}",
+                  f"    landing page: {m.source.landing_page}",
+                  f"    save it as: {m.dest}"]
+    return DataSourceError(
+        "\n".join(lines), file=missing[0].dest if len(missing) == 1 else official,
+        hint="download each file from its landing page, save it under the name shown, and run "
+        "'optimiser data fetch' again (files already downloaded are kept and not downloaded "
+        f"again); or {_MIRROR_HINT}",
+    )
 
 
 def _convert(source: Source, path: Path) -> dict[str, bytes]:

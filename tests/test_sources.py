@@ -27,6 +27,7 @@ from test_convert import (
 )
 from typer.testing import CliRunner
 
+from optimiser import _download
 from optimiser import loaders as L
 from optimiser.cli import app
 from optimiser.errors import DataSourceError
@@ -60,10 +61,12 @@ def test_manifest_entries_are_complete_and_honest(mirror: Path) -> None:
         assert s.licence == "Open Government Licence v3.0"
         assert "Open Government Licence v3.0" in s.attribution
         assert s.landing_page.startswith("https://")
-        assert s.url == "" or s.url.startswith(("https://", "http://"))
+        # Every source has a direct address: fetch needs no manual step.
+        assert s.url.startswith("https://"), s.id
+        assert "opendata.arcgis.com" not in s.url  # the retired portal form
         assert s.sha256_official == "" or HEX64.match(s.sha256_official)
-        if not s.url:
-            assert "confirmed on first download" in s.note
+        if s.access == "arcgis":
+            assert re.search(r"/arcgis/rest/services/\w+/FeatureServer/0/query$", s.url)
         for rel, digest in s.sha256_canonical.items():
             assert rel in s.canonical and HEX64.match(digest)
             # Every canonical checksum is the one SOURCES.md lists for that file.
@@ -71,8 +74,17 @@ def test_manifest_entries_are_complete_and_honest(mirror: Path) -> None:
             line = next(x for x in sources_md.splitlines() if f"`{digest}`" in x)
             assert Path(rel).name in line
         # Addresses documented in SOURCES.md are used as they are written there.
-        if s.id in {"iod2019_file7", "ons_sape_mid2019", "ons_ruc11"}:
+        if s.id == "ons_sape_mid2019":
             assert s.url in sources_md
+    by_id = {s.id: s for s in sources}
+    assert by_id["iod2019_file7"].url.startswith("https://assets.publishing.service.gov.uk/media/")
+    assert by_id["gias_childrens_centres"].url.startswith(
+        "https://ea-edubase-api-prod.azurewebsites.net/edubase/downloads/public/")
+    assert {s.id for s in sources if s.access == "arcgis"} == {
+        "ons_lsoa11_utla19", "ons_lsoa11_ward19", "ons_lsoa11_pwc", "ons_lsoa11_lsoa21"}
+    # Known hashes where the file cannot change (DfE's copies at a fixed commit).
+    for sid in ("dfe_cin_b1", "dfe_cpp_d5"):
+        assert by_id[sid].sha256_official == next(iter(by_id[sid].sha256_canonical.values()))
 
 
 def test_mirror_tables_match_manifest_checksums(mirror: Path) -> None:
@@ -136,8 +148,15 @@ def served(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def local(sources: list[Source], base: str) -> list[Source]:
-    """The manifest with every address pointing at ``base`` (file:// or http://127.0.0.1)."""
-    return [dataclasses.replace(s, url=f"{base}/{s.filename}") for s in sources]
+    """The manifest with every address pointing at ``base`` (file:// or http://127.0.0.1), each
+    file in its portal-download layout (ArcGIS lookups as the portal's CSV)."""
+    return [dataclasses.replace(s, url=f"{base}/{s.filename}", access="file") for s in sources]
+
+
+@pytest.fixture(autouse=True)
+def _no_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failures here are meant: no second try (tests/test_fetch_official.py tests retries)."""
+    monkeypatch.setattr(_download, "RETRIES", 0)
 
 
 @contextlib.contextmanager
@@ -189,9 +208,13 @@ def test_fetch_from_local_files_converts_and_loads(served: Path, tmp_path: Path)
         "same_as_reference_mirror"] is None
     # Trust on first use: the checksum of every download is recorded.
     records = json.loads((cache / "official" / "checksums.json").read_text())
-    assert len(records) == 10
+    # (not for the two DfE tables, whose checksums the manifest knows)
+    assert len(records) == 8
     for s in load_manifest():
         s = s.for_day(DAY)
+        if s.sha256_official:
+            assert s.filename not in records
+            continue
         digest = hashlib.sha256((served / s.filename).read_bytes()).hexdigest()
         assert records[s.filename]["sha256"] == digest
 
@@ -292,7 +315,9 @@ def test_unknown_address_then_file_saved_by_hand(served: Path, tmp_path: Path) -
     pwc = next(s for s in sources if s.id == "ons_lsoa11_pwc")
     with pytest.raises(DataSourceError, match="no direct download address") as exc:
         fetch_all(manifest=sources, cache=tmp_path, day=DAY, progress=False)
-    assert pwc.landing_page in exc.value.hint
+    assert exc.value.problem.startswith("1 official file(s) could not be obtained")
+    assert f"landing page: {pwc.landing_page}" in exc.value.problem
+    assert f"save it as: {tmp_path / 'official' / pwc.filename}" in exc.value.problem
     assert exc.value.file == str(tmp_path / "official" / pwc.filename)
     (tmp_path / "official" / pwc.filename).write_bytes((served / pwc.filename).read_bytes())
     root = fetch_all(manifest=sources, cache=tmp_path, day=DAY, progress=False)

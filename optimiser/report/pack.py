@@ -37,6 +37,7 @@ from optimiser.files import atomic_output_dir, write_bytes, write_csv, write_jso
 from optimiser.model.words import plural as _n
 from optimiser.report import charts
 from optimiser.report.disclosure import DEFAULT_THRESHOLD
+from optimiser.report.gpkg import GPKG_NAME, write_plan
 from optimiser.report.locality_table import (
     COLUMNS,
     SUPPRESSED_COLUMNS,
@@ -742,7 +743,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         "localities": len(solved.localities), "funding": funding,
         "files": sorted(["index.html", "map.html", "localities.csv", "localities.html", XLSX_NAME,
                          "areas_changing.csv", "sites.csv", "equality_by_imd_decile.csv",
-                         "pack.json"]
+                         "pack.json", GPKG_NAME]
                         + (["options_compared.csv"] if options is not None else [])
                         + (["charts/reach_by_imd_decile.svg"] if decile_svg else [])
                         + (["charts/reach_by_budget.svg"] if budget_svg else [])
@@ -758,6 +759,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         write_csv(tmp / "areas_changing.csv", _safe_csv_text(changing, names),
                   float_format="%.4g")
         write_csv(tmp / "sites.csv", _safe_csv_text(sites, names))
+        write_plan(solved, tmp, threshold, suppress, shapes=shapes.shapes)
         if not equality.empty:
             published_eq = equality.copy()
             if area_need_banded(solved):
