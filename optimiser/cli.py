@@ -74,18 +74,22 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def data_fetch(
     mirror: MirrorOption = None,
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
+    vintage: VintageOption = None,
 ) -> None:
     """Download the official files once into the cache and convert them to canonical tables.
 
     With --mirror (or $OPTIMISER_DATA_MIRROR) nothing is downloaded: the mirror is checked
-    (every table present, checksums as in data/sources.toml).
+    (every table of the vintage present, checksums as in data/sources.toml).
     """
     from optimiser.paths import mirror_from_env
     from optimiser.sources import check_tables, fetch_all
+    from optimiser.vintage import get_vintage
 
+    v = get_vintage(vintage)
+    console.print(f"data vintage: {v.label} ({v.index})", highlight=False)
     chosen = mirror if mirror is not None else mirror_from_env()
-    root = fetch_all(mirror=chosen, force=force, log=console.print)
-    checks = check_tables(root)
+    root = fetch_all(mirror=chosen, force=force, log=console.print, vintage=v.key)
+    checks = check_tables(root, vintage=v.key)
     for c in checks:
         console.print(f"  {c.table}: {c.status}", highlight=False, soft_wrap=True)
     where = "mirror (checked, no download)" if chosen is not None else "cache"

@@ -538,7 +538,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     v = get_vintage(settings.vintage)
     check_output_dir(Path(out).resolve())  # before the work, not only when writing
     weights = need_mod.parse_weights(settings.weights)
-    root = data_root(settings.mirror)
+    root = data_root(settings.mirror, vintage=v.key)
     la = resolve_la(settings.la, v.load_utla_lookup(root), districts=v.load_ward_lookup(root))
     areas = build_areas(root, la, v)
     pop_info = areas.attrs.get("population", {})

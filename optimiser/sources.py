@@ -46,6 +46,8 @@ from optimiser import convert
 from optimiser.errors import DataSourceError, OptimiserError
 from optimiser.files import atomic_output_dir, write_json
 from optimiser.paths import cache_dir, mirror_from_env, shipped_data_dir
+from optimiser.sources2025 import CONVERTERS as CONVERTERS_2025
+from optimiser.sources2025 import for_vintage
 
 MANIFEST_NAME = "sources.toml"
 CHECKSUMS_NAME = "checksums.json"
@@ -86,6 +88,9 @@ class Source:
     attribution: str = ""
     optional: bool = False
     note: str = ""
+    #: The data vintages the source serves (``vintages = ["2025"]`` in the manifest; see
+    #: :mod:`optimiser.sources2025`).
+    vintages: tuple[str, ...] = ("2019",)
 
     def for_day(self, day: dt.date) -> Source:
         stamp = day.strftime("%Y%m%d")
@@ -127,6 +132,7 @@ def load_manifest(path: str | Path | None = None) -> list[Source]:
                 file=path, key="source.converter",
                 hint=f"use one of: {', '.join(sorted(CONVERTERS))}")
         merged["canonical"] = tuple(merged["canonical"])
+        merged["vintages"] = tuple(str(v) for v in merged.get("vintages", ("2019",)))
         merged["sha256_canonical"] = dict(merged.get("sha256_canonical", {}))
         known = set(Source.__dataclass_fields__)
         out.append(Source(**{k: v for k, v in merged.items() if k in known}))
@@ -139,10 +145,11 @@ def load_manifest(path: str | Path | None = None) -> list[Source]:
     return out
 
 
-def _sources(manifest: str | Path | Sequence[Source] | None) -> list[Source]:
+def _sources(manifest: str | Path | Sequence[Source] | None,
+             vintage: str | None = None) -> list[Source]:
     if manifest is None or isinstance(manifest, (str, Path)):
-        return load_manifest(manifest)
-    return list(manifest)
+        return for_vintage(load_manifest(manifest), vintage)
+    return for_vintage(manifest, vintage)
 
 
 def required_tables(sources: Iterable[Source]) -> list[str]:
@@ -186,6 +193,7 @@ CONVERTERS: dict[str, Callable[[Path], dict[str, bytes]]] = {
                        lambda p: convert.ons_lookup(p, convert.LSOA21_COLUMNS)),
     "gias_childrens_centres": _one("childrens_centres/childrens_centres.csv",
                                    convert.childrens_centres_from_gias),
+    **CONVERTERS_2025,  # the 2025 vintage's (IoD 2025 on LSOA 2021): optimiser/sources2025.py
 }
 
 
@@ -320,12 +328,13 @@ class TableCheck:
         return self.status not in ("MISSING", "CHECKSUM DIFFERS")
 
 
-def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | None = None
-                 ) -> list[TableCheck]:
-    """Every canonical table of the manifest: present in ``root``? checksum as recorded?"""
+def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | None = None,
+                 *, vintage: str | None = None) -> list[TableCheck]:
+    """Every canonical table of the manifest (of one vintage when ``vintage`` is given):
+    present in ``root``? checksum as recorded?"""
     root = Path(root)
     out = []
-    for s in _sources(manifest):
+    for s in _sources(manifest, vintage):
         for rel in s.canonical:
             path = root / rel
             present = path.is_file()
@@ -336,15 +345,16 @@ def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | Non
     return out
 
 
-def verify_mirror(root: str | Path, manifest: str | Path | Sequence[Source] | None = None
-                  ) -> list[TableCheck]:
-    """Check a mirror folder; raise one :class:`DataSourceError` naming the first bad table."""
+def verify_mirror(root: str | Path, manifest: str | Path | Sequence[Source] | None = None,
+                  *, vintage: str | None = None) -> list[TableCheck]:
+    """Check a mirror folder (the tables of one vintage when ``vintage`` is given); raise one
+    :class:`DataSourceError` naming the first bad table."""
     root = Path(root)
     if not root.is_dir():
         raise DataSourceError("the data mirror folder does not exist", file=root,
                               hint="pass --mirror with a folder that holds imd2019/, "
                               "population/, children_in_need/ and lookups/")
-    checks = check_tables(root, manifest)
+    checks = check_tables(root, manifest, vintage=vintage)
     missing = [c for c in checks if c.status == "MISSING"]
     if missing:
         raise DataSourceError(
@@ -381,7 +391,8 @@ def official_cache_dir() -> Path:
     return cache_dir() / "official"
 
 
-def data_root(mirror: str | Path | None = None, *, fetch: bool = True) -> Path:
+def data_root(mirror: str | Path | None = None, *, fetch: bool = True,
+              vintage: str | None = None) -> Path:
     """The folder holding the canonical tables.
 
     Order: the ``mirror`` argument, then ``$OPTIMISER_DATA_MIRROR``, then the download cache
@@ -398,7 +409,7 @@ def data_root(mirror: str | Path | None = None, *, fetch: bool = True) -> Path:
         return chosen
     root = canonical_cache_dir()
     if fetch:
-        return fetch_all(force=False)
+        return fetch_all(force=False, vintage=vintage)
     return root
 
 
@@ -411,6 +422,7 @@ def fetch_all(
     day: dt.date | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    vintage: str | None = None,
 ) -> Path:
     """Make the canonical tables available and return their folder.
 
@@ -436,8 +448,12 @@ def fetch_all(
         Show a progress bar per download (on a terminal).
     log
         Called with one line per source (default: silent).
+    vintage
+        Only the sources of this data vintage (``"2025"`` or ``"2019"``, with the shared DfE
+        tables); None = every source of the manifest. Tables of other sources already in the
+        cache are kept.
     """
-    sources = _sources(manifest)
+    sources = _sources(manifest, vintage)
     if mirror is not None:
         verify_mirror(mirror, sources)
         return Path(mirror)
@@ -475,6 +491,16 @@ def fetch_all(
         # Checksums of files that did download are kept even when a later source fails.
         if json.dumps(records, sort_keys=True) != records_before:
             write_json(official / CHECKSUMS_NAME, dict(sorted(records.items())))
+    if canon.is_dir():  # keep the other vintage's tables (and their provenance)
+        for old in sorted(p for p in canon.rglob("*") if p.is_file()):
+            rel = old.relative_to(canon).as_posix()
+            if rel != FETCHED_NAME and rel not in tables:
+                tables[rel] = old.read_bytes()
+        before = canon / FETCHED_NAME
+        if before.is_file():
+            ids = {p["id"] for p in provenance}
+            kept = json.loads(before.read_text(encoding="utf-8")).get("sources", [])
+            provenance = [p for p in kept if p.get("id") not in ids] + provenance
     with atomic_output_dir(canon) as tmp:
         for rel, data in tables.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
