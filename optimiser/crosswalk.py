@@ -158,7 +158,7 @@ def carry_counts(df: pd.DataFrame, code: str, columns: list[str], root: Path
         pairs[col] = values
     out = pairs.groupby("lsoa21cd", sort=True)[columns].sum().reset_index()
     split = int(pairs.loc[shared, "lsoa11cd"].nunique())
-    info = {"from": "LSOA 2011", "to": "LSOA 2021", "lsoa11_codes": int(len(src)),
+    info = {"from": "LSOA 2011", "to": "LSOA 2021", "lsoa11_codes": len(src),
             "lsoa11_split": split,
             "method": "ONS LSOA 2011 to 2021 lookup with change codes; split LSOAs' counts "
                       "shared by the data mirror's apportioning weights (largest remainder)"}
@@ -179,8 +179,8 @@ def carry_localities(table: pd.DataFrame, root: Path) -> tuple[pd.DataFrame, dic
     split_between = votes.groupby("lsoa21cd")["locality"].nunique()
     split_between = sorted(split_between[split_between > 1].index)
     out = votes.drop_duplicates("lsoa21cd")[["lsoa21cd", "locality"]].reset_index(drop=True)
-    info = {"from": "LSOA 2011", "to": "LSOA 2021", "lsoa11_codes": int(len(src)),
-            "lsoa21_codes": int(len(out)),
+    info = {"from": "LSOA 2011", "to": "LSOA 2021", "lsoa11_codes": len(src),
+            "lsoa21_codes": len(out),
             "merged_across_localities": split_between,
             "method": "each LSOA 2021 takes the locality of its LSOA 2011 (ONS change-coded "
                       "lookup); merged from several localities: the locality of most parts"}

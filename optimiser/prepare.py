@@ -290,7 +290,7 @@ def _whole(values: pd.Series) -> pd.Series:
     x = values.astype(float)
     if np.allclose(x, np.round(x)):
         return np.round(x).astype("int64")
-    return largest_remainder(x, int(round(float(x.sum())))).astype("int64")
+    return largest_remainder(x, round(float(x.sum()))).astype("int64")
 
 
 def add_cases(areas: pd.DataFrame, cases: Cases) -> pd.DataFrame:
@@ -531,7 +531,6 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     InputError, DataSourceError
         One clear message; nothing is written.
     """
-    from optimiser import localities as locality_mod
     from optimiser import need as need_mod
 
     settings.check()
@@ -602,7 +601,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
 
     sources = [_source(root, rel) for rel in used]
     if settings.boundaries is None and v.key == "2025":
-        boundaries_entry = {"source": "mirror", "title": SOURCE_INFO[loaders2025.BOUNDARIES_FILE][0],
+        boundaries_entry = {"source": "mirror",
+                            "title": SOURCE_INFO[loaders2025.BOUNDARIES_FILE][0],
                             "file": str(Path(bounds_file).resolve()), "vintage": "LSOA 2021",
                             "licence": OGL, "sha256": sha256(bounds_file)}
     elif settings.boundaries is None:

@@ -2,7 +2,8 @@
 
 Reproducible from the official data mirror (2025 vintage tables under ``vintage2025/``):
 
-    OPTIMISER_DATA_MIRROR=../shared/data .venv/bin/python scripts/build_oxfordshire_localities_2021.py
+    OPTIMISER_DATA_MIRROR=../shared/data .venv/bin/python \
+        scripts/build_oxfordshire_localities_2021.py
 
 Rules:
 
