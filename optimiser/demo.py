@@ -5,8 +5,9 @@ What it does, in order (everything goes into one folder, written all at once):
 1. **prepare** Oxfordshire from the official data (by default the English Indices of
    Deprivation 2025 on LSOA 2021; ``vintage="2019"`` for IMD 2019 on LSOA 2011; ONS population,
    DfE children in need / on protection plans, modelled per area), for the 0-19 service the
-   Cabinet Advisory Group recommended, into ``OUT/instance``. Today's children's centres are used where the data
-   hold them; otherwise every site is a generated candidate, and the summary says so plainly;
+   Cabinet Advisory Group recommended, into ``OUT/instance``. Today's children's centres are
+   used where the data hold them; otherwise every site is a generated candidate, and the
+   summary says so plainly;
 2. **costs** from ``scenarios/oxfordshire/costs.yaml`` (hub, spoke and outreach-worker annual
    costs with on-costs, setup and closure costs, each assumption written next to its value) onto
    the instance's generated sites and the scenarios (copies in ``OUT/scenarios``);

@@ -17,8 +17,8 @@ What differs from 2019, and why:
   :data:`optimiser.vintage.CASES_RATE_STANDIN`.
 - **Population**: the official ONS LSOA 2021 estimates (mid-2022 or later), when the data root
   holds them (:data:`POPULATION_ONS_FILE`, made by
-  :func:`optimiser.convert2025.population_from_sape21`); otherwise the mirror's mid-2019 LSOA 2011 estimates re-cut to LSOA 2021 (derived, fractional
-  where a 2011 LSOA was split).
+  :func:`optimiser.convert2025.population_from_sape21`); otherwise the mirror's mid-2019
+  LSOA 2011 estimates re-cut to LSOA 2021 (derived, fractional where a 2011 LSOA was split).
 - **Centroids**: derived population-weighted centroids in British National Grid metres.
 - **Rural**: the 2021 rural-urban classes RLN1, RLF1, RSN1 and RSF1.
 """
