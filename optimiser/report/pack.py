@@ -701,7 +701,10 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
 
     decile_svg = None
     if not equality.empty:
-        decile_svg = charts.reach_by_decile_chart(equality)
+        vintage = solved.prepare.get("vintage") or {}
+        decile_svg = charts.reach_by_decile_chart(
+            equality, "IMD 2025" if isinstance(vintage, dict) and vintage.get("key") == "2025"
+            else "IMD 2019")
     options_svg = charts.options_chart(options) if options is not None and len(options) else None
     budget_svg = None
     if solved.sweep is not None and len(solved.sweep):
