@@ -293,6 +293,23 @@ def _whole(values: pd.Series) -> pd.Series:
     return largest_remainder(x, round(float(x.sum()))).astype("int64")
 
 
+def _check_indicators_present(areas: pd.DataFrame, weights: dict[str, float],
+                              v: Vintage) -> None:
+    """A weighted need indicator the vintage's tables do not hold (IoD 2025's IDACI and
+    IDAOPI scores without File 7) is one clear error, not an index of blanks."""
+    from optimiser.need import INDICATORS
+
+    for name, weight in weights.items():
+        col = INDICATORS[name].column
+        if weight > 0 and col in areas.columns and areas[col].isna().all():
+            stem = name.rsplit("_", 1)[0]
+            raise InputError(
+                f"need indicator '{name}' is not in the {v.label} tables of the data folder",
+                hint=f"IoD 2025 publishes the {stem.upper()} score only in File 7: use "
+                f"{stem}_rank or {stem}_decile (or income_score), fetch File 7 with 'optimiser "
+                "data fetch --vintage 2025', or prepare with --vintage 2019")
+
+
 def add_cases(areas: pd.DataFrame, cases: Cases) -> pd.DataFrame:
     """Join CIN/CPP counts and add rates per 10,000 children aged 0-17."""
     out = areas.drop(columns=[c for c in ("cin", "cpp") if c in areas.columns]).merge(
@@ -540,6 +557,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     root = data_root(settings.mirror, vintage=v.key)
     la = resolve_la(settings.la, v.load_utla_lookup(root), districts=v.load_ward_lookup(root))
     areas = build_areas(root, la, v)
+    _check_indicators_present(areas, weights, v)
     pop_info = areas.attrs.get("population", {})
     used = [v.file("utla"), v.file("imd"), *([loaders2025.FILE3] if v.key == "2025" else []),
             pop_info.get("file", loaders.POPULATION_FILE), v.file("ward"), v.file("ruc"),

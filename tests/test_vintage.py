@@ -282,3 +282,17 @@ def test_vintage_rows_for_the_notes(prepared):
                        "mid-2019 (LSOA 2011) re-cut to LSOA 2021 (derived).")
     assert [h for h, _t in rows[1:]] == ["Caveat"] * len(meta["vintage"]["caveats"])
     assert "Income domain score" in rows[2][1]
+
+
+def test_idaci_score_weight_without_file7_is_one_clear_error(mirror, tmp_path):
+    code, out = _cli("prepare", "--la", "Rutland", "--weights", "idaci_score=1,imd_score=1",
+                     "--out", tmp_path / "o", "--mirror", mirror)
+    assert code == 2
+    flat = " ".join(out.split())
+    assert ("need indicator 'idaci_score' is not in the IoD 2025 on LSOA 2021 tables of the data "
+            "folder hint: IoD 2025 publishes the IDACI score only in File 7: use idaci_rank or "
+            "idaci_decile (or income_score)") in flat
+    code, out = _cli("prepare", "--la", "Rutland", "--weights", "idaci_rank=1,imd_score=1",
+                     "--out", tmp_path / "ok", "--mirror", mirror)
+    assert code == 0, out
+    assert "idaci_rank" in pd.read_csv(tmp_path / "ok" / "areas.csv").columns
