@@ -611,8 +611,12 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     costs = DefaultCosts(age_group=settings.age_group)
     sites, sites_info = build_sites(settings, areas, root, boundaries, costs, used, notes)
 
+    # On 2025 every table says which population it counts (the re-cut mid-2019 figures, or
+    # ONS's LSOA 2021 estimate): areas.csv and localities.csv carry it in a last column.
     columns = area_columns(weights) + (["population_estimate"] if v.key == "2025" else [])
     areas["population_estimate"] = pop_info.get("estimate", "")
+    if v.key == "2025":
+        localities["population_estimate"] = pop_info.get("estimate", "")
     areas_csv = validate_areas(_areas_for_csv(areas, columns), Path("areas.csv"))
     areas_csv = areas_csv[columns]
     sites_csv = _sites_for_csv(validate_sites(sites, Path("sites.csv")))

@@ -120,11 +120,6 @@ class Vintage:
         """``<code>, latitude, longitude`` (2019) or ``<code>, x, y, method`` (2025, BNG)."""
         return self._reader("load_centroids")(root)
 
-    @property
-    def files(self) -> list[str]:
-        """The canonical tables ``prepare`` reads for the areas (before cases and sites)."""
-        return list(self.sources)
-
     def describe(self, population: dict | None = None) -> dict:
         """The vintage for ``prepare.json``: key, label, geography, sources, caveats."""
         caveats = list(self.caveats)

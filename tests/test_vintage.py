@@ -101,6 +101,8 @@ def test_oxfordshire_2025_acceptance(prepared):
     assert meta["vintage"]["caveats"][0].startswith("population: ONS mid-2019 estimates")
     assert meta["notes"][0] == loaders2025.POPULATION_RECUT_NOTE
     assert set(areas["population_estimate"]) == {meta["vintage"]["population"]}
+    localities = pd.read_csv(out / "localities.csv")
+    assert set(localities["population_estimate"]) == {meta["vintage"]["population"]}
     assert meta["boundaries"]["vintage"] == "LSOA 2021"
     assert {s["file"] for s in meta["sources"]} >= {loaders2025.IMD_FILE,
                                                      loaders2025.POPULATION_RECUT_FILE}
