@@ -98,11 +98,13 @@ def data_fetch(
 
 @data_app.command("list")
 @user_errors
-def data_list() -> None:
-    """List the official sources: publisher, address, licence and vintage."""
+def data_list(vintage: VintageOption = None) -> None:
+    """List the official sources of a data vintage: publisher, address, licence and vintage."""
     from optimiser.sources import load_manifest
+    from optimiser.sources2025 import for_vintage
+    from optimiser.vintage import get_vintage
 
-    for s in load_manifest():
+    for s in for_vintage(load_manifest(), get_vintage(vintage).key):
         console.print(f"[bold]{s.id}[/bold]{' (optional)' if s.optional else ''}: {s.title}\n"
                       f"  {s.publisher}; {s.vintage}\n  {s.url or s.landing_page}\n"
                       f"  -> {', '.join(s.canonical)}; {s.licence}", highlight=False,

@@ -178,3 +178,36 @@ def test_fetch_by_vintage_keeps_the_other_vintages_tables(tmp_path):
     assert (root / old.canonical[0]).read_bytes() == ruc  # the 2019 table is kept
     ids = [s["id"] for s in json.loads((root / "FETCHED.json").read_text())["sources"]]
     assert ids == ["ons_ruc11", "ons_sape_lsoa21"]
+
+
+def test_manifest_2025_entries_are_complete_and_honest(mirror):
+    import re
+
+    from optimiser.sources import load_manifest, required_tables, verify_mirror
+    from optimiser.sources2025 import for_vintage
+
+    sources = [s for s in load_manifest() if "2025" in s.vintages]
+    assert [s.id for s in sources] == [
+        "iod2025_file7", "ons_sape_lsoa21", "ons_lsoa21_ward24", "ons_ltla23_utla23",
+        "ons_ruc21", "ons_lsoa11_lsoa21_v2025", "ons_lsoa21_pwc", "ons_lsoa21_boundaries"]
+    produced = {rel for s in sources for rel in s.canonical}
+    assert produced == {loaders2025.IMD_FILE, loaders2025.FILE3, loaders2025.POPULATION_ONS_FILE,
+                        loaders2025.WARD_FILE, loaders2025.UTLA_FILE, loaders2025.RUC_FILE,
+                        loaders2025.LSOA11_21_FILE, loaders2025.WEIGHTS_FILE,
+                        loaders2025.CENTROIDS_FILE, loaders2025.BOUNDARIES_FILE}
+    sources_md = (mirror / "vintage2025" / "SOURCES.md").read_text()
+    for s in sources:
+        assert s.licence == "Open Government Licence v3.0"
+        assert s.landing_page.startswith("https://")
+        assert s.url == "" or s.url.startswith("https://")
+        if not s.url:
+            assert "confirmed on first download" in s.note
+        for rel, digest in s.sha256_canonical.items():
+            assert rel in s.canonical and re.fullmatch(r"[0-9a-f]{64}", digest)
+            assert digest in sources_md  # copied from the mirror's SOURCES.md, never made up
+    shared = {s.id for s in for_vintage(load_manifest(), "2025")} - {s.id for s in sources}
+    assert shared == {"dfe_cin_b1", "dfe_cpp_d5"}
+    checks = verify_mirror(mirror, vintage="2025")
+    assert {c.status for c in checks} <= {"checksum ok", "present (no checksum recorded)",
+                                          "absent (optional)"}
+    assert loaders2025.POPULATION_ONS_FILE not in required_tables(sources)

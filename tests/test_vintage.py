@@ -298,3 +298,29 @@ def test_idaci_score_weight_without_file7_is_one_clear_error(mirror, tmp_path):
                      "--out", tmp_path / "ok", "--mirror", mirror)
     assert code == 0, out
     assert "idaci_rank" in pd.read_csv(tmp_path / "ok" / "areas.csv").columns
+
+
+@pytest.mark.slow
+def test_2023_unitary_prepare_solve_report(prepared, tmp_path):
+    """Westmorland and Furness (a 2023 unitary) end to end on the 2025 vintage: the map draws
+    every LSOA 2021 from the mirror's boundaries, and the pack names the vintage."""
+    import yaml
+
+    from optimiser.report import build_pack
+    from optimiser.solve import run_solve
+
+    instance = prepared("Westmorland and Furness", "0-4", vintage="2025")
+    scenario = yaml.safe_load((REPO / "scenarios" / "oxfordshire" / "base.yaml").read_text())
+    scenario.update(instance=str(instance), budget=3_000_000, name="wf-3m")
+    scenario["solver"]["time_limit_s"] = 30
+    (tmp_path / "wf.yaml").write_text(yaml.safe_dump(scenario))
+    run_solve(tmp_path / "wf.yaml", tmp_path / "solved")
+    build_pack(tmp_path / "solved", tmp_path / "pack")
+    meta = json.loads((tmp_path / "pack" / "pack.json").read_text())
+    areas = pd.read_csv(instance / "areas.csv")
+    assert meta["area_polygons"] == len(areas) == 142
+    assert meta["areas_drawn_as_circles"] is False
+    index = " ".join((tmp_path / "pack" / "index.html").read_text().split())
+    assert "This plan uses the English Indices of Deprivation 2025 (IoD 2025 on LSOA 2021)" in index
+    assert "IMD 2025 decile" in (tmp_path / "pack" / "charts" / "reach_by_imd_decile.svg"
+                                 ).read_text()
