@@ -245,8 +245,8 @@ def build_areas(root: Path, la: LocalAuthority, vintage: str | Vintage = "2019"
         raise InputError(
             f"{la.name} ({la.code}): {len(missing)} of its {len(la.lsoas)} LSOAs are not in "
             f"{v.label.split(' on ')[0]} (e.g. {', '.join(missing[:3])})",
-            hint=f"the {v.index} cover England only: choose an English county or unitary "
-            "authority",
+            hint=f"{v.label.split(' on ')[0]} covers England only: choose an English county "
+            "or unitary authority",
         )
     names = {"lsoa11cd": "area_id", "lsoa11nm": "name", "lsoa21cd": "area_id",
              "lsoa21nm": "name"}
