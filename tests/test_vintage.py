@@ -324,3 +324,12 @@ def test_2023_unitary_prepare_solve_report(prepared, tmp_path):
     assert "This plan uses the English Indices of Deprivation 2025 (IoD 2025 on LSOA 2021)" in index
     assert "IMD 2025 decile" in (tmp_path / "pack" / "charts" / "reach_by_imd_decile.svg"
                                  ).read_text()
+
+
+def test_welsh_authority_on_2025_is_refused(mirror, tmp_path):
+    code, out = _cli("prepare", "--la", "Cardiff", "--out", tmp_path / "o", "--mirror", mirror)
+    assert code == 2
+    flat = " ".join(out.split())
+    n = int((loaders2025.load_utla_lookup(mirror)["utla_code"] == "W06000015").sum())
+    assert f"Cardiff (W06000015): {n} of its {n} LSOAs are not in IoD 2025" in flat
+    assert "IoD 2025 covers England only" in flat
