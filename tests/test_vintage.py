@@ -333,3 +333,27 @@ def test_welsh_authority_on_2025_is_refused(mirror, tmp_path):
     n = int((loaders2025.load_utla_lookup(mirror)["utla_code"] == "W06000015").sum())
     assert f"Cardiff (W06000015): {n} of its {n} LSOAs are not in IoD 2025" in flat
     assert "IoD 2025 covers England only" in flat
+
+
+def test_per_child_postcodes_are_placed_in_lsoa_2021(mirror, tmp_path, ox_postcodes):
+    """One row per child: postcodes go to the LSOA 2021 whose (mirror) boundary holds them."""
+    import geopandas as gpd
+
+    from optimiser.cases import read_council_cases
+    from optimiser.geography import load_boundaries
+
+    picked = ox_postcodes.iloc[[0, 500, 1000, 1500, 2000]]
+    path = tmp_path / "children.csv"
+    pd.DataFrame({"postcode": picked["pcd"].to_numpy(),
+                  "category": ["cin", "cpp", "cin", "cin", "cpp"]}).to_csv(path, index=False)
+    la = resolve_la("Oxfordshire", loaders2025.load_utla_lookup(mirror))
+    bounds = load_boundaries(list(la.lsoas), loaders2025.boundaries_file(mirror),
+                             geography="LSOA 2021")
+    cases = read_council_cases(path, list(la.lsoas), mirror, boundaries_loader=lambda: bounds,
+                               vintage="2025")
+    counts = cases.counts.set_index("area_id")
+    assert (int(counts["cin"].sum()), int(counts["cpp"].sum())) == (5, 2)
+    pts = gpd.GeoSeries(gpd.points_from_xy(picked["oseast1m"], picked["osnrth1m"]),
+                        crs="EPSG:27700")
+    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), bounds, predicate="within")
+    assert set(hit["area_id"]) <= set(counts.index[counts["cin"] > 0])
