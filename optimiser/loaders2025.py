@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimiser.errors import InputError
+from optimiser.errors import DataSourceError, InputError
 from optimiser.files import read_table
 from optimiser.loaders import (
     _FIRST_DATA_ROW,
@@ -215,7 +215,16 @@ def load_population(root: Path) -> tuple[pd.DataFrame, dict]:
         return df, {"file": POPULATION_ONS_FILE, "estimate": f"ONS {year}, LSOA 2021",
                     "derived": False,
                     "note": f"population: ONS small area estimates, {year}, on LSOA 2021"}
-    df = _read_population(root, _file(root, POPULATION_RECUT_FILE))
+    recut = Path(root) / POPULATION_RECUT_FILE
+    if not recut.exists():
+        raise DataSourceError(
+            "the data folder holds no LSOA 2021 population: neither the ONS estimates "
+            f"({POPULATION_ONS_FILE}) nor the mirror's re-cut mid-2019 figures "
+            f"({POPULATION_RECUT_FILE})", file=recut,
+            hint="run 'optimiser data fetch --vintage 2025' (it converts the ONS LSOA 2021 "
+            "estimates; the download is listed by 'optimiser data list'), or point --mirror at "
+            "a complete data mirror")
+    df = _read_population(root, recut)
     return df, {"file": POPULATION_RECUT_FILE, "derived": True,
                 "estimate": "ONS mid-2019 (LSOA 2011) re-cut to LSOA 2021 (derived)",
                 "note": POPULATION_RECUT_NOTE}

@@ -211,3 +211,11 @@ def test_manifest_2025_entries_are_complete_and_honest(mirror):
     assert {c.status for c in checks} <= {"checksum ok", "present (no checksum recorded)",
                                           "absent (optional)"}
     assert loaders2025.POPULATION_ONS_FILE not in required_tables(sources)
+
+
+def test_no_lsoa_2021_population_names_both_files(tmp_path):
+    from optimiser.errors import DataSourceError
+
+    with pytest.raises(DataSourceError, match="the data folder holds no LSOA 2021 population: "
+                                              "neither the ONS estimates"):
+        loaders2025.load_population(tmp_path)
