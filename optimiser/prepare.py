@@ -81,24 +81,16 @@ NO_CENTRES_NOTE = ("no data on today's children's centres: all sites are generat
 
 OGL = "Open Government Licence v3.0"
 #: What each canonical table is: for prepare.json's ``sources``.
-SOURCE_INFO = {
-    loaders.IMD_FILE: ("English Indices of Deprivation 2019 (MHCLG)", "IMD 2019, LSOA 2011"),
-    loaders.POPULATION_FILE: ("ONS small area population estimates (SAPE22DT2)",
-                              "mid-2019, LSOA 2011"),
+SOURCE_INFO = {  # the tables of the areas are in optimiser.vintage (Vintage.sources)
     loaders.CIN_FILE: ("DfE Characteristics of children in need, table B1",
                        "31 March 2013-2024, LA"),
     loaders.CPP_FILE: ("DfE Characteristics of children in need, table D5",
                        "31 March 2013-2024, LA"),
-    loaders.UTLA_FILE: ("ONS LSOA (2011) to upper-tier local authority (2019) lookup",
-                        "LSOA 2011, UTLA 2019"),
-    loaders.WARD_FILE: ("ONS LSOA (2011) to ward (2019) lookup", "LSOA 2011, ward/LAD 2019"),
-    loaders.RUC_FILE: ("ONS rural-urban classification (2011) of LSOAs", "2011, LSOA 2011"),
-    loaders.CENTROIDS_FILE: ("ONS LSOA (2011) population-weighted centroids", "LSOA 2011"),
     loaders.LSOA21_FILE: ("ONS LSOA (2011) to LSOA (2021) to LAD (2022) lookup",
                           "LSOA 2011/2021"),
     loaders.CHILDRENS_CENTRES_FILE: ("DfE Get Information About Schools: children's centres",
                                      "as downloaded"),
-    # The 2025 vintage's tables (the rest are in optimiser.vintage).
+    # The 2025 vintage's other tables.
     loaders2025.POPULATION_RECUT_FILE: ("ONS mid-2019 LSOA 2011 population re-cut to LSOA 2021 "
                                         "(derived in the data mirror)",
                                         "mid-2019, LSOA 2021, derived"),
@@ -215,8 +207,6 @@ def sha256(path: Path) -> str:
 
 
 def _source(root: Path, rel: str) -> dict:
-    from optimiser.vintage import get_vintage
-
     info = {**SOURCE_INFO, **get_vintage("2025").sources, **get_vintage("2019").sources}
     title, vintage = info[rel]
     return {"file": rel, "title": title, "vintage": vintage, "licence": OGL,
