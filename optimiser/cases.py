@@ -135,17 +135,26 @@ def la_totals(cin_cpp: pd.DataFrame, la_code: str, la_name: str, year: int) -> t
     return int(cin), int(cpp)
 
 
+#: What each apportioning rate is, for prepare.json and the pack's notes.
+RATE_LABELS = {"idaci_score": "IDACI score",
+               "income_score": "Income domain score (stand-in for the IDACI score)"}
+
+
 def modelled_cases(areas: pd.DataFrame, cin_total: int, cpp_total: int, *, year: int,
-                   la_code: str) -> Cases:
+                   la_code: str, rate: str = "idaci_score") -> Cases:
     """Apportion the LA's DfE totals across areas by children 0-17 × IDACI score.
 
     Parameters
     ----------
     areas
-        ``area_id, pop_0_17, idaci_score``; the order sets how remainder ties are broken
-        (``prepare`` sorts by ``area_id``).
+        ``area_id, pop_0_17`` and the ``rate`` column; the order sets how remainder ties are
+        broken (``prepare`` sorts by ``area_id``).
     cin_total, cpp_total
         DfE counts at 31 March for the LA.
+    rate
+        The child-income-deprivation rate: ``idaci_score`` (IMD 2019), or its stand-in
+        ``income_score`` where IoD 2025's IDACI score is not in the data
+        (:data:`optimiser.vintage.CASES_RATE_STANDIN`).
 
     Examples
     --------
@@ -154,18 +163,20 @@ def modelled_cases(areas: pd.DataFrame, cin_total: int, cpp_total: int, *, year:
     >>> modelled_cases(a, 60, 7, year=2019, la_code="X").counts[["cin", "cpp"]].values.tolist()
     [[30, 4], [30, 3]]
     """
-    weight = areas["pop_0_17"].astype(float) * areas["idaci_score"].astype(float)
+    weight = areas["pop_0_17"].astype(float) * areas[rate].astype(float)
     counts = pd.DataFrame({
         "area_id": areas["area_id"].to_numpy(),
         "cin": largest_remainder(weight, cin_total).to_numpy(),
         "cpp": largest_remainder(weight, cpp_total).to_numpy(),
     })
     info = {
-        "method": "DfE LA total at 31 March apportioned by children aged 0-17 x IDACI score, "
-                  "largest-remainder rounding",
+        "method": "DfE LA total at 31 March apportioned by children aged 0-17 x "
+                  f"{RATE_LABELS.get(rate, rate)}, largest-remainder rounding",
         "year": int(year), "la_code": la_code, "dfe_cin": int(cin_total),
         "dfe_cpp": int(cpp_total),
     }
+    if rate != "idaci_score":
+        info["rate"] = rate
     return Cases(counts=counts, source="modelled", info=info)
 
 
@@ -187,7 +198,8 @@ def _peek_columns(path: Path, sheet: str | None = None) -> list[str]:
 
 
 def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
-                       boundaries_loader, sheet: str | None = None) -> Cases:
+                       boundaries_loader, sheet: str | None = None,
+                       vintage: str = "2019") -> Cases:
     """Read the council's extract (counts per LSOA, or one row per child with a postcode).
 
     Parameters
@@ -202,6 +214,9 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
         Zero-argument callable returning the LA's boundaries (only called for postcodes).
     sheet
         The sheet of an Excel workbook (default: its first); ignored for a CSV file.
+    vintage
+        ``"2019"`` (codes must be LSOA 2011) or ``"2025"`` (LSOA 2021 codes, or LSOA 2011 codes
+        carried across: :mod:`optimiser.crosswalk`).
 
     Raises
     ------
@@ -219,6 +234,8 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
     df = read_table(path, required=[lsoa_col, "cin", "cpp"], nonnegative=["cin", "cpp"],
                     integer=["cin", "cpp"], unique=[lsoa_col], text=[lsoa_col],
                     what="cases file", sheet=sheet)
+    if vintage == "2025":
+        return _counts_2025(df, lsoa_col, area_ids, root, path)
     from optimiser.checks import check_lsoa11_codes
 
     check_lsoa11_codes(df[lsoa_col], root, file=path, column=lsoa_col, expected=set(area_ids))
@@ -228,6 +245,30 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
     counts[["cin", "cpp"]] = counts[["cin", "cpp"]].fillna(0).astype("int64")
     info = {"layout": "counts per LSOA", "rows": len(df), "areas_listed": len(df),
             "areas_not_listed": int(len(area_ids) - len(df))}
+    return Cases(counts=counts, source="council", info=info)
+
+
+def _counts_2025(df: pd.DataFrame, col: str, area_ids: list[str], root: Path,
+                 path: Path) -> Cases:
+    """Counts per LSOA on the 2025 vintage: LSOA 2021 codes as given, LSOA 2011 codes carried
+    across (:func:`optimiser.crosswalk.carry_counts`)."""
+    from optimiser import crosswalk
+
+    kind = crosswalk.classify_codes(df[col], root, file=path, column=col)
+    info: dict = {"layout": "counts per LSOA", "rows": len(df)}
+    if kind == "2011":
+        table, carried = crosswalk.carry_counts(df, col, ["cin", "cpp"], root)
+        table = table.rename(columns={"lsoa21cd": "area_id"})
+        crosswalk.check_in_la(table["area_id"], set(area_ids), file=path, column=col,
+                              what="LSOA 2021 (carried from the file's LSOA 2011)")
+        info["carried_across"] = carried
+    else:
+        crosswalk.check_in_la(df[col], set(area_ids), file=path, column=col)
+        table = df[[col, "cin", "cpp"]].rename(columns={col: "area_id"})
+    counts = pd.DataFrame({"area_id": area_ids}).merge(table, on="area_id", how="left")
+    counts[["cin", "cpp"]] = counts[["cin", "cpp"]].fillna(0).astype("int64")
+    listed = int(counts["area_id"].isin(set(table["area_id"])).sum())
+    info.update(areas_listed=listed, areas_not_listed=len(area_ids) - listed)
     return Cases(counts=counts, source="council", info=info)
 
 

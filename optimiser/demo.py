@@ -2,10 +2,12 @@
 
 What it does, in order (everything goes into one folder, written all at once):
 
-1. **prepare** Oxfordshire from the official data (IMD 2019, ONS population, DfE children in
-   need / on protection plans, modelled per area), for the 0-19 service the Cabinet Advisory
-   Group recommended, into ``OUT/instance``. Today's children's centres are used where the data
-   hold them; otherwise every site is a generated candidate, and the summary says so plainly;
+1. **prepare** Oxfordshire from the official data (by default the English Indices of
+   Deprivation 2025 on LSOA 2021; ``vintage="2019"`` for IMD 2019 on LSOA 2011; ONS population,
+   DfE children in need / on protection plans, modelled per area), for the 0-19 service the
+   Cabinet Advisory Group recommended, into ``OUT/instance``. Today's children's centres are
+   used where the data hold them; otherwise every site is a generated candidate, and the
+   summary says so plainly;
 2. **costs** from ``scenarios/oxfordshire/costs.yaml`` (hub, spoke and outreach-worker annual
    costs with on-costs, setup and closure costs, each assumption written next to its value) onto
    the instance's generated sites and the scenarios (copies in ``OUT/scenarios``);
@@ -83,7 +85,8 @@ def costed_instance(prepared: str | Path, out: str | Path,
 
 def prepare_costed(la: str, out: str | Path, *, age_group: str = AGE_GROUP,
                    mirror: str | Path | None = None,
-                   costs: CostAssumptions | None = None) -> tuple[Path, str]:
+                   costs: CostAssumptions | None = None,
+                   vintage: str | None = None) -> tuple[Path, str]:
     """``prepare`` an LA and put the costs file's figures on its generated sites.
 
     Returns the instance folder and prepare's summary.
@@ -96,7 +99,8 @@ def prepare_costed(la: str, out: str | Path, *, age_group: str = AGE_GROUP,
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".prepare-") as scratch:
         summary = prepare_instance(
-            PrepareSettings(la=la, age_group=age_group, mirror=Path(mirror) if mirror else None),
+            PrepareSettings(la=la, age_group=age_group, mirror=Path(mirror) if mirror else None,
+                            vintage=vintage),
             Path(scratch) / "prepared")
         # Replaced whole, and only if an earlier run wrote it (never a folder of the user's).
         with atomic_output_dir(out) as tmp:
@@ -193,8 +197,10 @@ def _say(message: str, progress: bool) -> None:
 
 def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
              progress: bool = True, sweep_budgets: tuple[float, ...] = SWEEP_BUDGETS,
-             weight_draws: int = WEIGHT_DRAWS) -> str:
-    """Run the whole demo into ``out``; return a summary naming where the pack is."""
+             weight_draws: int = WEIGHT_DRAWS, vintage: str | None = None) -> str:
+    """Run the whole demo into ``out``; return a summary naming where the pack is.
+
+    ``vintage`` is the data vintage (:mod:`optimiser.vintage`; None = the default, 2025)."""
     from optimiser.allocation import allocate_from_folder, write_allocation
     from optimiser.compare import comparison_table, solve_options, write_comparison
     from optimiser.prepare import PrepareSettings, prepare_instance
@@ -212,7 +218,8 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
         _say("1/7 prepare: Oxfordshire from the official data ...", progress)
         prepare_summary = prepare_instance(
             PrepareSettings(la=LA, age_group=AGE_GROUP,
-                            mirror=Path(mirror) if mirror else None), tmp / "prepared")
+                            mirror=Path(mirror) if mirror else None, vintage=vintage),
+            tmp / "prepared")
         instance_dir = costed_instance(tmp / "prepared", tmp / "instance", costs)
         shutil.rmtree(tmp / "prepared")
         known, network_note = today_network_note(instance_dir)

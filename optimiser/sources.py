@@ -52,6 +52,8 @@ from optimiser import _download, convert
 from optimiser.errors import DataSourceError, OptimiserError
 from optimiser.files import atomic_output_dir, write_json
 from optimiser.paths import cache_dir, mirror_from_env, shipped_data_dir
+from optimiser.sources2025 import CONVERTERS as CONVERTERS_2025
+from optimiser.sources2025 import for_vintage
 
 MANIFEST_NAME = "sources.toml"
 CHECKSUMS_NAME = "checksums.json"
@@ -95,6 +97,9 @@ class Source:
     note: str = ""
     access: str = "file"
     query: dict[str, str] = field(default_factory=dict)
+    #: The data vintages the source serves (``vintages = ["2025"]`` in the manifest; see
+    #: :mod:`optimiser.sources2025`).
+    vintages: tuple[str, ...] = ("2019",)
 
     def for_day(self, day: dt.date) -> Source:
         stamp = day.strftime("%Y%m%d")
@@ -141,6 +146,7 @@ def load_manifest(path: str | Path | None = None) -> list[Source]:
                 key="source.access", hint=f"use one of: {', '.join(ACCESS)}")
         merged["canonical"] = tuple(merged["canonical"])
         merged["query"] = {str(k): str(v) for k, v in merged.get("query", {}).items()}
+        merged["vintages"] = tuple(str(v) for v in merged.get("vintages", ("2019",)))
         merged["sha256_canonical"] = dict(merged.get("sha256_canonical", {}))
         known = set(Source.__dataclass_fields__)
         out.append(Source(**{k: v for k, v in merged.items() if k in known}))
@@ -153,10 +159,11 @@ def load_manifest(path: str | Path | None = None) -> list[Source]:
     return out
 
 
-def _sources(manifest: str | Path | Sequence[Source] | None) -> list[Source]:
+def _sources(manifest: str | Path | Sequence[Source] | None,
+             vintage: str | None = None) -> list[Source]:
     if manifest is None or isinstance(manifest, (str, Path)):
-        return load_manifest(manifest)
-    return list(manifest)
+        return for_vintage(load_manifest(manifest), vintage)
+    return for_vintage(manifest, vintage)
 
 
 def required_tables(sources: Iterable[Source]) -> list[str]:
@@ -199,6 +206,7 @@ CONVERTERS: dict[str, Callable[[Path], dict[str, bytes]]] = {
     "ons_lsoa21": _one("lookups/lsoa11_lsoa21_lad22_ew.csv", convert.lsoa21_lookup),
     "gias_childrens_centres": _one("childrens_centres/childrens_centres.csv",
                                    convert.childrens_centres_from_gias),
+    **CONVERTERS_2025,  # the 2025 vintage's (IoD 2025 on LSOA 2021): optimiser/sources2025.py
 }
 
 
@@ -315,12 +323,13 @@ class TableCheck:
         return self.status not in ("MISSING", "CHECKSUM DIFFERS")
 
 
-def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | None = None
-                 ) -> list[TableCheck]:
-    """Every canonical table of the manifest: present in ``root``? checksum as recorded?"""
+def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | None = None,
+                 *, vintage: str | None = None) -> list[TableCheck]:
+    """Every canonical table of the manifest (of one vintage when ``vintage`` is given):
+    present in ``root``? checksum as recorded?"""
     root = Path(root)
     out = []
-    for s in _sources(manifest):
+    for s in _sources(manifest, vintage):
         for rel in s.canonical:
             path = root / rel
             present = path.is_file()
@@ -331,15 +340,16 @@ def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | Non
     return out
 
 
-def verify_mirror(root: str | Path, manifest: str | Path | Sequence[Source] | None = None
-                  ) -> list[TableCheck]:
-    """Check a mirror folder; raise one :class:`DataSourceError` naming the first bad table."""
+def verify_mirror(root: str | Path, manifest: str | Path | Sequence[Source] | None = None,
+                  *, vintage: str | None = None) -> list[TableCheck]:
+    """Check a mirror folder (the tables of one vintage when ``vintage`` is given); raise one
+    :class:`DataSourceError` naming the first bad table."""
     root = Path(root)
     if not root.is_dir():
         raise DataSourceError("the data mirror folder does not exist", file=root,
                               hint="pass --mirror with a folder that holds imd2019/, "
                               "population/, children_in_need/ and lookups/")
-    checks = check_tables(root, manifest)
+    checks = check_tables(root, manifest, vintage=vintage)
     missing = [c for c in checks if c.status == "MISSING"]
     if missing:
         raise DataSourceError(
@@ -376,7 +386,8 @@ def official_cache_dir() -> Path:
     return cache_dir() / "official"
 
 
-def data_root(mirror: str | Path | None = None, *, fetch: bool = True) -> Path:
+def data_root(mirror: str | Path | None = None, *, fetch: bool = True,
+              vintage: str | None = None) -> Path:
     """The folder holding the canonical tables.
 
     Order: the ``mirror`` argument, then ``$OPTIMISER_DATA_MIRROR``, then the download cache
@@ -393,7 +404,7 @@ def data_root(mirror: str | Path | None = None, *, fetch: bool = True) -> Path:
         return chosen
     root = canonical_cache_dir()
     if fetch:
-        return fetch_all(force=False)
+        return fetch_all(force=False, vintage=vintage)
     return root
 
 
@@ -407,6 +418,7 @@ def fetch_all(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     base_url: str | None = None,
+    vintage: str | None = None,
 ) -> Path:
     """Make the canonical tables available and return their folder.
 
@@ -436,6 +448,10 @@ def fetch_all(
         Read every official file from under this root instead of its publisher's host:
         ``https://host/path`` becomes ``BASE/host/path`` (``http://``, ``https://`` or
         ``file://``). Default: ``$OPTIMISER_DATA_BASE_URL``, else the official addresses.
+    vintage
+        Only the sources of this data vintage (``"2025"`` or ``"2019"``, with the shared DfE
+        tables); None = every source of the manifest. Tables of other sources already in the
+        cache are kept.
 
     Raises
     ------
@@ -444,7 +460,7 @@ def fetch_all(
         landing page and the name to save it under), or the first file that fails its checksum
         or cannot be converted.
     """
-    sources = _sources(manifest)
+    sources = _sources(manifest, vintage)
     if mirror is not None:
         verify_mirror(mirror, sources)
         return Path(mirror)
@@ -493,6 +509,16 @@ def fetch_all(
             write_json(official / CHECKSUMS_NAME, dict(sorted(records.items())))
     if unobtained:
         raise _unobtained_error(unobtained, official)
+    if canon.is_dir():  # keep the other vintage's tables (and their provenance)
+        for old in sorted(p for p in canon.rglob("*") if p.is_file()):
+            rel = old.relative_to(canon).as_posix()
+            if rel != FETCHED_NAME and rel not in tables:
+                tables[rel] = old.read_bytes()
+        before = canon / FETCHED_NAME
+        if before.is_file():
+            ids = {p["id"] for p in provenance}
+            kept = json.loads(before.read_text(encoding="utf-8")).get("sources", [])
+            provenance = [p for p in kept if p.get("id") not in ids] + provenance
     with atomic_output_dir(canon) as tmp:
         for rel, data in tables.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,8 @@ def town_centres(areas: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
                     centroids["latitude"].to_numpy(float))
     dist, nearest = cKDTree(np.column_stack([cx, cy])).query(
         places[["x", "y"]].to_numpy(float))
-    area = centroids["lsoa11cd"].to_numpy()[nearest]
+    code = "lsoa21cd" if "lsoa21cd" in centroids.columns else "lsoa11cd"  # 2025 / 2019 vintage
+    area = centroids[code].to_numpy()[nearest]
     locality = areas.set_index("area_id")["locality"]
     inside = pd.Series(area).isin(locality.index).to_numpy() & (dist <= TOWN_MAX_OFFSET_M)
     out = places[inside].assign(area_id=area[inside])

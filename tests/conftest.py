@@ -30,22 +30,27 @@ def mirror() -> Path:
 
 @pytest.fixture(scope="session")
 def prepared(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Factory: ``prepared(la="Oxfordshire", age_group="0-4") -> Path`` of a prepared instance.
+    """Factory: ``prepared(la="Oxfordshire", age_group="0-4", vintage="2019") -> Path`` of a
+    prepared instance.
 
     Runs ``optimiser prepare`` (library call, real mirror data, default settings: modelled
-    CIN/CPP, default localities, generated candidate sites) once per (la, age_group) per test
-    session (per xdist worker) and returns the folder with areas.csv, sites.csv,
+    CIN/CPP, default localities, generated candidate sites) once per (la, age_group, vintage)
+    per test session (per xdist worker) and returns the folder with areas.csv, sites.csv,
     localities.csv and prepare.json. Treat the folder as read-only: copy it before editing.
+    The tests written for IMD 2019 figures use the 2019 vintage, pinned here; pass
+    ``vintage="2025"`` for IoD 2025 on LSOA 2021.
     """
-    made: dict[tuple[str, str], Path] = {}
+    made: dict[tuple[str, str, str], Path] = {}
 
-    def make(la: str = "Oxfordshire", age_group: str = "0-4") -> Path:
-        key = (la, age_group)
+    def make(la: str = "Oxfordshire", age_group: str = "0-4", vintage: str = "2019") -> Path:
+        key = (la, age_group, vintage)
         if key not in made:
             from optimiser.prepare import PrepareSettings, prepare_instance
 
-            out = tmp_path_factory.mktemp("prepared") / f"{la}_{age_group}".replace(" ", "_")
-            prepare_instance(PrepareSettings(la=la, mirror=mirror, age_group=age_group), out)
+            out = tmp_path_factory.mktemp("prepared") / f"{la}_{age_group}_{vintage}".replace(
+                " ", "_")
+            prepare_instance(PrepareSettings(la=la, mirror=mirror, age_group=age_group,
+                                             vintage=vintage), out)
             made[key] = out
         return made[key]
 

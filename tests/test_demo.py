@@ -97,6 +97,26 @@ def test_demo_leaves_a_pack_with_map_workbook_sweep_and_comparison(demo_out):
     assert ".partial-" not in summary  # names the final folder, not the build folder
 
 
+
+@pytest.mark.slow
+def test_demo_runs_on_the_2025_vintage_and_the_pack_names_it(demo_out):
+    import json
+
+    import openpyxl
+
+    out, summary = demo_out
+    assert "Data: IoD 2025 on LSOA 2021" in " ".join(summary.split())
+    meta = json.loads((out / "instance" / "prepare.json").read_text())
+    assert meta["vintage"]["key"] == "2025" and meta["counts"]["areas"] == 429
+    assert meta["counts"]["population"] == 164_082  # 0-19, mid-2019 re-cut to LSOA 2021
+    index = " ".join((out / "pack" / "index.html").read_text().split())
+    assert ("This plan uses the English Indices of Deprivation 2025 (IoD 2025 on LSOA 2021)"
+            in index)
+    notes = openpyxl.load_workbook(out / "pack" / "consultation_tables.xlsx")["Notes"]
+    heads = [r[0] for r in notes.iter_rows(values_only=True)]
+    assert "Data vintage" in heads and "Caveat" in heads
+
+
 def test_demo_says_plainly_that_todays_network_is_unknown(demo_out):
     out, summary = demo_out
     sites = pd.read_csv(out / "instance" / "sites.csv")

