@@ -114,8 +114,23 @@ def _instance_council(scenario: Scenario, instance: Instance) -> tuple[str, int]
             "multi_year.growth trend needs the council, and the instance has no prepare.json "
             "naming it", file=scenario.source, key="multi_year.council",
             hint="add multi_year: {council: E10000025} (the council's ONS code)")
-    base = opts.children_year or int(meta.get("population_year", DEFAULT_CHILDREN_YEAR))
-    return str(code), base
+    return str(code), opts.children_year or population_year(meta)
+
+
+def population_year(meta: dict) -> int:
+    """The mid-year the instance's children were counted, from ``prepare.json`` (its vintage
+    names the estimate, e.g. "ONS mid-2022 ..."); 2019 for instances that do not say.
+
+    >>> population_year({"vintage": {"population": "ONS LSOA 2021 estimates, mid-2022"}})
+    2022
+    >>> population_year({})
+    2019
+    """
+    import re
+
+    text = str((meta.get("vintage") or {}).get("population") or "")
+    found = re.search(r"mid-(\d{4})", text)
+    return int(found.group(1)) if found else DEFAULT_CHILDREN_YEAR
 
 
 def _apply_growth_file(scenario: Scenario, instance: Instance, years: list[int],
