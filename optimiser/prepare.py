@@ -168,6 +168,15 @@ class PrepareSettings:
                 raise InputError(f"the {name} file does not exist", file=path,
                                  hint="check the path and spelling")
 
+    def inputs(self) -> list[Path]:
+        """Every file and folder prepare reads, so ``--out`` never replaces one of them."""
+        from optimiser.paths import mirror_from_env
+        from optimiser.sources import canonical_cache_dir
+
+        mirror = self.mirror if self.mirror is not None else mirror_from_env()
+        given = [self.sites, self.localities, self.cases, self.boundaries, mirror]
+        return [Path(p) for p in given if p is not None] + [canonical_cache_dir()]
+
     def as_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
 
@@ -410,7 +419,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     from optimiser import need as need_mod
 
     settings.check()
-    check_output_dir(Path(out).resolve())  # before the work, not only when writing
+    reads = settings.inputs()
+    check_output_dir(Path(out).resolve(), reads)  # before the work, not only when writing
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror)
     la = resolve_la(settings.la, loaders.load_utla_lookup(root),
@@ -511,7 +521,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     }
 
     out = Path(out)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, reads=reads) as tmp:
         write_csv(tmp / "areas.csv", areas_csv)
         write_csv(tmp / "sites.csv", sites_csv)
         write_csv(tmp / "localities.csv", localities)

@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,11 @@ class Solution:
             return summary[name]
         raise AttributeError(name)
 
-    def write(self, out: str | Path) -> Path:
-        """Write the solved folder atomically (nothing is left behind if anything fails)."""
-        with atomic_output_dir(out) as tmp:
+    def write(self, out: str | Path, *, reads: Iterable[str | Path | None] = ()) -> Path:
+        """Write the solved folder atomically (nothing is left behind if anything fails).
+
+        ``reads`` are the inputs of the run, which ``out`` must not replace."""
+        with atomic_output_dir(out, reads=reads) as tmp:
             write_json(tmp / "solution.json", self.summary)
             if self.areas_table is not None:
                 write_csv(tmp / "areas.csv", self.areas_table)

@@ -366,7 +366,7 @@ def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: st
 
     values = parse_budgets(budgets)
     scenario = load_scenario(scenario_path)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, reads=scenario.inputs()) as tmp:
         start = time.perf_counter()
         table, plans = sweep_scenario(scenario, values, progress=progress,
                                       solved_dir=tmp / "budgets" if keep_solved else None)
