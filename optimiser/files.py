@@ -185,6 +185,16 @@ def read_table(
                     "the cell is empty", file=path, row=i + _FIRST_DATA_ROW, column=col,
                     hint="fill in a number (0 if there are none)",
                 )
+    for col in dict.fromkeys([*numeric, *nonnegative, *integer]):
+        if col in df.columns and pd.api.types.is_float_dtype(df[col]):
+            infinite = np.isinf(df[col].to_numpy(dtype=float))
+            if infinite.any():
+                i = int(np.flatnonzero(infinite)[0])
+                raise InputError(
+                    f"'{df[col].iloc[i]:g}' is not a finite number", file=path,
+                    row=i + _FIRST_DATA_ROW, column=col,
+                    hint="give an ordinary number (inf and -inf are not allowed; leave an "
+                    "optional cell blank instead)")
     for col in nonnegative:
         if col in df.columns:
             neg = df[col] < 0

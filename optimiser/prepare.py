@@ -454,9 +454,10 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     areas = add_cases(areas, cases)
 
     # Localities and need
+    notes: list[str] = []
     areas["locality"] = locality_mod.assign_localities(
-        areas, la_code=la.code, la_name=la.name, lookup=settings.localities, root=root
-    ).astype(str).to_numpy()
+        areas, la_code=la.code, la_name=la.name, lookup=settings.localities, root=root,
+        notes=notes).astype(str).to_numpy()
     areas["need"] = need_mod.compute_need(areas, weights, settings.standardise).to_numpy()
     summary = need_mod.locality_summary(areas)
     sens = need_mod.weight_sensitivity(areas, weights, settings.standardise,
@@ -466,7 +467,6 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
                                       on="locality", how="left"), LOCALITY_DECIMALS)
 
     # Sites
-    notes: list[str] = []
     costs = DefaultCosts(age_group=settings.age_group)
     sites, sites_info = build_sites(settings, areas, root, boundaries, costs, used, notes)
 

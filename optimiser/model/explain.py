@@ -49,7 +49,8 @@ def _price_budget(model: FamilyCentreModel) -> str | None:
     budget = money(s.budget or 0)
     if cheap.status == "optimal":
         return (f"the budget {budget} is below the {money(cheap.annual_cost)} a year that the "
-                f"cheapest plan meeting the other requirements costs")
+                f"cheapest plan meeting the other requirements costs"
+                + _cost_drivers(model, target))
     if cheap.best_bound is not None and cheap.best_bound > (s.budget or 0):
         return (f"the budget {budget} is below the {money(cheap.best_bound)} a year that any "
                 f"plan meeting the other requirements costs at the least (the cheapest found "
@@ -57,6 +58,28 @@ def _price_budget(model: FamilyCentreModel) -> str | None:
     return (f"without the budget cap the scenario is feasible: the cheapest plan found meeting "
             f"the other requirements costs {money(cheap.annual_cost)} a year (not proven "
             f"cheapest), above the budget {budget}")
+
+
+def _cost_drivers(model: FamilyCentreModel, target: float) -> str:
+    """When several requirements together set the cheapest plan's cost, name them, each with
+    what it would cost alone (so a budget below their sum is explained by all of them)."""
+    others = [r for r in model.rules if not isinstance(r, BudgetCap)]
+    if len(others) < 2:
+        return ""
+    alone = []
+    for rule in others:
+        off: dict = {}
+        for other in others:
+            if other is not rule:
+                off.update(other.relax)
+        trial = model.relaxed(budget=None, objective="min_cost", target_reach=target, gap=0.01,
+                              time_limit_s=_time_limit(model), **off).solve()
+        if trial.has_plan and trial.annual_cost is not None and trial.annual_cost > 0.5:
+            alone.append(f"{rule.words} ({rule.key}) alone would cost "
+                         f"{money(trial.annual_cost)}")
+    if len(alone) < 2:
+        return ""
+    return "; these requirements bind together: " + ", ".join(alone[:-1]) + " and " + alone[-1]
 
 
 def _relaxation(model: FamilyCentreModel, rule: Rule) -> str | None:
@@ -70,6 +93,21 @@ def _relaxation(model: FamilyCentreModel, rule: Rule) -> str | None:
             return priced
     return (f"without {rule.words} the scenario is feasible, so {rule.words} is binding "
             f"together with the other requirements")
+
+
+def _pair_relaxation(model: FamilyCentreModel) -> str | None:
+    """The first two requirements that, removed together (but not one at a time), make the
+    scenario feasible: they conflict with each other."""
+    rules = model.rules
+    for i, first in enumerate(rules):
+        for second in rules[i + 1:]:
+            trial = model.relaxed(**{**first.relax, **second.relax},
+                                  time_limit_s=_time_limit(model), gap=1.0).solve()
+            if trial.has_plan:
+                return (f"{first.words} ({first.key}) and {second.words} ({second.key}) bind "
+                        "together: removing either one alone leaves the scenario infeasible, "
+                        "removing both makes it feasible; relax one of them")
+    return None
 
 
 def relaxation_checks(model: FamilyCentreModel) -> list[str]:
@@ -86,5 +124,8 @@ def explain_infeasible(model: FamilyCentreModel) -> list[str]:
     relaxed = relaxation_checks(model)
     if relaxed:
         return relaxed
+    pair = _pair_relaxation(model)
+    if pair:
+        return [pair]
     return ["no single requirement explains it: the requirements conflict in combination; "
             "try relaxing the locality floor, min_sites or the budget one at a time"]
