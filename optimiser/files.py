@@ -436,7 +436,9 @@ def remove_stale_partials(out: Path) -> list[Path]:
 _WRITE_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
                  errno.EROFS: "the disk is read-only", errno.EACCES: "permission denied",
                  errno.EPERM: "permission denied", errno.EFBIG: "the file is too large",
-                 errno.ENOTDIR: "part of the path is a file, not a folder"}
+                 errno.ENOTDIR: "part of the path is a file, not a folder",
+                 errno.EEXIST: "a file is in the way of the folder",
+                 errno.EISDIR: "a folder is in the way of the file"}
 
 
 @contextlib.contextmanager
