@@ -301,8 +301,19 @@ def demo(
     console.print(summary, highlight=False, markup=False)
 
 
+def _stop_on_sigterm() -> None:
+    """``kill`` (SIGTERM) ends a run as Ctrl-C does, so its temporary output is removed."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main() -> None:
     """Entry point of the ``optimiser`` console script."""
+    _stop_on_sigterm()
     app(prog_name="optimiser")
 
 

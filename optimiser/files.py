@@ -368,20 +368,35 @@ def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = (
     os.chmod(out, 0o755)
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Move ``tmp`` to ``out``; an existing ``out`` is put back if the move fails."""
-    if not out.exists():
-        tmp.rename(out)
+def _swap_in(tmp: Path, out: Path, attempts: int = 3) -> None:
+    """Move ``tmp`` to ``out``; an existing ``out`` is put back if the move fails.
+
+    Another run finishing the same ``out`` at the same moment can move it in between; the
+    move is then tried again (the later run's folder wins, whole), and after ``attempts`` it is
+    one :class:`InputError` rather than a half-replaced folder.
+    """
+    for _ in range(attempts):
+        try:
+            if not out.exists():
+                tmp.rename(out)
+                return
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old.rmdir()
+            out.rename(old)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            continue  # another run moved 'out' meanwhile: look again
+        try:
+            tmp.rename(out)
+        except BaseException:
+            old.rename(out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    old.rmdir()
-    out.rename(old)
-    try:
-        tmp.rename(out)
-    except BaseException:
-        old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    raise InputError("another run was writing the same output folder at the same time",
+                     file=out, hint="run one command per --out folder at a time, then run "
+                     "this one again; nothing of this run was written")
 
 
 # A temporary output folder is named ".<out>.partial-XXXX" and holds _PARTIAL_MARKER (host, process

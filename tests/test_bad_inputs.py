@@ -531,3 +531,43 @@ def test_sweep_keeps_a_budget_with_no_plan_and_says_why(tmp_path):
     assert pd.isna(table["reason"].iloc[1]) and table["status"].iloc[1] == "optimal"
     assert "no plan at this budget" in (tmp_path / "sweep" / "sweep.svg").read_text()
     assert np.isnan(table["reach_share"].iloc[0])
+
+
+def _cli_script(args: list[str], before: str = "") -> list[str]:
+    """A python command running the CLI in a fresh process, after some set-up code."""
+    return [sys.executable, "-c", before + "import sys\nfrom optimiser.cli import main\n"
+            f"sys.argv = ['optimiser', *{[str(a) for a in args]!r}]\nmain()\n"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def test_sigterm_while_writing_leaves_nothing(world, tmp_path):
+    # 'kill' (SIGTERM) ends the run like Ctrl-C: the temporary folder goes with it.
+    before = ("import os, signal\nimport optimiser.solution as s\n"
+              "s.write_csv = lambda *a, **k: os.kill(os.getpid(), signal.SIGTERM)\n")
+    proc = subprocess.run(_cli_script(["solve", world / "scenario.yaml", "--out",
+                                       tmp_path / "out"], before), env=_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 128 + 15, proc.stderr[-500:]
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world"]
+
+
+def test_two_runs_into_one_folder_leave_one_whole_output(world, tmp_path):
+    out = tmp_path / "out"
+    procs = [subprocess.Popen(_cli_script(["solve", world / name, "--out", out]), env=_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name in ("scenario.yaml", "option-b.yaml")]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    for code, err in results:
+        assert code in (0, 2) and "Traceback" not in err, err[-500:]
+        if code == 2:
+            assert "at the same time" in err or "optimiser did not write" in err, err
+    assert any(code == 0 for code, _ in results)
+    solution = json.loads((out / "solution.json").read_text())
+    assert solution["scenario"] in ("scenario", "option b")
+    assert {"areas.csv", "sites.csv", "localities.csv", OUTPUT_MARKER} <= {
+        p.name for p in out.iterdir()}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
