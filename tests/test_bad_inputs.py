@@ -571,3 +571,15 @@ def test_two_runs_into_one_folder_leave_one_whole_output(world, tmp_path):
     assert {"areas.csv", "sites.csv", "localities.csv", OUTPUT_MARKER} <= {
         p.name for p in out.iterdir()}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_council_sites_in_degrees_say_so(mirror, tmp_path):
+    (tmp_path / "in").mkdir()
+    sites = tmp_path / "in" / "sites.csv"
+    sites.write_text("name,x,y,status,tier\nCentre A,-1.26,51.75,existing,hub\n"
+                     "Centre B,451000,206000,existing,hub\n")
+    text = refused(["prepare", "--la", "Oxfordshire", "--mirror", mirror, "--sites", sites,
+                    "--out", tmp_path / "out"], tmp_path / "in",
+                   "row 2: 1 site(s) are outside the local authority: row 2: Centre A "
+                   "(-1.26, 51.75)", "look like longitude and latitude in degrees")
+    assert "columns named longitude and latitude" in text
