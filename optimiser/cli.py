@@ -264,7 +264,11 @@ def allocate(
     from optimiser.allocation import run_allocate
     from optimiser.sweep import parse_budgets
 
-    amount = parse_budgets(budget, column="--budget")[0]
+    amounts = parse_budgets(budget, column="--budget")
+    if len(amounts) != 1:
+        raise OptimiserError(f"--budget '{budget}' gives {len(amounts)} amounts",
+                             hint="give one amount to split, e.g. --budget 960k")
+    amount = amounts[0]
     summary = run_allocate(folder, amount, out, level=level, basis=basis, floor=floor,
                            cap=cap if cap is not None else float("inf"), purpose=purpose)
     console.print(summary, highlight=False, markup=False)

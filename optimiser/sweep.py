@@ -52,6 +52,17 @@ SWEEP_COLUMNS = [
 PLANNED = ("optimal", "feasible", "time_limit")
 
 
+#: Most budgets one sweep solves (each is a full solve; 100 already draws a smooth curve).
+MAX_BUDGETS = 100
+
+
+def _check_count(n: int, column: str) -> None:
+    if n > MAX_BUDGETS:
+        raise InputError(f"{n:,} budgets is more than a sweep needs (at most {MAX_BUDGETS}); "
+                         "each is a full solve", column=column,
+                         hint="e.g. 4m:16m:13 for every £1m from £4m to £16m")
+
+
 def parse_budgets(text: str | Sequence[float], column: str = "--budgets") -> list[float]:
     """Budgets from the command line: ``6e6,8e6,10e6`` or ``6m,8m,10m`` or a range ``4m:16m:10``.
 
@@ -98,11 +109,13 @@ def parse_budgets(text: str | Sequence[float], column: str = "--budgets") -> lis
             if n < 1:
                 raise InputError("a range needs at least one budget", column=column,
                                  hint="e.g. 4m:16m:10")
+            _check_count(n, column)  # before building the list
             values = list(np.linspace(start, stop, n)) if n > 1 else [start]
         else:
             values = [one(t) for t in text.split(",") if t.strip()]
     if not values:
         raise InputError("no budgets given", column=column, hint="e.g. 6e6,8e6,10e6")
+    _check_count(len(values), column)
     bad = [v for v in values if not np.isfinite(v) or v < 0]
     if bad:
         raise InputError(f"budget {bad[0]:g} is not an amount of 0 or more",

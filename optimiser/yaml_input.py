@@ -122,6 +122,9 @@ def read_yaml_mapping(path: str | Path, *, what: str, example: str) -> dict:
     'budget' is given twice (lines 1 and 3); YAML would silently keep the last
     """
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(f"expected a {what}, found a folder", file=path,
+                            hint=f"give the YAML file itself ({example})")
     if not path.is_file():
         raise ScenarioError(f"the {what} does not exist", file=path,
                             hint=f"check the path ({example})")

@@ -583,3 +583,21 @@ def test_council_sites_in_degrees_say_so(mirror, tmp_path):
                    "row 2: 1 site(s) are outside the local authority: row 2: Centre A "
                    "(-1.26, 51.75)", "look like longitude and latitude in degrees")
     assert "columns named longitude and latitude" in text
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["sweep", "{s}", "--budgets", "1m:2m:1000000000000"],
+     "1,000,000,000,000 budgets is more than a sweep needs (at most 100)"),
+    (["sweep", "{s}", "--budgets", "1m,abc"], "'abc' is not a budget"),
+    (["allocate", "{i}", "--budget", "1m,2m"], "--budget '1m,2m' gives 2 amounts"),
+    (["solve", "{w}"], "expected a scenario file, found a folder"),
+    (["sensitivity", "{s}", "--weight-draws", "0"], "--weight-draws must be at least 1"),
+    (["compare", "{s}", "{s}", "--floor", "1.5"], "is not a share between 0 and 1"),
+    (["report", "{s}"], "the solved folder"),
+    (["report", "{i}"], "solution.json"),
+])
+def test_bad_command_line_values_are_refused(world, args, expected):
+    paths = {"{s}": str(world / "scenario.yaml"), "{i}": str(world / "instance"),
+             "{w}": str(world)}
+    refused([paths.get(a, a) for a in args] + ["--out", str(world.parent / "out")], world,
+            expected)
