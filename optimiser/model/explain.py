@@ -13,6 +13,7 @@ requirement is priced ("the cheapest plan meeting the other requirements costs Â
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from optimiser.model.rules import BudgetCap, Rule
@@ -20,6 +21,9 @@ from optimiser.model.words import money
 
 if TYPE_CHECKING:
     from optimiser.model.formulation import FamilyCentreModel
+
+#: At most this long (seconds) is spent looking for two requirements that conflict together.
+PAIR_SEARCH_S = 60.0
 
 __all__ = ["direct_checks", "explain_infeasible", "money", "relaxation_checks"]
 
@@ -99,10 +103,14 @@ def _pair_relaxation(model: FamilyCentreModel) -> str | None:
     """The first two requirements that, removed together (but not one at a time), make the
     scenario feasible: they conflict with each other."""
     rules = model.rules
+    deadline = time.monotonic() + PAIR_SEARCH_S
     for i, first in enumerate(rules):
         for second in rules[i + 1:]:
+            left = deadline - time.monotonic()
+            if left <= 1:
+                return None
             trial = model.relaxed(**{**first.relax, **second.relax},
-                                  time_limit_s=_time_limit(model), gap=1.0).solve()
+                                  time_limit_s=min(_time_limit(model), left), gap=1.0).solve()
             if trial.has_plan:
                 return (f"{first.words} ({first.key}) and {second.words} ({second.key}) bind "
                         "together: removing either one alone leaves the scenario infeasible, "
