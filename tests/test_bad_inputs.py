@@ -601,3 +601,23 @@ def test_bad_command_line_values_are_refused(world, args, expected):
              "{w}": str(world)}
     refused([paths.get(a, a) for a in args] + ["--out", str(world.parent / "out")], world,
             expected)
+
+
+def test_two_separate_conflicts_are_named_together():
+    # West's floor needs both its sites, 1 km apart under a 3 km separation; East's deprived
+    # area needs s3 (£5) under a £4 budget. No one requirement removed makes a plan.
+    from optimiser.model import FamilyCentreModel
+    from optimiser.model.explain import explain_infeasible
+
+    minutes = np.where(np.eye(4, dtype=bool), 5.0, np.inf)
+    model = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[1, 1, 1, 1], threshold=10, budget=4, annual_cost=[1, 1, 1, 5],
+        imd_decile=[5, 5, 5, 1], reach_model="coverage",
+        site_xy=[(0, 0), (1000, 0), (20000, 0), (21000, 0)], locality=["W", "W", "E", "E"],
+        site_locality=["W", "W", "E", "E"], scenario={"constraints": {
+            "locality_min_reach": 0.9, "min_separation_km": 3, "deprived_max_minutes": 25}})
+    assert model.solve().status == "infeasible"
+    assert explain_infeasible(model) == [
+        "the budget cap (budget) and the locality floor (constraints.locality_min_reach) each "
+        "block a plan: without either one alone the scenario is still infeasible, without both "
+        "it is feasible; relax both, or the requirements each conflicts with"]

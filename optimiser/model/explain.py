@@ -101,7 +101,7 @@ def _relaxation(model: FamilyCentreModel, rule: Rule) -> str | None:
 
 def _pair_relaxation(model: FamilyCentreModel) -> str | None:
     """The first two requirements that, removed together (but not one at a time), make the
-    scenario feasible: they conflict with each other."""
+    scenario feasible: two separate conflicts, one through each."""
     rules = model.rules
     deadline = time.monotonic() + PAIR_SEARCH_S
     for i, first in enumerate(rules):
@@ -112,9 +112,10 @@ def _pair_relaxation(model: FamilyCentreModel) -> str | None:
             trial = model.relaxed(**{**first.relax, **second.relax},
                                   time_limit_s=min(_time_limit(model), left), gap=1.0).solve()
             if trial.has_plan:
-                return (f"{first.words} ({first.key}) and {second.words} ({second.key}) bind "
-                        "together: removing either one alone leaves the scenario infeasible, "
-                        "removing both makes it feasible; relax one of them")
+                return (f"{first.words} ({first.key}) and {second.words} ({second.key}) each "
+                        "block a plan: without either one alone the scenario is still "
+                        "infeasible, without both it is feasible; relax both, or the "
+                        "requirements each conflicts with")
     return None
 
 
