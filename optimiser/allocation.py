@@ -42,6 +42,9 @@ Examples
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -332,10 +335,28 @@ def write_allocation(table: pd.DataFrame, out_dir: str | Path, *, purpose: str, 
                      basis: str = "need", floor: float = 0.0, cap: float = math.inf) -> Path:
     """Write ``allocation.csv`` and ``allocation.json`` (what, how much, the rules) into a folder.
 
-    The report reads these when present (see docs/interfaces.md).
+    The report reads these when present (see docs/interfaces.md). Both are written beside the
+    folder's other files first and moved in together, so a failed write (a full disk) leaves the
+    folder as it was, and removes a folder this call created.
     """
     out_dir = Path(out_dir)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".allocation.partial-") as tmp:
+            _write_allocation_files(table, Path(tmp), purpose=purpose, budget=budget,
+                                    basis=basis, floor=floor, cap=cap)
+            for name in ("allocation.csv", "allocation.json"):
+                os.replace(Path(tmp) / name, out_dir / name)
+    except BaseException:
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    return out_dir / "allocation.csv"
+
+
+def _write_allocation_files(table: pd.DataFrame, out_dir: Path, *, purpose: str, budget: float,
+                            basis: str, floor: float, cap: float) -> None:
     table = table.copy()
     table["need"] = table["need"].round(1)
     table["need_share"] = table["need_share"].round(4)
@@ -351,7 +372,6 @@ def write_allocation(table: pd.DataFrame, out_dir: str | Path, *, purpose: str, 
         "method": "proportional to need with floors and caps (water-filling), whole pounds by "
         "largest remainder; flat_allocation is the budget split equally",
     })
-    return out_dir / "allocation.csv"
 
 
 def run_allocate(

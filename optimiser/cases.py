@@ -228,9 +228,18 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
     path = Path(path)
     cols = _peek_columns(path, sheet) if path.is_file() else []
     postcode_col = next((c for c in POSTCODE_COLUMNS if c in cols), None)
+    lsoa_col = next((c for c in LSOA_COLUMNS if c in cols), None)
+    if postcode_col is not None and lsoa_col is not None:
+        raise InputError(
+            f"the cases file has both a postcode column ('{postcode_col}') and an LSOA column "
+            f"('{lsoa_col}'), so it mixes the two layouts: counts per LSOA, and one row per "
+            "child", file=path, row=1,
+            hint=f"keep one layout: delete '{lsoa_col}' to count one row per child by postcode "
+            f"(with 'category' or cin/cpp true/false), or delete '{postcode_col}' for counts "
+            "per LSOA (lsoa11cd, cin, cpp); put the other rows in a file of that layout")
     if postcode_col is not None:
         return _per_child(path, postcode_col, area_ids, boundaries_loader, sheet)
-    lsoa_col = next((c for c in LSOA_COLUMNS if c in cols), "lsoa11cd")
+    lsoa_col = lsoa_col or "lsoa11cd"
     df = read_table(path, required=[lsoa_col, "cin", "cpp"], nonnegative=["cin", "cpp"],
                     integer=["cin", "cpp"], unique=[lsoa_col], text=[lsoa_col],
                     what="cases file", sheet=sheet)
@@ -320,6 +329,23 @@ def postcode_problem(path: Path, column: str, keys: pd.Series, mask: np.ndarray,
                       row=int(rows[0]) + 2, column=column, hint=hint)
 
 
+def _child_flag(df: pd.DataFrame, col: str, path: Path) -> np.ndarray:
+    """A per-child true/false column; a count in it (3, 12) means the rows are per LSOA."""
+    try:
+        return parse_bool_column(df, col, file=path).to_numpy(dtype=bool)
+    except InputError as err:
+        value = pd.to_numeric(pd.Series([str(df[col].iloc[err.row - 2]).strip()]),
+                              errors="coerce").iloc[0] if err.row else None
+        if value is None or pd.isna(value) or value < 2:
+            raise
+        raise InputError(
+            f"'{df[col].iloc[err.row - 2]}' is a count, but with a postcode column the file is "
+            "read as one row per child (layout: one row per child), where cin and cpp are "
+            "true/false", file=path, row=err.row, column=col,
+            hint="for counts per LSOA give columns lsoa11cd, cin, cpp and no postcode; for one "
+            "row per child write true or false") from None
+
+
 def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_loader,
                sheet: str | None = None) -> Cases:
     cols = _peek_columns(path, sheet)
@@ -349,9 +375,9 @@ def _per_child(path: Path, postcode_col: str, area_ids: list[str], boundaries_lo
             )
         df = read_table(path, required=[postcode_col, *flags], text=[postcode_col],
                         what="cases file", sheet=sheet)
-        is_cin = (parse_bool_column(df, named["cin"], file=path).to_numpy(dtype=bool)
+        is_cin = (_child_flag(df, named["cin"], path)
                   if "cin" in named else np.zeros(len(df), dtype=bool))
-        is_cpp = (parse_bool_column(df, named["cpp"], file=path).to_numpy(dtype=bool)
+        is_cpp = (_child_flag(df, named["cpp"], path)
                   if "cpp" in named else np.zeros(len(df), dtype=bool))
         neither = ~is_cin & ~is_cpp
         if neither.any():

@@ -54,6 +54,14 @@ VintageOption = Annotated[
 ]
 
 
+def _print_error(exc: OptimiserError) -> None:
+    from rich.markup import escape
+
+    # escaped: a value quoted from a file ('[/b]', '[H01]') is text, never rich markup
+    err_console.print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False,
+                      markup=True, soft_wrap=True)
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Print an :class:`OptimiserError` as a clear message and exit 2, with no traceback."""
 
@@ -62,8 +70,15 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except OptimiserError as exc:
-            err_console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False,
-                              markup=True, soft_wrap=True)
+            _print_error(exc)
+            raise typer.Exit(code=2) from None
+        except OSError as exc:
+            from optimiser.files import os_error
+
+            user = os_error(exc)
+            if user is None:
+                raise
+            _print_error(user)
             raise typer.Exit(code=2) from None
 
     return wrapper
@@ -166,7 +181,7 @@ def prepare(
         vintage=vintage,
     )
     summary = prepare_instance(settings, out)
-    console.print(summary)
+    console.print(summary, highlight=False, markup=False)
 
 
 @app.command()
@@ -185,7 +200,7 @@ def solve(
     from optimiser.solve import run_solve
 
     summary = run_solve(scenario, out)
-    console.print(summary, highlight=False)
+    console.print(summary, highlight=False, markup=False)
     solved = json.loads((out / "solution.json").read_text(encoding="utf-8"))
     if solved.get("objective_value") is None:
         raise typer.Exit(code=1)
@@ -196,8 +211,13 @@ def solve(
 def report(
     solved: Annotated[Path, typer.Argument(help="Folder written by 'optimiser solve'.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the consultation pack.")],
-    threshold: Annotated[int, typer.Option(
-        help="Disclosure control: counts of children from 1 to this are shown as 'c'.")] = 5,
+    threshold: Annotated[int | None, typer.Option(
+        help="Disclosure control: counts of children from 1 to this are shown as 'c' "
+        "(1 or more; default 5).", show_default=False)] = None,
+    no_disclosure_control: Annotated[bool, typer.Option(
+        "--no-disclosure-control",
+        help="Publish exact counts of children (no 'c'); the pack says so on its front page. "
+        "Only for a pack that stays inside the council.")] = False,
     self_contained: Annotated[bool, typer.Option(
         "--self-contained/--cdn",
         help="Inline every script and style so the map opens with no network.")] = True,
@@ -209,9 +229,16 @@ def report(
     from optimiser.report import build_pack
 
     columns = tuple(c.strip() for c in suppress.split(",") if c.strip())
+    from optimiser.report.disclosure import DEFAULT_THRESHOLD
+
+    if no_disclosure_control and threshold not in (None, 0):
+        raise OptimiserError(f"--threshold {threshold} and --no-disclosure-control contradict "
+                             "each other", hint="give one of them")
+    if threshold is None:
+        threshold = 0 if no_disclosure_control else DEFAULT_THRESHOLD
     summary = build_pack(solved, out, threshold=threshold, self_contained=self_contained,
-                         suppress=columns)
-    console.print(summary)
+                         suppress=columns, disclosure_control=not no_disclosure_control)
+    console.print(summary, highlight=False, markup=False)
 
 
 @app.command()
@@ -230,7 +257,7 @@ def sweep(
     from optimiser.sweep import run_sweep
 
     summary = run_sweep(scenario, budgets, out, keep_solved=keep_solved)
-    console.print(summary, highlight=False)
+    console.print(summary, highlight=False, markup=False)
 
 
 @app.command()
@@ -246,7 +273,7 @@ def compare(
     from optimiser.compare import run_compare
 
     summary = run_compare(scenarios, out, floor=floor)
-    console.print(summary, highlight=False)
+    console.print(summary, highlight=False, markup=False)
 
 
 @app.command()
@@ -270,10 +297,14 @@ def allocate(
     from optimiser.allocation import run_allocate
     from optimiser.sweep import parse_budgets
 
-    amount = parse_budgets(budget, column="--budget")[0]
+    amounts = parse_budgets(budget, column="--budget")
+    if len(amounts) != 1:
+        raise OptimiserError(f"--budget '{budget}' gives {len(amounts)} amounts",
+                             hint="give one amount to split, e.g. --budget 960k")
+    amount = amounts[0]
     summary = run_allocate(folder, amount, out, level=level, basis=basis, floor=floor,
                            cap=cap if cap is not None else float("inf"), purpose=purpose)
-    console.print(summary, highlight=False)
+    console.print(summary, highlight=False, markup=False)
 
 
 @app.command()
@@ -290,7 +321,7 @@ def sensitivity(
     from optimiser.sensitivity import run_sensitivity
 
     summary = run_sensitivity(scenario, weight_draws, out, seed=seed)
-    console.print(summary, highlight=False)
+    console.print(summary, highlight=False, markup=False)
 
 
 @app.command()
@@ -305,11 +336,22 @@ def demo(
     from optimiser.demo import run_demo
 
     summary = run_demo(out, mirror=mirror, vintage=vintage)
-    console.print(summary, highlight=False)
+    console.print(summary, highlight=False, markup=False)
+
+
+def _stop_on_sigterm() -> None:
+    """``kill`` (SIGTERM) ends a run as Ctrl-C does, so its temporary output is removed."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main() -> None:
     """Entry point of the ``optimiser`` console script."""
+    _stop_on_sigterm()
     app(prog_name="optimiser")
 
 

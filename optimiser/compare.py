@@ -24,12 +24,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
+
+if TYPE_CHECKING:
+    from optimiser.scenario import Scenario
 
 DEFAULT_FLOOR = 0.5
 
@@ -236,25 +239,33 @@ def _slug(name: str) -> str:
     return "-".join(p for p in keep.split("-") if p) or "option"
 
 
-def solve_options(
-    scenario_paths: Sequence[str | Path], out_dir: str | Path, *, progress: bool = True
-) -> list[Path]:
-    """Solve each scenario into ``out_dir/<option name>/`` (a normal solved folder each)."""
-    from optimiser.scenario import load_scenario
-    from optimiser.solve import solve_scenario
-    from optimiser.sweep import progress_bar
+def load_options(scenario_paths: Sequence[str | Path | Scenario]) -> list[Scenario]:
+    """The scenarios to compare, read and checked (files are loaded, scenarios kept)."""
+    from optimiser.scenario import Scenario, load_scenario
 
     if len(scenario_paths) < 1:
         raise InputError("no scenario files to compare",
                          hint="give two or more scenario files, e.g. A.yaml B.yaml")
-    scenarios = [load_scenario(p) for p in scenario_paths]
+    return [p if isinstance(p, Scenario) else load_scenario(p) for p in scenario_paths]
+
+
+def solve_options(
+    scenario_paths: Sequence[str | Path | Scenario], out_dir: str | Path, *,
+    progress: bool = True,
+) -> list[Path]:
+    """Solve each scenario (a file, or one already loaded) into ``out_dir/<option name>/`` (a
+    normal solved folder each)."""
+    from optimiser.solve import solve_scenario
+    from optimiser.sweep import progress_bar
+
+    scenarios = load_options(scenario_paths)
     names = [_slug(s.name) for s in scenarios]
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
         if n in seen:
             raise InputError(
                 f"two options have the same name '{scenarios[i].name}'",
-                file=scenario_paths[i], hint="give each scenario its own 'name:'",
+                file=scenarios[i].source, hint="give each scenario its own 'name:'",
             )
         seen[n] = i
     out_dir = Path(out_dir)
@@ -301,8 +312,10 @@ def run_compare(
     if not 0 <= floor <= 1:
         raise InputError(f"the floor {floor} is not a share between 0 and 1", column="--floor",
                          hint="e.g. --floor 0.5 for half of a locality's need reached")
-    with atomic_output_dir(out) as tmp:
-        folders = solve_options(scenario_paths, tmp / "options", progress=progress)
+    scenarios = load_options(scenario_paths)
+    reads = [p for s in scenarios for p in s.inputs()]
+    with atomic_output_dir(out, reads=reads) as tmp:
+        folders = solve_options(scenarios, tmp / "options", progress=progress)
         names = [json.loads((f / "solution.json").read_text())["scenario"] for f in folders]
         extra = [float((extra_funding or {}).get(n, 0.0)) for n in names]
         table = comparison_table(folders, floor=floor, extra_funding=extra)

@@ -214,7 +214,9 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
     out = Path(out)
     costs = load_costs(costs_file())
     lines: list[str] = []
-    with atomic_output_dir(out) as tmp:
+    reads = [*PrepareSettings(la=LA, mirror=Path(mirror) if mirror else None).inputs(),
+             scenarios_dir()]
+    with atomic_output_dir(out, reads=reads) as tmp:
         _say("1/7 prepare: Oxfordshire from the official data ...", progress)
         prepare_summary = prepare_instance(
             PrepareSettings(la=LA, age_group=AGE_GROUP,

@@ -20,11 +20,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import errno
+import glob
 import io
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -264,6 +268,16 @@ def read_table(
                     "the cell is empty", file=path, row=i + _FIRST_DATA_ROW, column=col,
                     hint="fill in a number (0 if there are none)",
                 )
+    for col in dict.fromkeys([*numeric, *nonnegative, *integer]):
+        if col in df.columns and pd.api.types.is_float_dtype(df[col]):
+            infinite = np.isinf(df[col].to_numpy(dtype=float))
+            if infinite.any():
+                i = int(np.flatnonzero(infinite)[0])
+                raise InputError(
+                    f"'{df[col].iloc[i]:g}' is not a finite number", file=path,
+                    row=i + _FIRST_DATA_ROW, column=col,
+                    hint="give an ordinary number (inf and -inf are not allowed; leave an "
+                    "optional cell blank instead)")
     for col in nonnegative:
         if col in df.columns:
             neg = df[col] < 0
@@ -351,8 +365,38 @@ def replaceable_output(out: Path) -> bool:
     return (out / OUTPUT_MARKER).is_file() or not any(out.iterdir())
 
 
-def check_output_dir(out: Path) -> None:
-    """Raise :class:`InputError` unless ``out`` is absent, empty, or an earlier output."""
+def check_not_input(out: str | Path, reads: Iterable[str | Path | None]) -> None:
+    """Raise :class:`InputError` when ``out`` is, or holds, a file or folder the command reads.
+
+    Writing an output replaces its folder whole, so ``--out`` pointing at an input (the instance,
+    a solved folder, the scenario's folder) or at a folder holding one would delete what the
+    command is reading. This is the one place that rule lives; every command passes what it reads.
+
+    Examples
+    --------
+    >>> check_not_input("/tmp/out", ["/tmp/instance"])
+    >>> try:
+    ...     check_not_input("/tmp", ["/tmp/instance/areas.csv"])
+    ... except InputError as err:
+    ...     print(err.problem)
+    --out would replace /tmp/instance/areas.csv, which this command reads
+    """
+    target = Path(out).resolve()
+    for read in reads:
+        if read is None:
+            continue
+        src = Path(read).resolve()
+        if src == target or target in src.parents:
+            raise InputError(
+                f"--out would replace {src}, which this command reads", file=out,
+                hint="give --out a new folder that is not an input and does not hold one, "
+                "e.g. an 'out/...' folder beside them; nothing was written")
+
+
+def check_output_dir(out: Path, reads: Iterable[str | Path | None] = ()) -> None:
+    """Raise :class:`InputError` unless ``out`` is absent, empty, or an earlier output, and
+    neither is nor holds anything in ``reads`` (see :func:`check_not_input`)."""
+    check_not_input(out, reads)
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir() or out.is_symlink():
@@ -371,7 +415,8 @@ def check_output_dir(out: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out: str | Path) -> Iterator[Path]:
+def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = ()
+                      ) -> Iterator[Path]:
     """Write an output folder all at once.
 
     Yields a temporary folder beside ``out``. When the ``with`` block finishes without an error,
@@ -379,8 +424,11 @@ def atomic_output_dir(out: str | Path) -> Iterator[Path]:
     raises, the temporary folder is deleted and ``out`` is left as it was: no partial output.
 
     An existing ``out`` must be empty or an earlier output (it holds :data:`OUTPUT_MARKER`,
-    which every output gets); anything else (a file, the current folder, a folder of other
-    files) is an :class:`InputError` raised before anything is written.
+    which every output gets), and must not be or hold any of ``reads`` (the command's inputs);
+    anything else (a file, the current folder, a folder of other files, an input) is an
+    :class:`InputError` raised before anything is written. A disk that is full or read-only is
+    one :class:`InputError` too, with nothing left behind. Temporary folders that a killed run
+    left beside ``out`` are removed (see :func:`remove_stale_partials`).
 
     Examples
     --------
@@ -391,27 +439,137 @@ def atomic_output_dir(out: str | Path) -> Iterator[Path]:
     >>> (dest / "a.txt").read_text()
     'done'
     """
+    reads = list(reads)
+    shown = Path(out)
     out = Path(out).resolve()
-    check_output_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    check_output_dir(out, reads)
+    with _write_errors(shown):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{_PARTIAL}", dir=out.parent))
     try:
-        yield tmp
-        (tmp / OUTPUT_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
-        check_output_dir(out)  # the folder may have been created meanwhile
+        with _write_errors(shown):
+            (tmp / _PARTIAL_MARKER).write_text(_partial_stamp(), encoding="utf-8")
+            yield tmp
+            (tmp / _PARTIAL_MARKER).unlink()
+            (tmp / OUTPUT_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+        check_output_dir(out, reads)  # the folder may have been created meanwhile
+        with _write_errors(shown):
+            _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        old.rmdir()
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
     # mkdtemp makes 0700 folders; outputs are meant to be shared with colleagues.
     os.chmod(out, 0o755)
+
+
+def _swap_in(tmp: Path, out: Path, attempts: int = 3) -> None:
+    """Move ``tmp`` to ``out``; an existing ``out`` is put back if the move fails.
+
+    Another run finishing the same ``out`` at the same moment can move it in between; the
+    move is then tried again (the later run's folder wins, whole), and after ``attempts`` it is
+    one :class:`InputError` rather than a half-replaced folder.
+    """
+    for _ in range(attempts):
+        try:
+            if not out.exists():
+                tmp.rename(out)
+                return
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old.rmdir()
+            out.rename(old)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            continue  # another run moved 'out' meanwhile: look again
+        try:
+            tmp.rename(out)
+        except BaseException:
+            old.rename(out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    raise InputError("another run was writing the same output folder at the same time",
+                     file=out, hint="run one command per --out folder at a time, then run "
+                     "this one again; nothing of this run was written")
+
+
+# A temporary output folder is named ".<out>.partial-XXXX" and holds _PARTIAL_MARKER (host, process
+# and start time) until it is complete, so a later run can tell a killed run's leftovers from
+# a folder another run is still writing, and from anything optimiser did not make.
+_PARTIAL = ".partial-"
+_PARTIAL_MARKER = ".optimiser-partial"
+#: A leftover from another machine (shared drive) is removed only when older than this.
+STALE_AFTER_S = 24 * 3600
+
+
+def _partial_stamp() -> str:
+    return json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()})
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or unknowable): keep its folder
+    return True
+
+
+def remove_stale_partials(out: Path) -> list[Path]:
+    """Delete temporary folders a killed run left beside ``out``; return what was removed.
+
+    Only folders named ``.<out name>.partial-*`` holding optimiser's partial marker are
+    touched, and only when the run that made them is gone: its process no longer exists on this
+    machine, or (made on another machine) it started more than a day ago.
+    """
+    removed = []
+    for cand in out.parent.glob(f".{glob.escape(out.name)}{_PARTIAL}*"):
+        stamp = cand / _PARTIAL_MARKER
+        if cand.is_symlink() or not cand.is_dir() or not stamp.is_file():
+            continue
+        try:
+            info = json.loads(stamp.read_text(encoding="utf-8"))
+            host, pid, started = str(info["host"]), int(info["pid"]), float(info["started"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        mine = host == socket.gethostname()
+        if (mine and not _process_alive(pid)) or (not mine
+                                                   and time.time() - started > STALE_AFTER_S):
+            shutil.rmtree(cand, ignore_errors=True)
+            removed.append(cand)
+    return removed
+
+
+#: Operating-system errors that mean "this place cannot be written", not a bug.
+_WRITE_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+                 errno.EROFS: "the disk is read-only", errno.EACCES: "permission denied",
+                 errno.EPERM: "permission denied", errno.EFBIG: "the file is too large",
+                 errno.ENOTDIR: "part of the path is a file, not a folder",
+                 errno.EEXIST: "a file is in the way of the folder",
+                 errno.EISDIR: "a folder is in the way of the file"}
+
+
+@contextlib.contextmanager
+def _write_errors(out: Path) -> Iterator[None]:
+    """Turn a full or read-only disk while writing ``out`` into one :class:`InputError`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS:
+            raise
+        raise write_error(out, exc) from None
+
+
+def write_error(out: str | Path, exc: OSError) -> InputError:
+    """The one message for an output that cannot be written (full disk, no permission)."""
+    reason = _WRITE_ERRNOS.get(exc.errno or 0, exc.strerror or str(exc))
+    where = f" ({exc.filename})" if exc.filename else ""
+    return InputError(
+        f"could not write the output: {reason}{where}", file=out,
+        hint="free some space or choose a folder you can write to with --out; nothing was "
+        "written (any partly written files were removed)")
 
 
 def _atomic_replace(path: Path, data: bytes) -> None:
@@ -469,3 +627,15 @@ def write_csv(path: str | Path, df: pd.DataFrame, *, float_format: str | None = 
     text = out.to_csv(index=False, lineterminator="\n", float_format=float_format,
                       quoting=csv.QUOTE_MINIMAL)
     write_text(path, text)
+
+
+def os_error(exc: OSError) -> InputError | None:
+    """One clear :class:`InputError` for an operating-system error a user can fix (a full or
+    read-only disk, no permission, a file where a folder should be), else ``None`` (a bug)."""
+    if exc.errno not in _WRITE_ERRNOS:
+        return None
+    reason = _WRITE_ERRNOS[exc.errno]
+    return InputError(
+        f"{reason}: could not read or write this file or folder", file=exc.filename or None,
+        hint="free some space, or check the path and that you may read and write there; "
+        "outputs are written whole or not at all, so nothing was half-written")

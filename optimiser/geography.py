@@ -187,6 +187,24 @@ def resolve_la(text: str, utla: pd.DataFrame,
     return LocalAuthority(code=str(code), name=str(name), lsoas=lsoas)
 
 
+#: Longitude and latitude (degrees) that cover Great Britain and its islands, with room to spare.
+GB_LON = (-9.0, 3.0)
+GB_LAT = (49.0, 62.0)
+
+
+def looks_like_degrees(x: float, y: float) -> bool:
+    """True when ``x``/``y`` look like longitude/latitude in Great Britain (either way round),
+    not British National Grid metres.
+
+    >>> looks_like_degrees(-1.26, 51.75), looks_like_degrees(451000, 206000)
+    (True, False)
+    """
+    def lonlat(lon: float, lat: float) -> bool:
+        return GB_LON[0] <= lon <= GB_LON[1] and GB_LAT[0] <= lat <= GB_LAT[1]
+
+    return lonlat(x, y) or lonlat(y, x)
+
+
 def to_bng(lon: pd.Series | np.ndarray, lat: pd.Series | np.ndarray) -> tuple[np.ndarray,
                                                                              np.ndarray]:
     """Convert WGS84 longitude/latitude to British National Grid easting/northing (metres).

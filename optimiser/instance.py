@@ -36,6 +36,7 @@ import pandas as pd
 
 from optimiser.errors import InputError
 from optimiser.files import parse_bool_column, read_table, suggest, write_csv
+from optimiser.geography import looks_like_degrees
 
 AREA_REQUIRED = ["area_id", "locality", "x", "y", "population", "need", "rural"]
 SITE_REQUIRED = ["site_id", "name", "x", "y", "status", "tier", "annual_cost"]
@@ -122,7 +123,70 @@ def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
     if float(areas["population"].sum()) <= 0:
         raise InputError("the total population is zero", file=file, column="population",
                          hint="areas.csv needs the number of children in each area")
+    if float((areas["population"] * areas["need"]).sum()) <= 0:
+        raise InputError(
+            "every area's need is 0, so there is no need for the plan to reach (every plan "
+            "would reach '100% of 0')", file=file, column="need",
+            hint="need is a multiplier averaging 1 over the county's children (as 'optimiser "
+            "prepare' writes it); give the areas their need")
+    _check_area_coordinates(areas, file)
     return areas
+
+
+def _check_area_coordinates(areas: pd.DataFrame, file: Path) -> None:
+    """Areas in degrees (longitude/latitude) rather than British National Grid metres."""
+    for i, (x, y) in enumerate(zip(areas["x"], areas["y"], strict=True)):
+        if looks_like_degrees(x, y):
+            raise InputError(
+                f"x {x:g}, y {y:g} look like longitude and latitude in degrees", file=file,
+                row=i + 2, column="x",
+                hint="x and y are British National Grid metres (EPSG:27700), e.g. x 451000, "
+                "y 206000 for Oxford; convert the degrees, or let 'optimiser prepare' write them")
+
+
+#: A site further than this from every area's bounding box is taken to be a mistake (metres),
+#: or further than a quarter of the box's diagonal when that is more (a large county). A site
+#: just over the border (a centre a neighbouring council runs) is well inside it.
+SITE_MARGIN_M = 50_000
+
+
+def check_site_coordinates(sites: pd.DataFrame, areas: pd.DataFrame, file: Path) -> None:
+    """Every site lies in or near the areas (a site in degrees, say, would be 400 km away).
+
+    Raises
+    ------
+    InputError
+        Naming the row and how far away the site is, and saying degrees when it looks like
+        longitude/latitude.
+    """
+    x0, x1 = float(areas["x"].min()), float(areas["x"].max())
+    y0, y1 = float(areas["y"].min()), float(areas["y"].max())
+    margin = max(SITE_MARGIN_M, 0.25 * float(np.hypot(x1 - x0, y1 - y0)))
+    dx = np.maximum(np.maximum(x0 - sites["x"], sites["x"] - x1), 0)
+    dy = np.maximum(np.maximum(y0 - sites["y"], sites["y"] - y1), 0)
+    away = np.hypot(dx, dy).to_numpy(dtype=float)
+    degrees = np.array([looks_like_degrees(x, y) for x, y in zip(sites["x"], sites["y"],
+                                                                 strict=True)])
+    bad = (away > margin) | (degrees & (away > 1_000))
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    x, y = float(sites["x"].iloc[i]), float(sites["y"].iloc[i])
+    more = f" ({int(bad.sum())} sites are)" if bad.sum() > 1 else ""
+    if degrees[i]:
+        raise InputError(
+            f"site '{sites['site_id'].iloc[i]}' at x {x:g}, y {y:g}: these look like "
+            f"longitude and latitude in degrees, which puts the site {away[i] / 1000:,.0f} km "
+            f"from the areas{more}", file=file, row=i + 2, column="x",
+            hint="x and y are British National Grid metres (EPSG:27700), e.g. x 451000, "
+            "y 206000 for Oxford; convert the degrees (or give a sites file with latitude and "
+            "longitude columns to 'optimiser prepare --sites')")
+    raise InputError(
+        f"site '{sites['site_id'].iloc[i]}' at x {x:g}, y {y:g} is {away[i] / 1000:,.0f} km "
+        f"from the nearest area{more}, too far to serve them", file=file, row=i + 2,
+        column="x",
+        hint="check the coordinates: x is the easting and y the northing in British National "
+        "Grid metres (EPSG:27700), as in areas.csv")
 
 
 def validate_sites(sites: pd.DataFrame, file: Path) -> pd.DataFrame:
@@ -206,6 +270,7 @@ def read_instance(folder: str | Path) -> Instance:
         unique=["site_id"], text=["site_id", "name", "locality"], what="sites file",
     )
     sites = validate_sites(sites, sites_file)
+    check_site_coordinates(sites, areas, sites_file)
     if "locality" in sites.columns:
         check_site_localities(sites["locality"], areas["locality"], file=sites_file,
                               where="areas.csv", blank="leave it blank, or use one of: ")

@@ -299,6 +299,7 @@ def assign_localities(
     lookup: Path | None = None,
     root: Path | None = None,
     sheet: str | None = None,
+    notes: list[str] | None = None,
 ) -> pd.Series:
     """Each area's locality: from ``lookup``, else a shipped lookup, else built from wards.
 
@@ -314,9 +315,12 @@ def assign_localities(
     root
         The data root; when given, an LSOA-keyed lookup's codes are checked to be LSOA 2011
         codes (:func:`optimiser.checks.check_lsoa11_codes`), so LSOA 2021 codes get a clear
-        vintage error.
+        vintage error, and rows for other councils are named by their council.
     sheet
         The sheet of a lookup given as an Excel workbook (default: its first).
+    notes
+        When given, a sentence is added saying how many rows of the lookup are for another
+        council and were ignored (a lookup with no row for this council is an error).
 
     Returns
     -------
@@ -355,6 +359,20 @@ def assign_localities(
         mapping = dict(zip(table["key"], table["locality"], strict=True))
         result = keys.map(mapping)
         missing = result.isna().to_numpy()
+        foreign = ~table["key"].isin(set(keys)).to_numpy()
+        if foreign.any():
+            elsewhere = _councils_of(table.loc[foreign, "key"], kind, root)
+            which = f" (they are for {elsewhere})" if elsewhere else ""
+            if missing.all():
+                raise InputError(
+                    f"none of the {len(table)} rows of the locality lookup is for {la_name}"
+                    f"{which}", file=path, column=table.attrs.get("column"),
+                    hint="give the lookup of the council named by --la, or check that --la "
+                    "names the council the lookup belongs to")
+            if notes is not None:
+                notes.append(f"{int(foreign.sum())} of the {len(table)} rows of the locality "
+                             f"lookup {path.name} are not areas of {la_name}{which} and were "
+                             "ignored")
         if missing.any():
             what = {"lsoa": "areas", "ward_code": "wards", "ward_name": "wards"}[kind]
             ids = areas["area_id"].astype(str).to_numpy()[missing]
@@ -381,6 +399,30 @@ def assign_localities(
                 f"the lookup: {shown}",
                 file=path, column=table.attrs.get("column"), hint=hint)
     return pd.Series(result.to_numpy(dtype=object), index=areas.index, name="locality")
+
+
+def _councils_of(keys: pd.Series, kind: str, root: Path | None, n: int = 3) -> str:
+    """Which councils a lookup's unused keys belong to, most rows first ('' when unknown)."""
+    if kind == "ward_name":
+        names = keys[keys.str.contains(" | ", regex=False)].str.split(" | ", regex=False).str[0]
+    elif root is None:
+        return ""
+    else:
+        from optimiser import loaders
+
+        utla = loaders.load_utla_lookup(Path(root))
+        if kind == "lsoa":
+            by_key = utla.set_index("lsoa11cd")["utla_name"]
+        else:
+            wards = loaders.load_ward_lookup(Path(root)).merge(utla, on="lsoa11cd")
+            by_key = wards.drop_duplicates("ward_code").set_index("ward_code")["utla_name"]
+        names = keys.map(by_key).dropna()
+    counts = names.value_counts()
+    if counts.empty:
+        return ""
+    shown = [f"{name} ({count} rows)" for name, count in counts.head(n).items()]
+    more = f" and {len(counts) - n} more" if len(counts) > n else ""
+    return ", ".join(shown) + more
 
 
 def _assign_by_polygons(areas: pd.DataFrame, polys, path: Path, la_name: str) -> pd.Series:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +203,15 @@ class PrepareSettings:
             if path is not None and not Path(path).exists():
                 raise InputError(f"the {name} file does not exist", file=path,
                                  hint="check the path and spelling")
+
+    def inputs(self) -> list[Path]:
+        """Every file and folder prepare reads, so ``--out`` never replaces one of them."""
+        from optimiser.paths import mirror_from_env
+        from optimiser.sources import canonical_cache_dir
+
+        mirror = self.mirror if self.mirror is not None else mirror_from_env()
+        given = [self.sites, self.localities, self.cases, self.boundaries, mirror]
+        return [Path(p) for p in given if p is not None] + [canonical_cache_dir()]
 
     def as_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -407,7 +417,7 @@ def _localities(settings: PrepareSettings, v: Vintage, areas: pd.DataFrame,
     if v.key == "2019":
         return locality_mod.assign_localities(areas, la_code=la.code, la_name=la.name,
                                               lookup=lookup, root=root,
-                                              sheet=sheet).astype(str).to_numpy()
+                                              sheet=sheet, notes=notes).astype(str).to_numpy()
     if lookup is None:
         lookup = _shipped_lookup_2021(la)
     table = None
@@ -416,14 +426,14 @@ def _localities(settings: PrepareSettings, v: Vintage, areas: pd.DataFrame,
     if table is None or table.attrs.get("kind") != "lsoa":
         return locality_mod.assign_localities(areas, la_code=la.code, la_name=la.name,
                                               lookup=lookup, root=None,
-                                              sheet=sheet).astype(str).to_numpy()
+                                              sheet=sheet, notes=notes).astype(str).to_numpy()
     from optimiser import crosswalk
 
     column = table.attrs.get("column", "lsoa21cd")
     if crosswalk.classify_codes(table["key"], root, file=lookup, column=column) == "2021":
         return locality_mod.assign_localities(areas, la_code=la.code, la_name=la.name,
                                               lookup=lookup, root=None,
-                                              sheet=sheet).astype(str).to_numpy()
+                                              sheet=sheet, notes=notes).astype(str).to_numpy()
     carried, info = crosswalk.carry_localities(table, root)
     mapping = dict(zip(carried["lsoa21cd"], carried["locality"], strict=True))
     result = areas["area_id"].map(mapping)
@@ -576,15 +586,18 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         One clear message; nothing is written.
     """
     settings.check()
-    check_output_dir(Path(out).resolve())  # before the work, not only when writing
+    reads = settings.inputs()
+    check_output_dir(Path(out).resolve(), reads)  # before the work, not only when writing
     built = build_instance(settings)
-    write_prepared(built, out)
+    write_prepared(built, out, reads=reads)
     return "\n".join([*built.lines, f"Instance written to {Path(out)}"])
 
 
-def write_prepared(built: Prepared, out: str | Path) -> Path:
-    """Write ``areas.csv``, ``sites.csv``, ``localities.csv`` and ``prepare.json`` (atomically)."""
-    with atomic_output_dir(Path(out)) as tmp:
+def write_prepared(built: Prepared, out: str | Path, *,
+                   reads: Iterable[str | Path | None] = ()) -> Path:
+    """Write ``areas.csv``, ``sites.csv``, ``localities.csv`` and ``prepare.json`` (atomically);
+    ``out`` must not replace any of ``reads`` (the run's inputs)."""
+    with atomic_output_dir(Path(out), reads=reads) as tmp:
         write_csv(tmp / "areas.csv", built.areas)
         write_csv(tmp / "sites.csv", built.sites)
         write_csv(tmp / "localities.csv", built.localities)

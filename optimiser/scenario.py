@@ -437,6 +437,11 @@ class Scenario(_Strict):
     def source(self) -> Path | None:
         return self._source
 
+    def inputs(self) -> list[Path]:
+        """The scenario file and its instance folder: what a command run on it reads (so its
+        ``--out`` must not replace them)."""
+        return [p for p in (self._source, self.instance_dir) if p is not None]
+
     def settings_dict(self) -> dict[str, Any]:
         """The scenario as validated, defaults filled (for solution.json ``settings``)."""
         return self.model_dump(mode="json")

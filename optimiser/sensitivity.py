@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError, ScenarioError
-from optimiser.files import atomic_output_dir, write_csv, write_json
+from optimiser.files import atomic_output_dir, check_output_dir, write_csv, write_json
 
 DEFAULT_DRAWS = 50
 DEFAULT_WORKERS = 2
@@ -283,8 +283,9 @@ def run_sensitivity(scenario_path: str | Path, draws: int, out: str | Path, *, s
     from optimiser.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
+    check_output_dir(Path(out).resolve(), scenario.inputs())  # before the draws are solved
     result = weight_sensitivity_solve(scenario, draws, seed=seed, progress=progress)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, reads=scenario.inputs()) as tmp:
         write_sensitivity(result, tmp)
         write_json(tmp / "sensitivity.json", {"scenario": scenario.name, "draws": draws,
                                               "seed": seed, "seconds": round(result.seconds, 1)})

@@ -72,7 +72,7 @@ from optimiser.cases import (
 )
 from optimiser.errors import InputError
 from optimiser.files import read_table
-from optimiser.geography import locate_points, to_bng
+from optimiser.geography import locate_points, looks_like_degrees, to_bng
 from optimiser.instance import SITE_STATUSES, SITE_TIERS, check_site_localities
 
 SITE_COLUMNS = ["site_id", "name", "x", "y", "status", "tier", "annual_cost", "setup_cost",
@@ -352,13 +352,17 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
             listed = "; ".join(
                 f"row {r + 2}: {df['name'].iloc[r]}"
                 + (f" ({postcode.iloc[r]})" if postcode.iloc[r] else
-                   f" ({x.iloc[r]:.0f}, {y.iloc[r]:.0f})") for r in rows[:10])
+                   f" ({x.iloc[r]:.7g}, {y.iloc[r]:.7g})") for r in rows[:10])
             more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
             problems.append(f"{len(rows)} site(s) are outside the local authority: "
                             f"{listed}{more}")
             hints.append("sites must stand inside the authority (within 200 m of its LSOA "
                          "boundaries); check the postcode or coordinates (x is the easting, y "
                          "the northing), or that --la names the right council")
+            if any(looks_like_degrees(x.iloc[r], y.iloc[r]) for r in rows):
+                hints.append("x and y look like longitude and latitude in degrees: put degrees "
+                             "in columns named longitude and latitude (x and y are British "
+                             "National Grid metres)")
         first = int(np.flatnonzero(unknown | outside)[0])
         raise InputError("; and ".join(problems), file=path, row=first + 2,
                          column="postcode" if unknown.any() else None,

@@ -30,6 +30,7 @@ The solved folder holds ``solution.json``, ``areas.csv``, ``sites.csv``, ``local
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,13 @@ class Solution:
             return summary[name]
         raise AttributeError(name)
 
-    def write(self, out: str | Path, *, gpkg: bool = True) -> Path:
+    def write(self, out: str | Path, *, gpkg: bool = True,
+              reads: Iterable[str | Path | None] = ()) -> Path:
         """Write the solved folder atomically (nothing is left behind if anything fails).
 
-        ``gpkg=False`` leaves out ``plan.gpkg`` (for a folder only the report reads)."""
-        with atomic_output_dir(out) as tmp:
+        ``gpkg=False`` leaves out ``plan.gpkg`` (for a folder only the report reads); ``reads``
+        are the inputs of the run, which ``out`` must not replace."""
+        with atomic_output_dir(out, reads=reads) as tmp:
             write_json(tmp / "solution.json", self.summary)
             if self.areas_table is not None:
                 write_csv(tmp / "areas.csv", self.areas_table)

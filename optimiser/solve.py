@@ -157,5 +157,5 @@ def run_solve(scenario_path: str | Path, out: str | Path) -> str:
     scenario = load_scenario(scenario_path)
     check_out_folder(out, scenario)
     sol = solve_scenario(scenario)
-    sol.write(out)
+    sol.write(out, reads=scenario.inputs())
     return summary_text(sol) + f"\n  written to {Path(out)}"

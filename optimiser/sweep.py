@@ -46,8 +46,21 @@ if TYPE_CHECKING:
 SWEEP_COLUMNS = [
     "budget", "reach_share", "reach_share_deciles_1_2", "need_reached", "need_total",
     "children_reached", "sites", "hubs", "spokes", "outreach_workers", "annual_cost", "status",
-    "gap", "plan_from_budget", "knee",
+    "gap", "plan_from_budget", "knee", "reason",
 ]
+#: Statuses with a plan; any other row (infeasible, no plan in the time limit) has a ``reason``.
+PLANNED = ("optimal", "feasible", "time_limit")
+
+
+#: Most budgets one sweep solves (each is a full solve; 100 already draws a smooth curve).
+MAX_BUDGETS = 100
+
+
+def _check_count(n: int, column: str) -> None:
+    if n > MAX_BUDGETS:
+        raise InputError(f"{n:,} budgets is more than a sweep needs (at most {MAX_BUDGETS}); "
+                         "each is a full solve", column=column,
+                         hint="e.g. 4m:16m:13 for every £1m from £4m to £16m")
 
 
 def parse_budgets(text: str | Sequence[float], column: str = "--budgets") -> list[float]:
@@ -96,11 +109,13 @@ def parse_budgets(text: str | Sequence[float], column: str = "--budgets") -> lis
             if n < 1:
                 raise InputError("a range needs at least one budget", column=column,
                                  hint="e.g. 4m:16m:10")
+            _check_count(n, column)  # before building the list
             values = list(np.linspace(start, stop, n)) if n > 1 else [start]
         else:
             values = [one(t) for t in text.split(",") if t.strip()]
     if not values:
         raise InputError("no budgets given", column=column, hint="e.g. 6e6,8e6,10e6")
+    _check_count(len(values), column)
     bad = [v for v in values if not np.isfinite(v) or v < 0]
     if bad:
         raise InputError(f"budget {bad[0]:g} is not an amount of 0 or more",
@@ -164,7 +179,8 @@ def frontier_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
         if col not in table.columns:
             table[col] = np.nan
     table["plan_from_budget"] = table["plan_from_budget"].fillna(table["budget"])
-    ok = table["status"].isin(["optimal", "feasible", "time_limit"])
+    ok = table["status"].isin(PLANNED)
+    table["reason"] = table["reason"].where(~ok, "").fillna("").astype(str)
     table["knee"] = False
     sub = table[ok]
     k = knee_index(sub["budget"].tolist(), sub["reach_share"].tolist())
@@ -184,9 +200,15 @@ def plot_frontier(table: pd.DataFrame, out_dir: str | Path, *, title: str = "") 
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    ok = table[table["status"].isin(["optimal", "feasible", "time_limit"])]
+    ok = table[table["status"].isin(PLANNED)]
+    none = table[~table["status"].isin(PLANNED)]
     with plt.rc_context({"svg.hashsalt": "optimiser-sweep", "font.size": 10}):
         fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        if len(none):
+            # Budgets with no plan stay on the chart, as crosses on the axis (reasons in the CSV)
+            ax.plot(none["budget"] / 1e6, np.zeros(len(none)), linestyle="none", marker="x",
+                    markersize=9, color="#b00020", clip_on=False,
+                    label="no plan at this budget (reason in sweep.csv)")
         x = ok["budget"] / 1e6
         ax.plot(x, 100 * ok["reach_share"], marker="o", color="#1b6ca8",
                 label="all areas")
@@ -261,7 +283,19 @@ def result_row(model: FamilyCentreModel, result: ModelResult, budget: float,
         "solve_seconds": result.solve_seconds,
         "plan_from_budget": float(budget),
         "open_sites": [d.site_ids[j] for j in np.flatnonzero(result.open)] if has_plan else [],
+        "reason": "",
     }
+
+
+def no_plan_reason(model: FamilyCentreModel, result: ModelResult) -> str:
+    """Why a budget has no plan, in the words ``solve`` uses (infeasible: the binding
+    requirements; otherwise the time limit)."""
+    from optimiser.model.explain import explain_infeasible
+
+    if result.status == "infeasible":
+        return "; ".join(explain_infeasible(model))
+    return (f"no plan was found within the time limit of {model.settings.time_limit_s:g} s; "
+            "raise solver.time_limit_s or the gap")
 
 
 def progress_bar(iterable, *, total: int, desc: str, enabled: bool = True):
@@ -314,6 +348,7 @@ def sweep_scenario(
         model.set_budget(budget)
         if solved_dir is None:
             result = model.solve()
+            reason = "" if result.has_plan else no_plan_reason(model, result)
         else:
             from optimiser.solve import solve_model
 
@@ -321,7 +356,8 @@ def sweep_scenario(
             solution = solve_model(model, instance, at_budget)
             solution.write(Path(solved_dir) / f"budget_{budget:.0f}")
             result = solution.result
-        rows.append(result_row(model, result, budget, deprived))
+            reason = "" if result.has_plan else "; ".join(solution.explanation)
+        rows.append(result_row(model, result, budget, deprived) | {"reason": reason})
     table = frontier_table(rows)
     by_budget = {r["budget"]: r["open_sites"] for r in rows}
     plans = [by_budget[b] for b in table["plan_from_budget"]]
@@ -366,7 +402,7 @@ def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: st
 
     values = parse_budgets(budgets)
     scenario = load_scenario(scenario_path)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, reads=scenario.inputs()) as tmp:
         start = time.perf_counter()
         table, plans = sweep_scenario(scenario, values, progress=progress,
                                       solved_dir=tmp / "budgets" if keep_solved else None)
@@ -383,6 +419,9 @@ def summarise(table: pd.DataFrame, out: Path, seconds: float) -> str:
         note = "  <- knee" if row.knee else ""
         carried = ("" if row.plan_from_budget == row.budget
                    else f" (plan of £{row.plan_from_budget / 1e6:.2f}m)")
+        if row.status not in PLANNED:
+            lines.append(f"  £{row.budget / 1e6:6.2f}m: no plan, {row.status}: {row.reason}")
+            continue
         lines.append(f"  £{row.budget / 1e6:6.2f}m: {reach}, {row.sites} sites, "
                      f"{row.outreach_workers} outreach workers, {row.status}{carried}{note}")
     lines.append(f"table and chart: {out / 'sweep.csv'}, {out / 'sweep.png'}")

@@ -30,8 +30,76 @@ class KeyedValueError(ValueError):
         self.key, self.value, self.problem, self.hint = key, value, problem, hint
 
 
+#: Largest YAML file read (bytes). A scenario is a page of settings; even a forced network of
+#: thousands of site ids is well under this. A larger file is refused before it is parsed.
+MAX_YAML_BYTES = 1_000_000
+#: Most values a YAML file may hold once its aliases (``*name``) are expanded. Anchors and aliases
+#: are allowed for shared settings, but an "alias bomb" (aliases of aliases) would expand to
+#: billions of values and take the machine's memory; it is refused without expanding it.
+MAX_YAML_NODES = 100_000
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicated keys (YAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<: *defaults' merges keys on purpose
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: SafeLoader reports it itself
+            if first is not None:
+                raise _DuplicateKey(str(key), first, line)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, first: int, second: int) -> None:
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds with every alias expanded (counted, not built)."""
+    sizes: dict[int, int] = {}
+    # Post-order over the node graph; a node reached through several aliases is counted once
+    # per use by multiplying, never by walking it again.
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if done or not children:
+            sizes[id(node)] = min(1 + sum(sizes.get(id(c), 0) for c in children),
+                                  MAX_YAML_NODES + 1)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
 def read_yaml_mapping(path: str | Path, *, what: str, example: str) -> dict:
     """Read a YAML file that must hold a mapping of keys to values.
+
+    Refused with one :class:`ScenarioError`: a missing or oversized file, text that is not
+    UTF-8 (with a hint for Excel's and Notepad's other encodings), invalid YAML (with its line),
+    a key given twice (naming both lines), and aliases that expand past
+    :data:`MAX_YAML_NODES` values.
 
     Parameters
     ----------
@@ -41,24 +109,79 @@ def read_yaml_mapping(path: str | Path, *, what: str, example: str) -> dict:
         What the file is, for messages (e.g. ``"scenario file"``).
     example
         How such a file starts or where to see one, for the hints.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.yaml"
+    >>> _ = p.write_text("budget: 1\\nname: a\\nbudget: 2\\n")
+    >>> try:
+    ...     read_yaml_mapping(p, what="scenario file", example="")
+    ... except ScenarioError as err:
+    ...     print(err.problem)
+    'budget' is given twice (lines 1 and 3); YAML would silently keep the last
     """
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(f"expected a {what}, found a folder", file=path,
+                            hint=f"give the YAML file itself ({example})")
     if not path.is_file():
         raise ScenarioError(f"the {what} does not exist", file=path,
                             hint=f"check the path ({example})")
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise ScenarioError(
+            f"the {what} is {size / 1e6:.1f} MB, too large for a settings file (at most "
+            f"{MAX_YAML_BYTES / 1e6:g} MB)", file=path,
+            hint="a scenario is a page of settings; tables of areas or sites belong in the "
+            "instance's CSV files")
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"the {what} is not UTF-8 text (byte {exc.start}, on line {line}, cannot be read)",
+            file=path,
+            hint="save it as UTF-8 (in Notepad: Save as > Encoding: UTF-8); it looks like "
+            "Windows-1252 or Latin-1, as older editors write accents and the £ sign") from None
+    data = _parse(text, path, what)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"the {what} must be a YAML mapping of keys to values", file=path,
+                            hint=example)
+    return data
+
+
+def _parse(text: str, path: Path, what: str) -> Any:
+    """The YAML document in ``text``; every way it can fail is one :class:`ScenarioError`."""
+    loader = _StrictLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        if _expanded_size(root) > MAX_YAML_NODES:
+            raise ScenarioError(
+                f"the {what} expands to more than {MAX_YAML_NODES:,} values through its "
+                "aliases (*name), far more than any scenario needs", file=path,
+                hint="write the values out, or use an anchor (&name) only for a small block "
+                "of shared settings")
+        return loader.construct_document(root)
+    except _DuplicateKey as dup:
+        raise ScenarioError(
+            f"'{dup.key}' is given twice (lines {dup.first} and {dup.second}); YAML would "
+            "silently keep the last", file=path, key=dup.key,
+            hint="keep one of them and delete the other") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ScenarioError(f"the file is not valid YAML{where}", file=path,
                             hint="check indentation and colons (key: value)") from None
-    except UnicodeDecodeError:
-        raise ScenarioError("the file is not UTF-8 text", file=path) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"the {what} must be a YAML mapping of keys to values", file=path,
-                            hint=example)
-    return data
+    except RecursionError:
+        raise ScenarioError(f"the {what} is nested too deeply to be a scenario", file=path,
+                            hint="check the brackets: a settings file is a few levels deep"
+                            ) from None
+    finally:
+        loader.dispose()
 
 
 def model_fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
@@ -77,6 +200,16 @@ def model_fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A bad value as the message quotes it: short, never the whole of a large list."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)) and len(value) > 5:
+        return f"a list of {len(value)} values"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def validation_error(
@@ -125,7 +258,7 @@ def validation_error(
     if etype == "value_error":
         # A validator's own sentence already says what is wrong with the value.
         return ScenarioError(msg, file=file, key=key, hint=hints.get(key or "", default_hint))
-    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    shown = _shown(value)
     hint = hints.get(key or "")
     if hint is None:
         if etype == "finite_number":

@@ -3,9 +3,10 @@
 For each instance every subset of sites (≤ 2^10) × every outreach allocation (0..⌈need_l/K⌉
 workers per locality) is checked against the rules directly, written here independently of the
 model: budget with annualised setup/closure, locality floors, site per locality, min/max sites,
-separation, spoke-needs-a-hub, must_open/must_close. Given the sites and workers, the best use of
-outreach is a fractional knapsack: fill areas no site reaches first (gain α each), then areas only
-a spoke reaches (gain α − e_spoke, when positive).
+separation, spoke-needs-a-hub, must_open/must_close, a site within deprived_max_minutes of every
+area in IMD deciles 1-2 (often beyond the reach threshold). Given the sites and workers, the
+best use of outreach is a fractional knapsack: fill areas no site reaches first (gain α each),
+then areas only a spoke reaches (gain α − e_spoke, when positive).
 """
 
 from __future__ import annotations
@@ -75,7 +76,14 @@ def make_case(seed: int, objective: str) -> dict:
     if objective == "evaluate":
         scenario["constraints"] = {}
         budget = float(rng.integers(10, 40)) if rng.random() < 0.7 else None
-    return dict(minutes=minutes, demand=demand, threshold=float(rng.uniform(8, 16)),
+    threshold = float(rng.uniform(8, 16))
+    # Drawn last, so the cases above stay as they were: deprived areas (IMD deciles 1-2) need a
+    # site within deprived_max_minutes, often beyond the reach threshold (travel pairs must then
+    # be extended to it, or the rule would quietly become stricter).
+    imd_decile = rng.integers(1, 11, n_areas)
+    if rng.random() < 0.35 and objective != "evaluate":
+        constraints["deprived_max_minutes"] = threshold + float(rng.uniform(-2, 8))
+    return dict(minutes=minutes, demand=demand, threshold=threshold, imd_decile=imd_decile,
                 annual=annual, setup=setup, closure=closure, status=status, tier=tier,
                 locality=locality, site_locality=site_locality, site_xy=site_xy,
                 area_xy=area_xy, budget=budget, scenario=scenario, objective=objective)
@@ -88,7 +96,7 @@ def build(case: dict) -> FamilyCentreModel:
         status=case["status"], tier=case["tier"], locality=case["locality"],
         site_locality=case["site_locality"], site_xy=case["site_xy"], area_xy=case["area_xy"],
         budget=case["budget"], objective=case["objective"], scenario=case["scenario"],
-        reach_model="coverage")
+        imd_decile=case["imd_decile"], reach_model="coverage")
 
 
 def brute_force(case: dict):
@@ -149,6 +157,11 @@ def brute_force(case: dict):
             if con.get("site_per_locality") and any(
                     not (y & (case["site_locality"] == v)).any() for v in locs):
                 continue
+            if "deprived_max_minutes" in con:
+                near = case["minutes"] <= con["deprived_max_minutes"] + 1e-9
+                deprived = case["imd_decile"] <= 2
+                if not near[deprived][:, y].any(axis=1).all():
+                    continue
         site_cost = float(coef @ y + const)
         hub_cov = (reach[:, y & hub]).any(axis=1)
         spoke_cov = (reach[:, y & ~hub]).any(axis=1) & ~hub_cov
@@ -192,7 +205,8 @@ def brute_force(case: dict):
     return best
 
 
-FEATURES = ("locality_min_reach", "must_open", "must_close", "outreach", "hub_within_km")
+FEATURES = ("locality_min_reach", "must_open", "must_close", "outreach", "hub_within_km",
+            "deprived_max_minutes")
 
 
 def features(case: dict) -> set[str]:
@@ -276,3 +290,43 @@ def test_capacity_matches_enumeration_with_assignment_lp():
             capacity=cap, reach_model="coverage").solve()
         assert result.status == "optimal"
         assert result.objective_value == pytest.approx(best, abs=1e-6), seed
+
+
+@pytest.mark.parametrize("reach_model", ["coverage", "service"])
+def test_deprived_limit_beyond_the_reach_threshold_is_kept_exactly(reach_model):
+    # The deprived area's only site within deprived_max_minutes (25) is 22 minutes away, past
+    # the reach threshold (20): the rule must open it, not call the scenario infeasible.
+    minutes = np.array([[22.0, 40.0], [np.inf, 5.0]])
+    limits = ({"threshold": 20.0} if reach_model == "coverage" else
+              {"max_minutes": 20.0, "decay": {"curve": "step"}})
+    model = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[10.0, 50.0], budget=1.0, imd_decile=[1, 6], reach_model=reach_model,
+        scenario={"constraints": {"deprived_max_minutes": 25}}, **limits)
+    result = model.solve()
+    assert result.status == "optimal"
+    assert result.open.tolist() == [True, False]  # not s1, which alone would reach more
+    # The plan reaches nobody within the threshold, yet it is the only one the rule allows.
+    assert result.need_reached == pytest.approx(0.0)
+    # At 21 minutes the site is too far for the rule: infeasible, and explained.
+    strict = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[10.0, 50.0], budget=1.0, imd_decile=[1, 6], reach_model=reach_model,
+        scenario={"constraints": {"deprived_max_minutes": 21}}, **limits)
+    assert strict.solve().status == "infeasible"
+    assert "deprived area(s) (a0) have no site that may open within 21 minutes" in " ".join(
+        explain_infeasible(strict))
+
+
+@pytest.mark.parametrize(("second", "both_open"), [
+    ((3000.0, 0.0), True),       # exactly 3 km: allowed, as documented
+    ((1800.0, 2400.0), True),    # exactly 3 km on a diagonal (3-4-5)
+    ((2999.0, 0.0), False),      # a metre closer: not both
+])
+def test_min_separation_allows_sites_exactly_d_apart(second, both_open):
+    # Each area is reached only by its own site; the budget buys both.
+    model = FamilyCentreModel.from_cost_matrix(
+        np.array([[5.0, np.inf], [np.inf, 5.0]]), demand=[10.0, 20.0], threshold=10.0,
+        budget=2.0, reach_model="coverage", site_xy=[(0.0, 0.0), second],
+        scenario={"constraints": {"min_separation_km": 3}})
+    result = model.solve()
+    assert result.status == "optimal"
+    assert result.open.tolist() == ([True, True] if both_open else [False, True])

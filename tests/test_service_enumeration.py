@@ -67,9 +67,15 @@ def make_case(seed: int, objective: str) -> dict:
         budget = None
     if objective == "evaluate":
         scenario["network"] = [f"s{j}" for j in range(n_sites) if rng.random() < 0.5]
+    # Drawn last (the cases above stay as they were): a site within deprived_max_minutes of
+    # every area in IMD deciles 1-2, often beyond the take-up limit (travel pairs must reach it).
+    imd_decile = rng.integers(1, 11, n_areas)
+    if rng.random() < 0.35 and objective != "evaluate":
+        scenario["constraints"]["deprived_max_minutes"] = limit + float(rng.uniform(-5, 10))
     return dict(
-        minutes=minutes, pop=pop, need=need, locality=locality, status=status, tier=tier,
-        capacity=capacity, decay=decay, limit=limit, scenario=scenario, budget=budget,
+        imd_decile=imd_decile, minutes=minutes, pop=pop, need=need, locality=locality,
+        status=status, tier=tier, capacity=capacity, decay=decay, limit=limit, scenario=scenario,
+        budget=budget,
         objective=objective, annual=rng.integers(2, 8, n_sites).astype(float),
         setup=np.where(status == "candidate", rng.integers(0, 5, n_sites), 0).astype(float),
         closure=np.where(status == "existing", rng.integers(0, 4, n_sites), 0).astype(float))
@@ -82,7 +88,7 @@ def model_for(case: dict) -> FamilyCentreModel:
         setup_cost=case["setup"], closure_cost=case["closure"], status=case["status"],
         tier=case["tier"], capacity=case["capacity"], locality=case["locality"],
         site_locality=["West"] * len(case["annual"]), budget=case["budget"],
-        objective=case["objective"], scenario=case["scenario"])
+        objective=case["objective"], scenario=case["scenario"], imd_decile=case["imd_decile"])
 
 
 def plan_cost(case: dict, open_: np.ndarray, workers: tuple[int, ...]) -> float:
@@ -165,7 +171,8 @@ def best_assignment(case: dict, open_: np.ndarray, workers: tuple[int, ...],
 
 
 def enumerate_plans(case: dict):
-    """(open, workers, cost) for every plan that keeps the budget, must_open and must_close."""
+    """(open, workers, cost) for every plan that keeps the budget, must_open, must_close and a
+    site within deprived_max_minutes of every deprived area."""
     m = len(case["annual"])
     c = case["scenario"]["constraints"]
     must = {int(s[1:]) for s in c.get("must_open", [])}
@@ -181,6 +188,10 @@ def enumerate_plans(case: dict):
             continue
         if any(not open_[j] for j in must) or any(open_[j] for j in never):
             continue
+        if "deprived_max_minutes" in c:
+            near = case["minutes"] <= c["deprived_max_minutes"] + 1e-9
+            if not near[case["imd_decile"] <= 2][:, open_].any(axis=1).all():
+                continue
         for workers in worker_sets:
             cost = plan_cost(case, open_, workers)
             budget = case["budget"]
@@ -211,7 +222,7 @@ def brute_force(case: dict) -> float | None:
 
 @pytest.mark.parametrize("objective", ["max_reach", "min_cost", "max_min_locality", "evaluate"])
 def test_service_model_matches_brute_force(objective):
-    compared = 0
+    compared = deprived = 0
     for seed in range(MAX_SEEDS):
         case = make_case(seed, objective)
         # The enumeration tries 0..2 workers per locality: give the model the same cap.
@@ -225,9 +236,11 @@ def test_service_model_matches_brute_force(objective):
         assert result.status == "optimal", (seed, result.status)
         assert result.objective_value == pytest.approx(expected, rel=1e-6, abs=1e-6), seed
         compared += 1
+        deprived += "deprived_max_minutes" in case["scenario"]["constraints"]
         if compared == N_CASES:
             break
     assert compared == N_CASES
+    assert deprived > 0 or objective == "evaluate", "no compared case had the deprived rule"
 
 
 def test_plans_never_serve_more_than_capacity_or_caseload():

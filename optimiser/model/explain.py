@@ -13,6 +13,7 @@ requirement is priced ("the cheapest plan meeting the other requirements costs Â
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from optimiser.model.rules import BudgetCap, Rule
@@ -20,6 +21,9 @@ from optimiser.model.words import money
 
 if TYPE_CHECKING:
     from optimiser.model.formulation import FamilyCentreModel
+
+#: At most this long (seconds) is spent looking for two requirements that conflict together.
+PAIR_SEARCH_S = 60.0
 
 __all__ = ["direct_checks", "explain_infeasible", "money", "relaxation_checks"]
 
@@ -49,7 +53,8 @@ def _price_budget(model: FamilyCentreModel) -> str | None:
     budget = money(s.budget or 0)
     if cheap.status == "optimal":
         return (f"the budget {budget} is below the {money(cheap.annual_cost)} a year that the "
-                f"cheapest plan meeting the other requirements costs")
+                f"cheapest plan meeting the other requirements costs"
+                + _cost_drivers(model, target))
     if cheap.best_bound is not None and cheap.best_bound > (s.budget or 0):
         return (f"the budget {budget} is below the {money(cheap.best_bound)} a year that any "
                 f"plan meeting the other requirements costs at the least (the cheapest found "
@@ -57,6 +62,28 @@ def _price_budget(model: FamilyCentreModel) -> str | None:
     return (f"without the budget cap the scenario is feasible: the cheapest plan found meeting "
             f"the other requirements costs {money(cheap.annual_cost)} a year (not proven "
             f"cheapest), above the budget {budget}")
+
+
+def _cost_drivers(model: FamilyCentreModel, target: float) -> str:
+    """When several requirements together set the cheapest plan's cost, name them, each with
+    what it would cost alone (so a budget below their sum is explained by all of them)."""
+    others = [r for r in model.rules if not isinstance(r, BudgetCap)]
+    if len(others) < 2:
+        return ""
+    alone = []
+    for rule in others:
+        off: dict = {}
+        for other in others:
+            if other is not rule:
+                off.update(other.relax)
+        trial = model.relaxed(budget=None, objective="min_cost", target_reach=target, gap=0.01,
+                              time_limit_s=_time_limit(model), **off).solve()
+        if trial.has_plan and trial.annual_cost is not None and trial.annual_cost > 0.5:
+            alone.append(f"{rule.words} ({rule.key}) alone would cost "
+                         f"{money(trial.annual_cost)}")
+    if len(alone) < 2:
+        return ""
+    return "; these requirements bind together: " + ", ".join(alone[:-1]) + " and " + alone[-1]
 
 
 def _relaxation(model: FamilyCentreModel, rule: Rule) -> str | None:
@@ -70,6 +97,26 @@ def _relaxation(model: FamilyCentreModel, rule: Rule) -> str | None:
             return priced
     return (f"without {rule.words} the scenario is feasible, so {rule.words} is binding "
             f"together with the other requirements")
+
+
+def _pair_relaxation(model: FamilyCentreModel) -> str | None:
+    """The first two requirements that, removed together (but not one at a time), make the
+    scenario feasible: two separate conflicts, one through each."""
+    rules = model.rules
+    deadline = time.monotonic() + PAIR_SEARCH_S
+    for i, first in enumerate(rules):
+        for second in rules[i + 1:]:
+            left = deadline - time.monotonic()
+            if left <= 1:
+                return None
+            trial = model.relaxed(**{**first.relax, **second.relax},
+                                  time_limit_s=min(_time_limit(model), left), gap=1.0).solve()
+            if trial.has_plan:
+                return (f"{first.words} ({first.key}) and {second.words} ({second.key}) each "
+                        "block a plan: without either one alone the scenario is still "
+                        "infeasible, without both it is feasible; relax both, or the "
+                        "requirements each conflicts with")
+    return None
 
 
 def relaxation_checks(model: FamilyCentreModel) -> list[str]:
@@ -86,5 +133,8 @@ def explain_infeasible(model: FamilyCentreModel) -> list[str]:
     relaxed = relaxation_checks(model)
     if relaxed:
         return relaxed
+    pair = _pair_relaxation(model)
+    if pair:
+        return [pair]
     return ["no single requirement explains it: the requirements conflict in combination; "
             "try relaxing the locality floor, min_sites or the budget one at a time"]

@@ -225,6 +225,7 @@ class FamilyCentreModel:
         site_locality=None,
         area_xy=None,
         population=None,
+        imd_decile=None,
         scenario: dict | None = None,
     ) -> FamilyCentreModel:
         """Build from a dense areas × sites matrix of travel times (NaN/inf = no route).
@@ -235,8 +236,10 @@ class FamilyCentreModel:
         hubs unless ``status``/``tier`` say otherwise; ``capacity`` in children (None or NaN =
         unlimited); ``site_xy`` (metres) is needed only for separation and hub-within rules;
         ``site_locality`` names each site's locality (default: the nearest area's, by
-        ``area_xy``). ``scenario`` adds any other keys (``outreach``, ``tiers``,
-        ``constraints``, ``solver``, ``target_reach``, ``annualise_years``, ``network``).
+        ``area_xy``). ``imd_decile`` (1 = most deprived) is needed only for
+        ``constraints.deprived_max_minutes``. ``scenario`` adds any other keys (``outreach``,
+        ``tiers``, ``constraints``, ``solver``, ``target_reach``, ``annualise_years``,
+        ``network``).
         """
         minutes = np.asarray(minutes, dtype=float)
         n, m = minutes.shape
@@ -252,6 +255,8 @@ class FamilyCentreModel:
         })
         if area_xy is not None:
             areas["x"], areas["y"] = np.asarray(area_xy, float).T
+        if imd_decile is not None:
+            areas["imd_decile"] = np.asarray(imd_decile, dtype=np.int64)
         xy = np.zeros((m, 2)) if site_xy is None else np.asarray(site_xy, float)
         sites = pd.DataFrame({
             "site_id": site_ids, "name": site_ids, "x": xy[:, 0], "y": xy[:, 1],

@@ -93,6 +93,10 @@ def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None)
         fig, ax = plt.subplots(figsize=(7.5, 3.6))
         budget_m = s["budget"] / 1e6
         ax.plot(budget_m, 100 * s["reach_share"], marker="o", color=AFTER, label="All areas")
+        none = s["reach_share"].isna()
+        if none.any():  # a budget with no plan is marked, not dropped
+            ax.plot(budget_m[none], np.zeros(int(none.sum())), linestyle="none", marker="x",
+                    color="#b00020", clip_on=False, label="No plan at this budget")
         if "reach_share_deciles_1_2" in s.columns and s["reach_share_deciles_1_2"].notna().any():
             ax.plot(budget_m, 100 * s["reach_share_deciles_1_2"], marker="s", color=DEPRIVED,
                     label="Most deprived fifth (IMD deciles 1-2)")

@@ -24,12 +24,19 @@ one row (its interior cells plus its total-column cell, when there is a total co
 3. Step 2 is repeated until no line changes (a fixed point): a cell suppressed in a column may
    leave a row with a single suppressed cell, and so on. Every pass only adds suppressions, so
    this ends after at most as many passes as there are cells.
+4. **Audit.** In a table with both a total row and a total column, "no line with a single
+   suppressed cell" is not enough: a suppressed cell can still be pinned by combining several
+   rows and columns (e.g. the only suppressed cells of two rows lie in the same two columns,
+   and one of those columns has no other). So each suppressed cell's feasible range (smallest
+   and largest value consistent with every published cell and total, counts non-negative) is
+   found by linear programming (:func:`hidden_ranges`); while a cell's range is a single value,
+   one more cell of its row or column is suppressed (the smallest non-zero, as in step 2; a
+   total of that row or column when no interior cell is left) and steps 2-4 run again.
 
 This is the standard "no line with a single suppressed cell" rule used by statistical offices for
-one- and two-dimensional tables with margins. Lines without a total need no secondary suppression
-(nothing can be subtracted). It protects against recovery by subtraction along rows and columns;
-it does not attempt the full linear-programming audit of interval disclosure in large
-multi-dimensional tables, which a two-way locality table does not need.
+one- and two-dimensional tables with margins, with the linear-programming audit of interval
+disclosure for the two-way case. Lines without a total need no secondary suppression (nothing
+can be subtracted).
 
 Functions here are pure: they take DataFrames and return new ones.
 
@@ -113,7 +120,8 @@ def secondary_mask(values: pd.DataFrame, mask: pd.DataFrame, *,
     Returns
     -------
     pandas.DataFrame
-        The new mask (a copy); every line with a total has zero or at least two suppressed cells.
+        The new mask (a copy); every line with a total has zero or at least two suppressed cells
+        and, with both totals, no suppressed cell can be narrowed to one value (step 4).
 
     Examples
     --------
@@ -131,6 +139,120 @@ def secondary_mask(values: pd.DataFrame, mask: pd.DataFrame, *,
     num = values.apply(pd.to_numeric, errors="coerce").astype(float)
     out = mask.copy().astype(bool)
     lines = _lines(list(values.index), list(values.columns), total_row, total_col)
+    while True:
+        _line_rule(num, out, lines)
+        if total_row is None or total_col is None:
+            return out  # one-way: two suppressed cells per line already leave a range
+        pinned = _pinned(num, out, total_row, total_col)
+        if not pinned or not _widen(num, out, pinned[0], total_row, total_col):
+            return out
+
+
+def _widen(num: pd.DataFrame, out: pd.DataFrame, cell: tuple[Hashable, Hashable],
+           total_row: Hashable, total_col: Hashable) -> bool:
+    """Suppress one more cell beside a pinned one: the smallest non-zero unsuppressed interior
+    cell of its row or column, else a total of its row or column, else the smallest anywhere;
+    False when nothing is left to suppress."""
+    r0, c0 = cell
+    near = [(r0, c) for c in num.columns] + [(r, c0) for r in num.index]
+    every = [(r, c) for r in num.index for c in num.columns]
+
+    def is_total(rc: tuple[Hashable, Hashable]) -> bool:
+        return rc[0] == total_row or rc[1] == total_col
+
+    pools = ([rc for rc in near if not is_total(rc)], [rc for rc in near if is_total(rc)],
+             [rc for rc in every if not is_total(rc)], every)
+    for pool in pools:
+        candidates = [(num.at[r, c], i, (r, c)) for i, (r, c) in enumerate(pool)
+                      if not out.at[r, c] and np.isfinite(num.at[r, c]) and num.at[r, c] > 0]
+        if candidates:
+            _, _, (r, c) = min(candidates, key=lambda t: (t[0], t[1]))
+            out.at[r, c] = True
+            return True
+    return False
+
+
+def hidden_ranges(values: pd.DataFrame, mask: pd.DataFrame, *,
+                  total_row: Hashable | None = None, total_col: Hashable | None = None
+                  ) -> dict[tuple[Hashable, Hashable], tuple[float, float]]:
+    """Each suppressed cell's feasible range given the published cells: (least, most).
+
+    The unknowns are the suppressed cells (non-negative); every line with a total says its
+    interior cells add up to its total. A range that is a single value is a disclosure.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"a": [3, 10, 13]}, index=["x", "y", "T"])
+    >>> m = pd.DataFrame({"a": [True, False, False]}, index=v.index)
+    >>> hidden_ranges(v, m, total_row="T")[("x", "a")]
+    (3.0, 3.0)
+    """
+    from scipy.optimize import linprog
+
+    num = values.apply(pd.to_numeric, errors="coerce").astype(float)
+    hidden, a_eq, b_eq = _equations(num, mask, total_row, total_col)
+    ranges = {}
+    for k, cell in enumerate(hidden):
+        goal = np.zeros(len(hidden))
+        goal[k] = 1.0
+        ends = []
+        for sign in (1.0, -1.0):
+            res = linprog(sign * goal, A_eq=np.array(a_eq) if a_eq else None,
+                          b_eq=np.array(b_eq) if b_eq else None, bounds=(0, None),
+                          method="highs")
+            ends.append(sign * res.fun if res.status == 0 else (np.inf if sign < 0 else 0.0))
+        ranges[cell] = (float(ends[0]), float(ends[1]))
+    return ranges
+
+
+def _equations(num: pd.DataFrame, mask: pd.DataFrame, total_row: Hashable | None,
+               total_col: Hashable | None) -> tuple[list[tuple[Hashable, Hashable]], list, list]:
+    """The suppressed cells, and what the published cells say of them: one equation
+    (coefficients over the suppressed cells, right-hand side) per line with a total."""
+    hidden = [(r, c) for r in num.index for c in num.columns if mask.at[r, c]]
+    where = {cell: k for k, cell in enumerate(hidden)}
+    a_eq, b_eq = [], []
+    for cells, total in _lines(list(num.index), list(num.columns), total_row, total_col):
+        if total is None or not hidden:
+            continue
+        row, known = np.zeros(len(hidden)), 0.0
+        for cell, sign in [*((c, 1.0) for c in cells), (total, -1.0)]:
+            if cell in where:
+                row[where[cell]] += sign
+            else:
+                known += sign * float(np.nan_to_num(num.at[cell]))
+        if row.any():
+            a_eq.append(row)
+            b_eq.append(-known)
+    return hidden, a_eq, b_eq
+
+
+def _pinned(num: pd.DataFrame, mask: pd.DataFrame, total_row: Hashable,
+            total_col: Hashable) -> list[tuple[Hashable, Hashable]]:
+    """Suppressed cells whose value the published cells fix exactly.
+
+    Every suppressed count is above zero, so the true table lies strictly inside the bounds and
+    a cell can move exactly when some solution of the homogeneous equations moves it: it is
+    pinned when it has no component in their null space (one SVD, not two LPs a cell). With a
+    suppressed zero or blank the linear programs of :func:`hidden_ranges` decide instead.
+    """
+    from scipy.linalg import null_space
+
+    hidden, a_eq, _ = _equations(num, mask, total_row, total_col)
+    if not hidden or not a_eq:
+        return []
+    values = np.array([num.at[cell] for cell in hidden])
+    if not (np.isfinite(values) & (values > 0)).all():
+        return [cell for cell, (lo, hi) in hidden_ranges(num, mask, total_row=total_row,
+                                                         total_col=total_col).items()
+                if hi - lo < 0.5]
+    free = null_space(np.array(a_eq))
+    movable = np.abs(free).max(axis=1) > 1e-9 if free.size else np.zeros(len(hidden), bool)
+    return [cell for cell, ok in zip(hidden, movable, strict=True) if not ok]
+
+
+def _line_rule(num: pd.DataFrame, out: pd.DataFrame, lines) -> None:
+    """Steps 2-3: until no line with a total has exactly one suppressed cell (in place)."""
     changed = True
     while changed:
         changed = False
@@ -153,7 +275,6 @@ def secondary_mask(values: pd.DataFrame, mask: pd.DataFrame, *,
                     continue
             out.at[r, c] = True
             changed = True
-    return out
 
 
 def suppression_mask(values: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD, *,

@@ -65,6 +65,10 @@ from optimiser.report.solved import Solved, read_solved, served_of_capacity
 from optimiser.report.xlsx import SHEETS, build_workbook
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: What a pack built with --no-disclosure-control says, on its front page and in its notes.
+NO_DISCLOSURE_CONTROL = ("OFF: this pack was built with --no-disclosure-control. Counts of "
+                         "children in need and on protection plans are shown exactly, and small "
+                         "counts could identify families. Do not publish it.")
 XLSX_NAME = "consultation_tables.xlsx"
 OGL = ("Contains public sector information licensed under the Open Government Licence v3.0",
        "Contains OS data © Crown copyright and database right")
@@ -586,7 +590,8 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
     rows.append(("Disclosure control", f"Counts of {', '.join(_LABEL.get(c, c) for c in suppress)}"
                  f" from 1 to {threshold} are shown as 'c'; further cells are suppressed where "
                  "needed so no suppressed value can be worked out from the totals. Zero is "
-                 "shown." + banded))
+                 "shown." + banded
+                 if threshold > 0 else NO_DISCLOSURE_CONTROL))
     if solved.allocation is None:
         rows.append(("Funding allocated", "n/a: no funding allocation was made for this option."))
     elif solved.allocation_purpose:
@@ -640,7 +645,8 @@ def _html_rows(frame: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> 
 
 def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT_THRESHOLD,
                self_contained: bool = True, *,
-               suppress: Sequence[str] = SUPPRESSED_COLUMNS) -> str:
+               suppress: Sequence[str] = SUPPRESSED_COLUMNS,
+               disclosure_control: bool = True) -> str:
     """Map, locality tables and consultation pack from a solved folder.
 
     Parameters
@@ -656,6 +662,10 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         Inline every script and style in the map (opens with no network).
     suppress
         Columns of counts of children to protect (default CIN and CPP).
+    disclosure_control
+        False only to publish exact counts on purpose (``--no-disclosure-control``): the
+        threshold is then 0 and the pack's front page says the counts are not protected. A
+        threshold of 0 with disclosure control on is refused.
 
     Returns
     -------
@@ -666,6 +676,14 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     if threshold < 0:
         raise InputError(f"the disclosure threshold must be 0 or more, not {threshold}",
                          column="--threshold", hint="DfE uses 5; some councils ask for 10")
+    if threshold == 0 and disclosure_control:
+        raise InputError(
+            "a threshold of 0 turns disclosure control off: small counts of children in need "
+            "and on protection plans would be published exactly", column="--threshold",
+            hint="use 1 or more (DfE uses 5), or pass --no-disclosure-control to publish exact "
+            "counts knowingly (the pack then says so on its front page)")
+    if not disclosure_control:
+        threshold = 0
     counts = [c for c, (_label, kind) in COLUMNS.items() if kind == "count"]
     unknown = [c for c in suppress if c not in counts]
     if unknown:
@@ -676,6 +694,11 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     if out.resolve() == Path(solved_dir).resolve():
         raise InputError("the pack folder is the solved folder", file=out,
                          hint="give another folder with --out: the pack replaces it whole")
+    from optimiser.files import check_output_dir
+
+    internal_dir = out.parent / f"{out.name}-internal"
+    for folder in (out, internal_dir):  # before the work, not only when writing
+        check_output_dir(folder.resolve(), solved.inputs)
 
     internal = locality_table(solved)
     if TOTAL in set(solved.localities["locality"]):
@@ -732,6 +755,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         "threshold": threshold, "modelled": solved.modelled_cases,
         "data_vintage": (solved.prepare.get("vintage")
                          if isinstance(solved.prepare.get("vintage"), dict) else None),
+        "disclosure_control": disclosure_control,
         "changing_groups": [
             (loc, _html_rows(part, AREA_COLUMNS[1:]))
             for loc, part in changing.groupby("locality", sort=False)]
@@ -765,7 +789,8 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     counts = map_counts(solved)
     meta = {
         "scenario": solved.name, "solved_folder": Path(solved_dir).resolve().name,
-        "threshold": threshold, "suppressed_columns": list(suppress),
+        "threshold": threshold, "disclosure_control": disclosure_control,
+        "suppressed_columns": list(suppress),
         "suppressed_cells": int(mask.to_numpy().sum()), "self_contained": self_contained,
         "modelled_cases": solved.modelled_cases, "area_polygons": counts["areas"],
         "site_markers": counts["sites"], "areas_drawn_as_circles": shapes.circles,
@@ -780,7 +805,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
         "sheets": list(SHEETS),
     }
     names = ["locality", "name", "nearest_site"]
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, reads=solved.inputs) as tmp:
         write_text(tmp / "index.html", index_html)
         write_text(tmp / "map.html", map_html)
         write_text(tmp / "localities.html", table_html)
@@ -808,8 +833,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
             write_text(tmp / "charts" / "options_compared.svg", options_svg)
         write_json(tmp / "pack.json", meta)
 
-    internal_dir = out.parent / f"{out.name}-internal"
-    with atomic_output_dir(internal_dir) as tmp:
+    with atomic_output_dir(internal_dir, reads=solved.inputs) as tmp:
         full = internal.copy()
         full.insert(0, "locality", full.index.astype(str))
         write_csv(tmp / "localities_NOT_FOR_PUBLICATION.csv",

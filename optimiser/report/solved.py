@@ -68,6 +68,8 @@ class Solved:
         ``compare.csv`` (``optimiser compare``: one row per option), or ``None``.
     scenario_text
         ``scenario.yaml`` as written (empty when missing).
+    inputs
+        Every folder and file read (so a pack's ``--out`` never replaces one).
     """
 
     folder: Path
@@ -82,6 +84,7 @@ class Solved:
     sweep: pd.DataFrame | None = None
     compare: pd.DataFrame | None = None
     scenario_text: str = ""
+    inputs: list[Path] = field(default_factory=list)
 
     @property
     def service_model(self) -> bool:
@@ -238,7 +241,9 @@ def read_solved(folder: str | Path) -> Solved:
                   localities=localities, instance_dir=instance_dir, prepare=prepare,
                   allocation=allocation, allocation_purpose=allocation_purpose,
                   sweep=sweep, compare=compare,
-                  scenario_text=scenario_text)
+                  scenario_text=scenario_text,
+                  inputs=[p for p in (folder, instance_dir, sweep_path, compare_path)
+                          if p is not None])
 
 
 def served_of_capacity(sites: pd.DataFrame) -> pd.Series:

@@ -1,0 +1,623 @@
+"""A corpus of bad inputs and unlucky runs, as a careless analyst would meet them (issue 10).
+
+Every case runs the real command line and asserts: exit status 2, one clear message (exact words
+for the key ones), no traceback, nothing written and every input byte for byte as it was. The
+inputs are a small synthetic county that optimiser itself wrote (instance, scenario, solved
+folder, all inside an earlier output folder), so "--out is one of optimiser's own folders" is
+the dangerous case it is in real use.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from optimiser import files
+from optimiser.cli import app
+from optimiser.files import OUTPUT_MARKER
+from optimiser.instance import write_instance
+from optimiser.model.synthetic import synthetic_instance
+
+runner = CliRunner()
+SCENARIO = ("instance: instance\nobjective: max_reach\nbudget: 2000000\n"
+            "reach: {model: coverage, threshold_minutes: 20}\n")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """world/ (an earlier output folder) holding instance/, scenario.yaml and solved/."""
+    root = tmp_path_factory.mktemp("template") / "world"
+    (root / "instance").mkdir(parents=True)
+    write_instance(synthetic_instance(60, seed=3), root / "instance")
+    for folder in (root, root / "instance"):  # as prepare and the demo leave them
+        (folder / OUTPUT_MARKER).write_text("written by optimiser\n")
+    (root / "scenario.yaml").write_text(SCENARIO)
+    res = runner.invoke(app, ["solve", str(root / "scenario.yaml"), "--out",
+                              str(root / "solved")])
+    assert res.exit_code == 0, res.output
+    return root
+
+
+@pytest.fixture
+def world(template: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "world"
+    shutil.copytree(template, root)
+    # solution.json names its instance by absolute path: point the copy at the copy
+    path = root / "solved" / "solution.json"
+    solution = json.loads(path.read_text())
+    solution["instance"] = str((root / "instance").resolve())
+    path.write_text(json.dumps(solution))
+    (root / "option-b.yaml").write_text(SCENARIO.replace("2000000", "1500000")
+                                        + "name: option b\n")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+def refused(args: list[str], root: Path, *expected: str) -> str:
+    """Run the CLI; assert a clean refusal that changed nothing under ``root``."""
+    before = snapshot(root.parent)
+    res = runner.invoke(app, [str(a) for a in args])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert isinstance(res.exception, SystemExit), repr(res.exception)
+    assert "Traceback" not in res.output and text.count("error:") == 1, res.output
+    for words in expected:
+        assert words in text, f"{words!r} not in {text!r}"
+    assert snapshot(root.parent) == before, "files were written, changed or removed"
+    return text
+
+
+def edit_csv(path: Path, row: int, column: str, value: str) -> None:
+    """Set one cell (``row`` as a spreadsheet numbers it: the first data row is 2)."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[row - 2, column] = value
+    df.to_csv(path, index=False)
+
+
+# ----------------------------------------------------------------------------- --out hazards
+
+READS = "which this command reads"
+
+
+@pytest.mark.parametrize("command", ["solve", "sweep", "sensitivity", "compare"])
+@pytest.mark.parametrize("target", ["instance", "."])
+def test_out_never_replaces_an_input_or_a_folder_holding_one(world, command, target):
+    # world/ and world/instance/ are optimiser's own folders, so only the inputs rule stops a
+    # command replacing them (sweep and report used to delete the instance they read).
+    scen = world / "scenario.yaml"
+    args = {"solve": ["solve", scen], "sweep": ["sweep", scen, "--budgets", "1m,2m"],
+            "sensitivity": ["sensitivity", scen, "--weight-draws", "2"],
+            "compare": ["compare", scen, world / "option-b.yaml"]}[command]
+    text = refused([*args, "--out", (world / target).resolve()], world)
+    assert READS in text or "an input of this solve" in text
+
+
+@pytest.mark.parametrize("target", ["solved", "instance", "."])
+def test_report_out_never_replaces_what_it_reads(world, target):
+    refused(["report", world / "solved", "--out", (world / target).resolve()], world,
+            READS if target != "solved" else "the pack folder is the solved folder")
+
+
+def test_report_internal_tables_never_replace_an_input(world):
+    # The unsuppressed tables go to <out>-internal: '--out inst' would put them in 'inst-internal'
+    shutil.move(world / "instance", world / "inst-internal")
+    solution = json.loads((world / "solved" / "solution.json").read_text())
+    solution["instance"] = str(world / "inst-internal")
+    (world / "solved" / "solution.json").write_text(json.dumps(solution))
+    refused(["report", world / "solved", "--out", world / "inst"], world, READS)
+
+
+def test_demo_and_prepare_never_replace_the_data_mirror(world):
+    mirror = world / "mirror"
+    mirror.mkdir()
+    (mirror / OUTPUT_MARKER).write_text("written by optimiser data fetch\n")
+    (mirror / "imd2019").mkdir()
+    refused(["demo", "--mirror", mirror, "--out", mirror], world, READS)
+    refused(["demo", "--mirror", mirror, "--out", world], world, READS)
+    refused(["prepare", "--la", "Oxfordshire", "--mirror", mirror, "--out", world], world,
+            READS)
+
+
+def test_prepare_never_replaces_the_folder_of_its_sites_file(world):
+    refused(["prepare", "--la", "Oxfordshire", "--sites", world / "instance" / "sites.csv",
+             "--out", world / "instance"], world, READS)
+
+
+# ----------------------------------------------------------------------------- scenario files
+
+BOMB = ("instance: instance\nbudget: 1000000\nobjective: evaluate\n"
+        "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh",
+                                                                       strict=True))
+        + "network: [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n")
+
+SCENARIOS: list[tuple[str, bytes, tuple[str, ...]]] = [
+    ("alias bomb", BOMB.encode(), ("expands to more than 100,000 values through its aliases",)),
+    ("huge", (SCENARIO + "# padding\n" * 120_000).encode(),
+     ("scenario file is 1.2 MB, too large for a settings file (at most 1 MB)",)),
+    ("duplicate key", (SCENARIO + "budget: 9000000\n").encode(),
+     ("'budget' is given twice (lines 3 and 5); YAML would silently keep the last",)),
+    ("duplicate nested key", b"instance: instance\nbudget: 1\nreach:\n  model: coverage\n"
+     b"  threshold_minutes: 20\n  threshold_minutes: 25\n",
+     ("'threshold_minutes' is given twice (lines 5 and 6)",)),
+    ("latin-1", SCENARIO.encode() + "name: Banbury caf\xe9 option\n".encode("latin-1"),
+     ("not UTF-8 text (byte", "on line 5", "Windows-1252 or Latin-1")),
+    ("deep nesting", b"instance: instance\nnetwork: " + b"[" * 50_000 + b"]" * 50_000,
+     ("nested too deeply",)),
+    ("tabs", b"instance: instance\nreach:\n\tmodel: coverage\n", ("not valid YAML at line",)),
+    ("empty", b"", ("must be a YAML mapping",)),
+    ("a list", b"- instance\n- budget\n", ("must be a YAML mapping",)),
+    ("infinite budget", SCENARIO.replace("2000000", ".inf").encode(), ("key 'budget'",)),
+    ("pounds text", SCENARIO.replace("2000000", "£2m").encode(), ("key 'budget'",)),
+    ("misspelt key", (SCENARIO + "budjet: 5\n").encode(), ("unknown key 'budjet'",)),
+    ("markup in a value", SCENARIO.replace("max_reach", "'[/b]max'").encode(),
+     ("'[/b]max' is not allowed",)),
+    ("long value", (SCENARIO + f"name: {list(range(5000))}\n").encode(),
+     ("key 'name': a list of 5000 values is not allowed",)),
+    ("missing instance", SCENARIO.replace("instance: instance", "instance: nowhere").encode(),
+     ("the instance folder", "does not exist")),
+]
+
+
+@pytest.mark.parametrize(("content", "expected"), [(c, e) for _n, c, e in SCENARIOS],
+                         ids=[n for n, _c, _e in SCENARIOS])
+def test_bad_scenario_files_are_refused_quickly_and_clearly(world, content, expected):
+    scen = world / "bad.yaml"
+    scen.write_bytes(content)
+    text = refused(["solve", scen, "--out", world.parent / "out"], world, *expected)
+    assert len(text) < 600, "the message must not print the expanded value"
+
+
+def test_scenario_anchors_and_merge_keys_for_shared_settings_still_work(world, tmp_path):
+    # A merged key overridden in place is not a duplicate; a small anchor is not a bomb.
+    (world / "merge.yaml").write_text(
+        "instance: instance\nbudget: 2000000\nreach: {model: coverage}\n"
+        "tiers:\n  hub: &tier {effectiveness: 0.9}\n  spoke:\n    <<: *tier\n"
+        "    effectiveness: 0.7\n")
+    res = runner.invoke(app, ["solve", str(world / "merge.yaml"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    settings = json.loads((tmp_path / "o" / "solution.json").read_text())["settings"]
+    assert settings["tiers"]["hub"]["effectiveness"] == 0.9
+    assert settings["tiers"]["spoke"]["effectiveness"] == 0.7
+
+
+# ----------------------------------------------------------------------------- instance files
+
+Edit = Callable[[Path], None]
+
+
+def _degrees_site(root: Path) -> None:
+    edit_csv(root / "sites.csv", 3, "x", "-1.26")
+    edit_csv(root / "sites.csv", 3, "y", "51.75")
+
+
+def _far_site(root: Path) -> None:
+    edit_csv(root / "sites.csv", 2, "x", "900000")
+
+
+def _degrees_areas(root: Path) -> None:
+    areas = pd.read_csv(root / "areas.csv")
+    areas["x"], areas["y"] = -1.2 - areas["x"] / 1e6, 51.7 + areas["y"] / 1e6
+    areas.to_csv(root / "areas.csv", index=False)
+
+
+def _zero_need(root: Path) -> None:
+    areas = pd.read_csv(root / "areas.csv")
+    areas["need"] = 0.0
+    areas.to_csv(root / "areas.csv", index=False)
+
+
+def _cell(file: str, row: int, column: str, value: str) -> Edit:
+    return lambda root: edit_csv(root / file, row, column, value)
+
+
+def _latin1_sites(root: Path) -> None:
+    text = (root / "sites.csv").read_text().replace("Site", "Caf\xe9", 1)
+    (root / "sites.csv").write_bytes(text.encode("latin-1"))
+
+
+def _semicolons(root: Path) -> None:
+    text = (root / "areas.csv").read_text().replace(",", ";")
+    (root / "areas.csv").write_text(text)
+
+
+INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
+    ("need inf", _cell("areas.csv", 4, "need", "inf"),
+     ("areas.csv, row 4, column 'need': 'inf' is not a finite number",)),
+    ("need -inf", _cell("areas.csv", 2, "need", "-inf"), ("'-inf' is not a finite number",)),
+    ("need nan", _cell("areas.csv", 5, "need", "nan"),
+     ("areas.csv, row 5, column 'need': the cell is empty",)),
+    ("need negative", _cell("areas.csv", 3, "need", "-0.5"),
+     ("row 3, column 'need': value -0.5 is negative",)),
+    ("need text", _cell("areas.csv", 3, "need", "high"), ("'high' is not a number",)),
+    ("all need zero", _zero_need,
+     ("column 'need': every area's need is 0, so there is no need for the plan to reach",)),
+    ("population inf", _cell("areas.csv", 2, "population", "inf"),
+     ("column 'population': 'inf' is not a finite number",)),
+    ("area x inf", _cell("areas.csv", 2, "x", "inf"), ("column 'x': 'inf' is not a finite",)),
+    ("areas in degrees", _degrees_areas,
+     ("areas.csv, row 2, column 'x'", "look like longitude and latitude in degrees")),
+    ("site in degrees", _degrees_site,
+     ("sites.csv, row 3, column 'x'", "these look like longitude and latitude in degrees",
+      "British National Grid metres (EPSG:27700)")),
+    ("site 900 km east", _far_site, ("sites.csv, row 2, column 'x'", "km from the nearest area",
+                                     "too far to serve them")),
+    ("site cost inf", _cell("sites.csv", 2, "annual_cost", "inf"),
+     ("column 'annual_cost': 'inf' is not a finite number",)),
+    ("capacity negative", _cell("sites.csv", 2, "capacity", "-5"), ("is negative",)),
+    ("site status", _cell("sites.csv", 2, "status", "closed"),
+     ("'closed' is not one of existing, candidate",)),
+    ("duplicate site", lambda r: edit_csv(r / "sites.csv", 3, "site_id", pd.read_csv(
+        r / "sites.csv")["site_id"].iloc[0]), ("sites.csv, row 3, column 'site_id'",
+                                               "appears more than once (first at row 2)")),
+    ("blank locality", _cell("areas.csv", 2, "locality", ""), ("the area has no locality",)),
+    ("latin-1 sites", _latin1_sites, ("not UTF-8", "CSV UTF-8")),
+    ("semicolons", _semicolons, ("separated by semicolons",)),
+    ("no sites rows", lambda r: (r / "sites.csv").write_text(
+        (r / "sites.csv").read_text().splitlines()[0] + "\n"), ("header but no data rows",)),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), [(e, x) for _n, e, x in INSTANCE_CASES],
+                         ids=[n for n, _e, _x in INSTANCE_CASES])
+def test_hand_edited_instances_are_refused_with_the_row_and_column(world, edit, expected):
+    edit(world / "instance")
+    refused(["solve", world / "scenario.yaml", "--out", world.parent / "out"], world,
+            *expected)
+
+
+def test_site_just_over_the_border_is_accepted(world, tmp_path):
+    # 20 km beyond the areas: a centre a neighbouring council runs, not a mistake
+    areas = pd.read_csv(world / "instance" / "areas.csv")
+    edit_csv(world / "instance" / "sites.csv", 2, "x", str(areas["x"].max() + 20_000))
+    res = runner.invoke(app, ["solve", str(world / "scenario.yaml"), "--out",
+                              str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+
+
+# ----------------------------------------------------------------------------- report options
+
+
+def test_report_threshold_zero_needs_an_explicit_switch(world):
+    refused(["report", world / "solved", "--out", world.parent / "pack", "--threshold", "0"],
+            world, "a threshold of 0 turns disclosure control off",
+            "pass --no-disclosure-control to publish exact counts knowingly")
+    refused(["report", world / "solved", "--out", world.parent / "pack", "--threshold", "3",
+             "--no-disclosure-control"], world, "contradict each other")
+
+
+def test_no_disclosure_control_is_said_on_the_front_page(world):
+    pack = world.parent / "pack"
+    res = runner.invoke(app, ["report", str(world / "solved"), "--out", str(pack),
+                              "--no-disclosure-control"])
+    assert res.exit_code == 0, res.output
+    index = (pack / "index.html").read_text()
+    header = index[index.index("<header>"):index.index("</header>")]
+    assert 'id="no-disclosure-control"' in header and "Not for" in header
+    assert "Disclosure control is off" in index
+    assert json.loads((pack / "pack.json").read_text())["disclosure_control"] is False
+
+
+# ----------------------------------------------------------------------------- disks and kills
+
+
+def full_disk(monkeypatch: pytest.MonkeyPatch, after: int = 1) -> None:
+    """From the ``after+1``-th file optimiser writes, the disk is full: half the bytes land,
+    then the write fails with ENOSPC (as the operating system reports it)."""
+    real = os.fdopen
+    calls = {"n": 0}
+
+    class HalfFile:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data: bytes) -> int:
+            self.fh.write(data[: len(data) // 2])
+            self.fh.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fdopen(fd, *args, **kwargs):
+        calls["n"] += 1
+        fh = real(fd, *args, **kwargs)
+        return HalfFile(fh) if calls["n"] > after else fh
+
+    monkeypatch.setattr(files.os, "fdopen", fdopen)
+
+
+@pytest.mark.parametrize("command", ["solve", "sweep", "report"])
+def test_full_disk_is_one_message_and_leaves_nothing(world, monkeypatch, command):
+    full_disk(monkeypatch)
+    out = world.parent / "out"
+    args = {"solve": ["solve", world / "scenario.yaml"],
+            "sweep": ["sweep", world / "scenario.yaml", "--budgets", "1m,2m"],
+            "report": ["report", world / "solved"]}[command]
+    refused([*args, "--out", out], world, "the disk is full", "nothing was written")
+    assert not [p for p in world.parent.iterdir() if p.name not in ("world",)]
+
+
+def test_read_only_output_folder_is_one_message(world, monkeypatch):
+    real = files.tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        if str(kwargs.get("dir", "")).startswith(str(world.parent)):
+            raise PermissionError(errno.EROFS, "Read-only file system", kwargs["dir"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "mkdtemp", mkdtemp)
+    refused(["solve", world / "scenario.yaml", "--out", world.parent / "out"], world,
+            "could not write the output: the disk is read-only")
+
+
+@pytest.mark.parametrize("after", [0, 1])
+def test_allocate_on_a_full_disk_is_one_message(world, monkeypatch, after):
+    # Into a new folder (removed again) and into the solved folder (left as it was).
+    full_disk(monkeypatch, after=after)
+    refused(["allocate", world / "instance", "--budget", "1m", "--out", world.parent / "grants"],
+            world, "the disk is full")
+    refused(["allocate", world / "instance", "--budget", "1m", "--out", world / "solved"],
+            world, "the disk is full")
+
+
+def test_allocate_out_that_is_a_file_is_one_message(world):
+    refused(["allocate", world / "instance", "--budget", "1m", "--out",
+             world / "scenario.yaml"], world, "a file is in the way of the folder")
+
+
+def test_stale_partial_folders_of_killed_runs_are_removed(world, tmp_path):
+    out = tmp_path / "out"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    leftovers = {}
+    for name, pid in (("killed", int(dead.stdout)), ("running", os.getpid())):
+        folder = tmp_path / f".out.partial-{name}"
+        folder.mkdir()
+        (folder / ".optimiser-partial").write_text(json.dumps(
+            {"host": socket.gethostname(), "pid": pid, "started": 0}))
+        leftovers[name] = folder
+    unmarked = tmp_path / ".out.partial-mine"  # not made by optimiser: never touched
+    unmarked.mkdir()
+    res = runner.invoke(app, ["solve", str(world / "scenario.yaml"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not leftovers["killed"].exists()
+    assert leftovers["running"].exists() and unmarked.exists()
+    assert not (out / ".optimiser-partial").exists() and (out / OUTPUT_MARKER).is_file()
+
+
+def test_a_killed_solve_leaves_no_output_and_the_next_run_cleans_up(world, tmp_path):
+    # A run killed while writing: its .partial folder stays until the next run removes it.
+    script = (
+        "import os, signal, sys\n"
+        "from optimiser import files\n"
+        "real = files.write_csv\n"
+        "def die(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "files.write_csv = die\n"
+        "import optimiser.solution as s\n"
+        "s.write_csv = die\n"
+        "from optimiser.cli import main\n"
+        f"sys.argv = ['optimiser', 'solve', {str(world / 'scenario.yaml')!r}, '--out', "
+        f"{str(tmp_path / 'out')!r}]\n"
+        "main()\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+    assert proc.returncode == -9, proc.stderr[-500:]
+    assert not (tmp_path / "out").exists()
+    assert len(list(tmp_path.glob(".out.partial-*"))) == 1
+    res = runner.invoke(app, ["solve", str(world / "scenario.yaml"), "--out",
+                              str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert list(tmp_path.glob(".out.partial-*")) == []
+
+
+# ----------------------------------------------------------------------------- council files
+
+
+def test_cases_file_mixing_layouts_names_both(tmp_path):
+    from optimiser.cases import read_council_cases
+
+    path = tmp_path / "cases.csv"
+    path.write_text("lsoa11cd,cin,cpp,postcode\nE01028513,4,1,\n,true,false,OX4 6AY\n")
+    with pytest.raises(files.InputError) as err:
+        read_council_cases(path, ["E01028513"], tmp_path, boundaries_loader=lambda: None)
+    assert str(err.value).startswith(
+        f"{path}, row 1: the cases file has both a postcode column ('postcode') and an LSOA "
+        "column ('lsoa11cd'), so it mixes the two layouts: counts per LSOA, and one row per "
+        "child")
+
+
+def test_per_child_file_with_counts_names_the_layout(tmp_path):
+    from optimiser.cases import read_council_cases
+
+    path = tmp_path / "cases.csv"
+    path.write_text("postcode,cin,cpp\nOX4 6AY,true,false\nOX4 6AZ,12,3\n")
+    with pytest.raises(files.InputError) as err:
+        read_council_cases(path, ["E01028513"], tmp_path, boundaries_loader=lambda: None)
+    assert "row 3, column 'cin': '12' is a count" in str(err.value)
+    assert "layout: one row per child" in str(err.value)
+
+
+def test_locality_rows_for_another_council_are_counted_and_named(mirror, tmp_path):
+    from optimiser import loaders
+    from optimiser.localities import assign_localities
+
+    utla = loaders.load_utla_lookup(mirror)
+    ox = utla[utla["utla_name"] == "Oxfordshire"]["lsoa11cd"].head(3).tolist()
+    bucks = utla[utla["utla_name"] == "Buckinghamshire"]["lsoa11cd"].head(2).tolist()
+    areas = pd.DataFrame({"area_id": ox})
+    path = tmp_path / "lookup.csv"
+    path.write_text("lsoa11cd,locality\n" + "".join(f"{c},North\n" for c in ox + bucks))
+    notes: list[str] = []
+    got = assign_localities(areas, la_code="E10000025", la_name="Oxfordshire", lookup=path,
+                            root=mirror, notes=notes)
+    assert got.tolist() == ["North"] * 3
+    assert notes == ["2 of the 5 rows of the locality lookup lookup.csv are not areas of "
+                     "Oxfordshire (they are for Buckinghamshire (2 rows)) and were ignored"]
+    path.write_text("lsoa11cd,locality\n" + "".join(f"{c},North\n" for c in bucks))
+    with pytest.raises(files.InputError) as err:
+        assign_localities(areas, la_code="E10000025", la_name="Oxfordshire", lookup=path,
+                          root=mirror)
+    assert ("none of the 2 rows of the locality lookup is for Oxfordshire (they are for "
+            "Buckinghamshire (2 rows))") in str(err.value)
+
+
+# ----------------------------------------------------------------------------- infeasibility
+
+
+def _two_rule_county(tmp_path: Path) -> Path:
+    """Three localities, each with its own sites; budgets below what both rules cost."""
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    inst = synthetic_instance(60, seed=5, n_localities=3)
+    sites = inst.sites.copy()
+    sites["locality"] = [inst.localities[j % 3] for j in range(len(sites))]
+    sites["status"] = "candidate"  # no network to keep: the two rules alone set the cost
+    inst.sites = sites
+    write_instance(inst, folder)
+    return folder
+
+
+def test_budget_below_two_rules_together_names_both(tmp_path):
+    from optimiser.scenario import load_scenario
+    from optimiser.solve import solve_scenario
+
+    _two_rule_county(tmp_path)
+    scen = tmp_path / "s.yaml"
+    scen.write_text("instance: instance\nbudget: 1\nreach: {model: coverage}\n"
+                    "constraints: {site_per_locality: true, locality_min_reach: 0.3}\n")
+    sol = solve_scenario(load_scenario(scen))
+    assert sol.status == "infeasible"
+    why = " ".join(sol.explanation)
+    assert "the budget £1 is below the" in why
+    assert "these requirements bind together: the locality floor " \
+           "(constraints.locality_min_reach) alone would cost" in why
+    assert "a site in every locality (constraints.site_per_locality) alone would cost" in why
+
+
+def test_sweep_keeps_a_budget_with_no_plan_and_says_why(tmp_path):
+    _two_rule_county(tmp_path)
+    scen = tmp_path / "s.yaml"
+    scen.write_text("instance: instance\nbudget: 1\nreach: {model: coverage}\n"
+                    "constraints: {site_per_locality: true}\n")
+    res = runner.invoke(app, ["sweep", str(scen), "--budgets", "1,5m", "--out",
+                              str(tmp_path / "sweep")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "£ 0.00m: no plan, infeasible: the budget £1 is below the" in text
+    table = pd.read_csv(tmp_path / "sweep" / "sweep.csv")
+    assert table["budget"].tolist() == [1.0, 5e6]
+    assert table["reason"].iloc[0].startswith("the budget £1 is below the")
+    assert pd.isna(table["reason"].iloc[1]) and table["status"].iloc[1] == "optimal"
+    assert "no plan at this budget" in (tmp_path / "sweep" / "sweep.svg").read_text()
+    assert np.isnan(table["reach_share"].iloc[0])
+
+
+def _cli_script(args: list[str], before: str = "") -> list[str]:
+    """A python command running the CLI in a fresh process, after some set-up code."""
+    return [sys.executable, "-c", before + "import sys\nfrom optimiser.cli import main\n"
+            f"sys.argv = ['optimiser', *{[str(a) for a in args]!r}]\nmain()\n"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def test_sigterm_while_writing_leaves_nothing(world, tmp_path):
+    # 'kill' (SIGTERM) ends the run like Ctrl-C: the temporary folder goes with it.
+    before = ("import os, signal\nimport optimiser.solution as s\n"
+              "s.write_csv = lambda *a, **k: os.kill(os.getpid(), signal.SIGTERM)\n")
+    proc = subprocess.run(_cli_script(["solve", world / "scenario.yaml", "--out",
+                                       tmp_path / "out"], before), env=_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 128 + 15, proc.stderr[-500:]
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world"]
+
+
+def test_two_runs_into_one_folder_leave_one_whole_output(world, tmp_path):
+    out = tmp_path / "out"
+    procs = [subprocess.Popen(_cli_script(["solve", world / name, "--out", out]), env=_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name in ("scenario.yaml", "option-b.yaml")]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    for code, err in results:
+        assert code in (0, 2) and "Traceback" not in err, err[-500:]
+        if code == 2:
+            assert "at the same time" in err or "optimiser did not write" in err, err
+    assert any(code == 0 for code, _ in results)
+    solution = json.loads((out / "solution.json").read_text())
+    assert solution["scenario"] in ("scenario", "option b")
+    assert {"areas.csv", "sites.csv", "localities.csv", OUTPUT_MARKER} <= {
+        p.name for p in out.iterdir()}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_council_sites_in_degrees_say_so(mirror, tmp_path):
+    (tmp_path / "in").mkdir()
+    sites = tmp_path / "in" / "sites.csv"
+    sites.write_text("name,x,y,status,tier\nCentre A,-1.26,51.75,existing,hub\n"
+                     "Centre B,451000,206000,existing,hub\n")
+    text = refused(["prepare", "--la", "Oxfordshire", "--mirror", mirror, "--sites", sites,
+                    "--out", tmp_path / "out"], tmp_path / "in",
+                   "row 2: 1 site(s) are outside the local authority: row 2: Centre A "
+                   "(-1.26, 51.75)", "look like longitude and latitude in degrees")
+    assert "columns named longitude and latitude" in text
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["sweep", "{s}", "--budgets", "1m:2m:1000000000000"],
+     "1,000,000,000,000 budgets is more than a sweep needs (at most 100)"),
+    (["sweep", "{s}", "--budgets", "1m,abc"], "'abc' is not a budget"),
+    (["allocate", "{i}", "--budget", "1m,2m"], "--budget '1m,2m' gives 2 amounts"),
+    (["solve", "{w}"], "expected a scenario file, found a folder"),
+    (["sensitivity", "{s}", "--weight-draws", "0"], "--weight-draws must be at least 1"),
+    (["compare", "{s}", "{s}", "--floor", "1.5"], "is not a share between 0 and 1"),
+    (["report", "{s}"], "the solved folder"),
+    (["report", "{i}"], "solution.json"),
+])
+def test_bad_command_line_values_are_refused(world, args, expected):
+    paths = {"{s}": str(world / "scenario.yaml"), "{i}": str(world / "instance"),
+             "{w}": str(world)}
+    refused([paths.get(a, a) for a in args] + ["--out", str(world.parent / "out")], world,
+            expected)
+
+
+def test_two_separate_conflicts_are_named_together():
+    # West's floor needs both its sites, 1 km apart under a 3 km separation; East's deprived
+    # area needs s3 (£5) under a £4 budget. No one requirement removed makes a plan.
+    from optimiser.model import FamilyCentreModel
+    from optimiser.model.explain import explain_infeasible
+
+    minutes = np.where(np.eye(4, dtype=bool), 5.0, np.inf)
+    model = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[1, 1, 1, 1], threshold=10, budget=4, annual_cost=[1, 1, 1, 5],
+        imd_decile=[5, 5, 5, 1], reach_model="coverage",
+        site_xy=[(0, 0), (1000, 0), (20000, 0), (21000, 0)], locality=["W", "W", "E", "E"],
+        site_locality=["W", "W", "E", "E"], scenario={"constraints": {
+            "locality_min_reach": 0.9, "min_separation_km": 3, "deprived_max_minutes": 25}})
+    assert model.solve().status == "infeasible"
+    assert explain_infeasible(model) == [
+        "the budget cap (budget) and the locality floor (constraints.locality_min_reach) each "
+        "block a plan: without either one alone the scenario is still infeasible, without both "
+        "it is feasible; relax both, or the requirements each conflicts with"]
