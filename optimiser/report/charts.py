@@ -113,50 +113,108 @@ def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None)
         return _svg(fig)
 
 
-def options_chart(options: pd.DataFrame) -> str:
-    """Bars per option: share reached overall and in IMD deciles 1-2, annual cost written above.
+ENVELOPE_COLOURS = {"centres_cost": "#2166ac", "outreach_cost": "#67a9cf",
+                    "grants": "#ef8a62", "set_aside": "#8e6bb3", "unspent": "#e0e0e0"}
+
+
+def _num(row: pd.Series, col: str) -> float:
+    v = pd.to_numeric(pd.Series([row.get(col)]), errors="coerce").iloc[0]
+    return float(v) if pd.notna(v) else float("nan")
+
+
+def options_figure(options: pd.DataFrame) -> plt.Figure:
+    """Two panels per option: share of need reached (overall and IMD deciles 1-2), and the
+    whole annual envelope split into centres, outreach, grants, set-asides and money not spent
+    (:data:`optimiser.compare.ENVELOPE_PARTS`), so no option looks cheaper than it is.
 
     Parameters
     ----------
     options
-        Columns ``option``, ``reach_share``; optional ``reach_share_deciles_1_2``,
-        ``annual_cost`` and ``extra_funding`` (e.g. community grants outside the model).
-
-    Returns
-    -------
-    str
-        The SVG text (option names are drawn as outlines, so none reaches it as markup).
+        ``compare.csv`` rows: ``option`` (or ``title``), ``reach_share``; optional
+        ``reach_share_deciles_1_2`` and the envelope columns (``envelope``, ``centres_cost``,
+        ``outreach_cost``, ``grants``, ``set_aside``, ``unspent``; older tables: ``annual_cost``
+        and ``extra_funding``).
     """
+    from optimiser.compare import ENVELOPE_PARTS
+
     o = options.reset_index(drop=True)
+    names = o["title"] if "title" in o.columns else o["option"]
+    # "$" would start matplotlib's maths notation (and can fail to parse): draw it as text
+    labels = ["\n".join(textwrap.wrap(str(v), 24)).replace("$", r"\$") for v in names]
+    n = len(o)
+    fig, (ax, money) = plt.subplots(1, 2, figsize=(11.5, max(3.2, 0.9 * n + 2.0)),
+                                    gridspec_kw={"width_ratios": [1, 1.15]})
+    y = np.arange(n)[::-1]
+    overall = 100 * pd.to_numeric(o["reach_share"], errors="coerce")
+    deprived = (100 * pd.to_numeric(o["reach_share_deciles_1_2"], errors="coerce")
+                if "reach_share_deciles_1_2" in o.columns else pd.Series(np.nan, index=o.index))
+    two = deprived.notna().any()
+    h = 0.38 if two else 0.6
+    ax.barh(y + (h / 2 if two else 0), overall.fillna(0), height=h, color=AFTER,
+            label="All areas")
+    if two:
+        ax.barh(y - h / 2, deprived.fillna(0), height=h, color=DEPRIVED,
+                label="Most deprived fifth (IMD deciles 1-2)")
+    for i in range(n):
+        text = "no plan" if not np.isfinite(overall.iloc[i]) else f"{overall.iloc[i]:.1f}%"
+        ax.text(max(overall.fillna(0).iloc[i], 0) + 1, y[i] + (h / 2 if two else 0), text,
+                va="center", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("Share of need-weighted children reached (%)")
+    ax.set_title("Need reached", loc="left")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=1,
+              fontsize=8)
+
+    parts = _envelope_parts(o)
+    left = np.zeros(n)
+    for col, label in ENVELOPE_PARTS:
+        vals = parts[col].fillna(0).to_numpy() / 1e6
+        if not vals.any():
+            continue
+        money.barh(y, vals, left=left, height=0.6, color=ENVELOPE_COLOURS[col], label=label,
+                   edgecolor="white", linewidth=0.5)
+        for i in range(n):
+            if vals[i] >= 0.6:
+                money.text(left[i] + vals[i] / 2, y[i], f"£{vals[i]:.1f}m", ha="center",
+                           va="center", fontsize=7,
+                           color="white" if col != "unspent" else "#333333")
+        left += vals
+    total = parts["envelope"].to_numpy(float) / 1e6
+    for i in range(n):
+        if np.isfinite(total[i]):
+            money.text(left[i] + 0.1, y[i], f"£{total[i]:.2f}m a year", va="center",
+                       fontsize=8)
+    top = np.nanmax(np.append(total, left)) if n else 1.0
+    money.set_xlim(0, (top if np.isfinite(top) and top > 0 else 1.0) * 1.28)
+    money.set_yticks(y, [""] * n)
+    money.set_xlabel("£ million a year")
+    money.set_title("Where each option's money goes", loc="left")
+    money.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3,
+                 fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _envelope_parts(o: pd.DataFrame) -> pd.DataFrame:
+    """The envelope columns, built from ``annual_cost`` and ``extra_funding`` for older
+    tables that lack them (everything spent on centres; extra funding as set aside)."""
+    cols = ["centres_cost", "outreach_cost", "grants", "set_aside", "unspent", "envelope"]
+    if all(c in o.columns for c in cols):
+        return o[cols].apply(pd.to_numeric, errors="coerce")
+    cost = pd.to_numeric(o.get("annual_cost"), errors="coerce")
+    extra = pd.to_numeric(o.get("extra_funding"), errors="coerce").fillna(0) \
+        if "extra_funding" in o.columns else pd.Series(0.0, index=o.index)
+    budget = pd.to_numeric(o.get("budget"), errors="coerce") if "budget" in o.columns \
+        else cost
+    out = pd.DataFrame({"centres_cost": cost, "outreach_cost": 0.0, "grants": 0.0,
+                        "set_aside": extra, "unspent": (budget - cost).clip(lower=0)})
+    out["envelope"] = budget.fillna(cost) + extra
+    return out
+
+
+def options_chart(options: pd.DataFrame) -> str:
+    """:func:`options_figure` as SVG text (option names are drawn as outlines, so none
+    reaches it as markup)."""
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.8 * len(o) + 2.5), 3.8))
-        x = np.arange(len(o))
-        overall = 100 * pd.to_numeric(o["reach_share"], errors="coerce")
-        deprived = (100 * pd.to_numeric(o["reach_share_deciles_1_2"], errors="coerce")
-                    if "reach_share_deciles_1_2" in o.columns else None)
-        if deprived is not None and deprived.notna().any():
-            ax.bar(x - 0.2, overall.fillna(0), width=0.4, color=AFTER, label="All areas")
-            ax.bar(x + 0.2, deprived.fillna(0), width=0.4, color=DEPRIVED,
-                   label="Most deprived fifth (IMD deciles 1-2)")
-            top = np.fmax(overall.fillna(0), deprived.fillna(0))
-        else:
-            ax.bar(x, overall.fillna(0), width=0.6, color=AFTER, label="All areas")
-            top = overall.fillna(0)
-        for i, row in o.iterrows():
-            cost = pd.to_numeric(pd.Series([row.get("annual_cost")]), errors="coerce").iloc[0]
-            extra = pd.to_numeric(pd.Series([row.get("extra_funding")]), errors="coerce").iloc[0]
-            if not np.isfinite(overall.iloc[i]):
-                text = "no plan"
-            else:
-                text = f"£{cost / 1e6:.2f}m a year" if np.isfinite(cost) else ""
-                if np.isfinite(extra) and extra > 0:
-                    text += f"\n+ £{extra / 1e6:.2f}m grants"
-            ax.text(i, float(top.iloc[i]) + 2, text, ha="center", va="bottom", fontsize=8)
-        # "$" would start matplotlib's maths notation (and can fail to parse): draw it as text
-        labels = ["\n".join(textwrap.wrap(str(v), 22)).replace("$", r"\$") for v in o["option"]]
-        ax.set_xticks(x, labels, fontsize=8)
-        ax.set_ylabel("Need reached (%)")
-        ax.set_ylim(0, 118)
-        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=2)
-        ax.set_title("Options compared: share of need-weighted children reached", loc="left")
-        return _svg(fig)
+        return _svg(options_figure(options))
