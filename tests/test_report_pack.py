@@ -61,8 +61,11 @@ def test_pack_has_every_file(hostile_pack):
 
 def test_locality_table_figures(hostile_pack):
     loc = pd.read_csv(hostile_pack / "localities.csv", dtype={"cin": str, "cpp": str})
-    assert loc["locality"].tolist() == ["North", "South", HOSTILE_LOCALITY, "County total"]
-    south = loc.iloc[1]
+    # neediest first (need index South 1.55, North 1.11, West 1.00), the total last
+    assert loc["locality"].tolist() == ["South", "North", HOSTILE_LOCALITY, "County total"]
+    assert loc["need_rank"].tolist()[:3] == [1, 2, 3]
+    assert loc["district"].tolist()[:3] == ["Oxford", "Oxford", "Vale of White Horse"]
+    south = loc.iloc[0]
     # from the fixture: South has 4 areas with 0-4s 120+118+105+150, CIN 8+12+3+11, CPP 4+5+0+6
     assert south["children_0_4"] == 493 and south["children_0_19"] == 1950
     assert south["cin"] == "34" and south["cpp"] == "15"
@@ -103,17 +106,17 @@ def test_secondary_suppression_in_the_pack(hostile_pack):
     loc = pd.read_csv(hostile_pack / "localities.csv", dtype=str)
     # West (hostile name) has CIN 4 -> c; North's 30 is the smallest other non-zero -> c too,
     # so 68 - 34 leaves two unknowns.
-    assert loc["cin"].tolist() == ["c", "34", "c", "68"]
-    assert loc["cpp"].tolist() == ["c", "15", "c", "25"]
+    assert loc["cin"].tolist() == ["34", "c", "c", "68"]
+    assert loc["cpp"].tolist() == ["15", "c", "c", "25"]
     internal = pd.read_csv(hostile_pack.parent / "pack-internal"
                            / "localities_NOT_FOR_PUBLICATION.csv")
-    assert internal["cin"].tolist() == [30, 34, 4, 68]
+    assert internal["cin"].tolist() == [34, 30, 4, 68]
 
 
 def test_threshold_ten_suppresses_more(plain_pack):
     loc = pd.read_csv(plain_pack / "localities.csv", dtype=str)
-    # CPP: North 9, South 15, West 1 -> 9 and 1 are 1..10
-    assert loc["cpp"].tolist() == ["c", "15", "c", "25"]
+    # CPP: South 15, North 9, West 1 -> 9 and 1 are 1..10
+    assert loc["cpp"].tolist() == ["15", "c", "c", "25"]
 
 
 def test_xlsx_reads_back_with_the_readme_sheets(hostile_pack):
@@ -200,7 +203,8 @@ def test_index_html_content(hostile_pack):
     # every area gaining or losing is listed, grouped by locality
     for area in ("E01028523", "E01028516", "E01028517", "E01028522", "E01028521"):
         assert area in index
-    assert index.index("E01028523") < index.index("E01028517") < index.index("E01028522")
+    # localities neediest first (South, North, West), as in the locality table
+    assert index.index("E01028517") < index.index("E01028523") < index.index("E01028522")
     assert external_references(index) == []
 
 
@@ -295,8 +299,8 @@ def test_cli_suppress_names_more_counts_of_children(tmp_path):
     assert res.exit_code == 0, res.output
     loc = pd.read_csv(tmp_path / "pack" / "localities.csv", dtype=str)
     # West has 88 children aged 0-4 (1..100): hidden, with a partner so 1,336 gives nothing away
-    assert loc["children_0_4"].tolist() == ["755", "c", "c", "1336"]
-    assert loc["children_0_19"].tolist() == ["3040", "1950", "350", "5340"]
+    assert loc["children_0_4"].tolist() == ["c", "755", "c", "1336"]
+    assert loc["children_0_19"].tolist() == ["1950", "3040", "350", "5340"]
     res = runner.invoke(app, ["report", str(solved), "--out", str(tmp_path / "pack2"),
                               "--suppress", "cin,postcodes"])
     assert res.exit_code == 2
@@ -426,7 +430,7 @@ def test_options_compared_table_and_chart_show_localities_below_floor(tmp_path):
     assert 'src="charts/options_compared.svg"' in index
     assert "charts/options_compared.svg" in json.loads((pack / "pack.json").read_text())["files"]
     # the pack's own option is not one of those compared: said so, with its reach
-    assert "The rest of this pack describes <b>oxford-test</b>, which is not one of them" in index
+    assert "The rest of this pack describes <b>Oxford test</b>, which is not one of them" in index
     assert "without going over the annual budget (£1,500,000)." in index
 
 

@@ -34,7 +34,15 @@ AFTER = "#2166ac"
 DEPRIVED = "#b2182b"
 
 
-def _svg(fig: plt.Figure) -> str:
+def _svg(fig: plt.Figure, fmt: str = "svg") -> str | bytes:
+    """The figure as SVG text, or with ``fmt="png"`` as PNG bytes (for the PDF, which lays out
+    a picture much faster than thousands of SVG paths)."""
+    if fmt == "png":
+        raw = io.BytesIO()
+        fig.savefig(raw, format="png", dpi=150, metadata={"Software": None},
+                    bbox_inches="tight")
+        plt.close(fig)
+        return raw.getvalue()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
                 bbox_inches="tight")
@@ -42,7 +50,7 @@ def _svg(fig: plt.Figure) -> str:
     return buf.getvalue()
 
 
-def reach_by_decile_chart(by_decile: pd.DataFrame) -> str:
+def reach_by_decile_chart(by_decile: pd.DataFrame, fmt: str = "svg") -> str | bytes:
     """Grouped bars: share reached before and after, by IMD decile (1 = most deprived).
 
     Parameters
@@ -71,10 +79,47 @@ def reach_by_decile_chart(by_decile: pd.DataFrame) -> str:
         ax.set_ylim(0, 105)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
         ax.set_title("Share of need-weighted children reached, by deprivation", loc="left")
-        return _svg(fig)
+        return _svg(fig, fmt)
 
 
-def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None) -> str:
+def fitted_percent_axis(values: pd.Series | np.ndarray | list[float]) -> tuple[float, float]:
+    """Limits (in %) of a percent axis that fits the data: 5 points of margin, rounded out to
+    tens, within 0 to 100 (so a curve from 55% to 92% is not flattened against 0-100%).
+
+    >>> fitted_percent_axis([55.2, 80.0, 91.7])
+    (50.0, 100.0)
+    >>> fitted_percent_axis([2.0, 30.0])
+    (0.0, 40.0)
+    """
+    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return 0.0, 100.0
+    lo = max(0.0, np.floor((v.min() - 5) / 10) * 10)
+    hi = min(100.0, np.ceil((v.max() + 5) / 10) * 10)
+    return float(lo), float(max(hi, lo + 10))
+
+
+def axis_note(lo: float, hi: float) -> str:
+    """What a fitted percent axis shows, in words ('' for the full 0-100% axis).
+
+    >>> axis_note(50, 100)
+    'The vertical axis runs from 50% to 100%, not from zero, so the curve can be read.'
+    """
+    if lo <= 0 and hi >= 100:
+        return ""
+    return (f"The vertical axis runs from {lo:.0f}% to {hi:.0f}%"
+            + (", not from zero, so the curve can be read." if lo > 0 else ", to fit the data."))
+
+
+def sweep_percents(sweep: pd.DataFrame) -> pd.Series:
+    """Every reach figure a sweep chart plots, in % (for :func:`fitted_percent_axis`)."""
+    cols = [c for c in ("reach_share", "reach_share_deciles_1_2") if c in sweep.columns]
+    return 100 * pd.concat([pd.to_numeric(sweep[c], errors="coerce") for c in cols])
+
+
+def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None,
+                       fmt: str = "svg") -> str | bytes:
     """Share reached against the annual budget (one point per solve of the sweep).
 
     Parameters
@@ -102,15 +147,17 @@ def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None)
                             arrowprops={"arrowstyle": "->", "color": "#555555"})
         if current_budget is not None and np.isfinite(current_budget):
             ax.axvline(current_budget / 1e6, color="#555555", linestyle="--", linewidth=1)
-            ax.annotate("this option", (current_budget / 1e6, 3), rotation=90, ha="right",
-                        va="bottom", fontsize=8, color="#555555")
+        lo, hi = fitted_percent_axis(sweep_percents(s))
+        if current_budget is not None and np.isfinite(current_budget):
+            ax.annotate("this option", (current_budget / 1e6, lo + 0.03 * (hi - lo)),
+                        rotation=90, ha="right", va="bottom", fontsize=8, color="#555555")
         ax.set_xlabel("Annual budget (£ million)")
-        ax.set_ylabel("Need reached (%)")
-        ax.set_ylim(0, 105)
+        ax.set_ylabel("Need reached (%)" + (f", axis from {lo:.0f}%" if lo > 0 else ""))
+        ax.set_ylim(lo, hi)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
         ax.set_title("What each budget buys: share of need-weighted children reached",
                      loc="left")
-        return _svg(fig)
+        return _svg(fig, fmt)
 
 
 ENVELOPE_COLOURS = {"centres_cost": "#2166ac", "outreach_cost": "#67a9cf",
@@ -213,8 +260,8 @@ def _envelope_parts(o: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def options_chart(options: pd.DataFrame) -> str:
+def options_chart(options: pd.DataFrame, fmt: str = "svg") -> str | bytes:
     """:func:`options_figure` as SVG text (option names are drawn as outlines, so none
-    reaches it as markup)."""
+    reaches it as markup), or PNG bytes with ``fmt="png"``."""
     with plt.rc_context(_RC):
-        return _svg(options_figure(options))
+        return _svg(options_figure(options), fmt)
