@@ -535,3 +535,113 @@ def test_published_pack_json_names_no_local_path(hostile_pack):
     meta = json.loads((hostile_pack / "pack.json").read_text())
     assert "/" not in meta["solved_folder"] and "\\" not in meta["solved_folder"]
     assert str(hostile_pack.parent) not in (hostile_pack / "pack.json").read_text()
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdf
+
+    return " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(path).pages).split())
+
+
+def test_pack_pdf_has_the_title_locality_table_and_glossary(hostile_pack):
+    text = _pdf_text(hostile_pack / "pack.pdf")
+    assert "Oxfordshire: family centres consultation" in text
+    assert "The option: Oxford test" not in text and "Oxford test" in text  # the title
+    assert "Words used in this document" in text
+    for term in ("Need index", "Need-weighted children", "Served (reached)", "Capacity",
+                 "Outreach"):
+        assert term in text
+    # the locality table, neediest first, with its district, after disclosure control:
+    # South CIN 34 CPP 15 shown; North's 30 and 9 hidden (secondary suppression)
+    assert re.search(r"South Oxford 493 1,950 36\.0 75\.0% 34 15 1\.55 1 ", text)
+    assert re.search(r"North Oxford 755 3,040 24\.8 0\.0% c c 1\.11 2 ", text)
+    assert "County total" in text and "£300,000" in text
+    assert "Vale of White Horse" in text
+    # every area that changes names its nearest open centre and the minutes to it
+    assert "Nearest open centre" in text
+    for raw in ("30 9 1.11", " 4 1 1.00"):  # exact small counts never reach the PDF
+        assert raw not in text
+    meta = json.loads((hostile_pack / "pack.json").read_text())
+    assert "pack.pdf" in meta["files"]
+
+
+def test_areas_changing_name_the_nearest_open_centre(hostile_pack):
+    changing = pd.read_csv(hostile_pack / "areas_changing.csv").set_index("area_id")
+    # every area that changes has its nearest open centre and travel time (the fixture's
+    # solved folder predates nearest_site_id: the nearest open site in a straight line)
+    assert changing["nearest_site"].notna().all() and changing["travel_minutes"].notna().all()
+    # West's areas lose Botley (closed): nearest open is Cowley Road, 33-35 minutes away
+    assert changing.at["E01028521", "nearest_site"] == "Cowley Road Children's Centre"
+    assert changing.at["E01028521", "travel_minutes"] == 35.0
+    # Blackbird Leys Hub opened: its "(candidate)" never shows (the hostile fixture renames it)
+
+
+def test_opened_candidates_lose_candidate_in_their_names(tmp_path):
+    solved = make_solved(tmp_path)
+    sites = pd.read_csv(solved / "sites.csv")
+    sites.loc[sites["site_id"] == "S3", "name"] = "Blackbird Leys hub (candidate)"
+    sites.to_csv(solved / "sites.csv", index=False)
+    areas = pd.read_csv(solved / "areas.csv")
+    areas["nearest_site_id"] = "S3"  # as solve writes it now
+    areas.to_csv(solved / "areas.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    pack = tmp_path / "pack"
+    out = pd.read_csv(pack / "sites.csv").set_index("site_id")
+    assert out.at["S3", "name"] == "Blackbird Leys hub"
+    assert out.at["S4", "name"] == "Littlemore Library (candidate)"  # not opened: still one
+    changing = pd.read_csv(pack / "areas_changing.csv")
+    assert set(changing["nearest_site"]) == {"Blackbird Leys hub"}
+    assert "hub (candidate)" not in (pack / "map.html").read_text()
+
+
+def test_sweep_chart_axis_fits_the_data_and_says_so(hostile_pack):
+    from optimiser.report.charts import axis_note, fitted_percent_axis
+
+    assert fitted_percent_axis([55.0, 70.0, 95.4, 100.0]) == (50.0, 100.0)
+    assert fitted_percent_axis([]) == (0.0, 100.0)
+    index = " ".join((hostile_pack / "index.html").read_text().split())
+    # the fixture's sweep runs from 55% to 100%
+    assert axis_note(50, 100) in index
+
+
+def test_pack_from_a_comparison_has_a_page_per_option(tmp_path):
+    from synthetic import write_instance, write_scenario
+
+    from optimiser.compare import run_compare
+
+    write_instance(tmp_path / "instance", seed=4, n_areas=30, n_sites=6, localities=3)
+    sites = pd.read_csv(tmp_path / "instance" / "sites.csv")
+    sites.loc[:1, "status"] = "existing"
+    sites.to_csv(tmp_path / "instance" / "sites.csv", index=False)
+    a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="option-a-three",
+                       budget=900_000)
+    b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="option-b",
+                       title="Option B: <two> & grants", budget=600_000,
+                       grants={"community grants": 300_000})
+    run_compare([a, b], tmp_path / "cmp", progress=False)
+    summary = build_pack(tmp_path / "cmp", tmp_path / "pack")
+    assert "2 options" in summary
+    pack = tmp_path / "pack"
+    index = " ".join((pack / "index.html").read_text().split())
+    assert "<h2>Option A three</h2>" in index  # the name in words, never the file's name
+    assert "<h2>Option B: &lt;two&gt; &amp; grants</h2>" in index
+    assert "Option B: <two>" not in index
+    assert "which is not one of them" not in index
+    # each option's money adds up to its whole budget, the same way for both
+    assert index.count("<td class=\"text\">Whole budget</td><td class=\"num\">£900,000</td>") == 2
+    assert "Grants: community grants</td><td class=\"num\">£300,000" in index
+    for f in ("localities.csv", "areas_changing.csv", "sites.csv", "map.html",
+              "consultation_tables.xlsx"):
+        assert (pack / f).is_file() and (pack / "options" / "option-b" / f).is_file(), f
+    meta = json.loads((pack / "pack.json").read_text())
+    assert [o["title"] for o in meta["options"]] == ["Option A three", "Option B: <two> & grants"]
+    assert all((pack / f).is_file() for f in meta["files"])
+    text = _pdf_text(pack / "pack.pdf")
+    assert "Option A three" in text and "Option B: <two> & grants" in text
+    assert text.count("Whole budget £900,000") == 2
+    assert "Options compared" in text and "Words used in this document" in text
+    internal = pack.parent / "pack-internal"
+    assert (internal / "options" / "option-b" / "localities_NOT_FOR_PUBLICATION.csv").is_file()
+    with pytest.raises(InputError, match="option 'option-b' has no solved folder"):
+        shutil.rmtree(tmp_path / "cmp" / "options" / "option-b")
+        build_pack(tmp_path / "cmp", tmp_path / "pack2")

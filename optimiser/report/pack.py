@@ -623,7 +623,7 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
     """The Notes sheet and the pack's notes: sources, method, modelled figures, licence."""
     prep = solved.prepare
     rows: list[tuple[str, str]] = []
-    rows.append(("Option", f"{solved.name} ({solved.solution.get('objective', '')}; solver "
+    rows.append(("Option", f"{solved.title} ({solved.solution.get('objective', '')}; solver "
                            f"status {solved.solution.get('status', '')})."))
     sources = prep.get("sources") or []
     if sources:

@@ -50,8 +50,23 @@ def _data_only_fetcher():
     return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
 
 
+PANGO_HINT = ("install Pango, e.g. on Debian or Ubuntu 'apt-get install libpango-1.0-0 "
+              "libpangoft2-1.0-0' (README 'Installing')")
+
+
 def render_pdf(html: str) -> bytes:
-    """Lay out the PDF template's HTML as PDF bytes (A4)."""
-    import weasyprint
+    """Lay out the PDF template's HTML as PDF bytes (A4).
+
+    Raises
+    ------
+    OptimiserError
+        WeasyPrint cannot load Pango (a system library it needs), before anything is written.
+    """
+    try:
+        import weasyprint
+    except OSError as exc:  # WeasyPrint loads Pango when imported
+        raise OptimiserError(f"the printable pack (pack.pdf) needs the Pango library, which "
+                             f"could not be loaded ({str(exc).splitlines()[0][:120]})",
+                             hint=PANGO_HINT) from None
 
     return weasyprint.HTML(string=html, url_fetcher=_data_only_fetcher()).write_pdf()
