@@ -917,7 +917,7 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     axis = charts.fitted_percent_axis(charts.sweep_percents(sweep)) \
         if sweep is not None and len(sweep) else (0.0, 100.0)
     ctx = {
-        "title": f"{lead.la_name}: family centres consultation", "la": lead.la_name,
+        "title": _capital(f"{lead.la_name}: family centres consultation"), "la": lead.la_name,
         "pages": [p.ctx for p in pages], "multi": len(pages) > 1,
         "name": lead.name, "lead_title": lead.title, "facts": pages[0].ctx["facts"],
         "total_label": TOTAL, "threshold": threshold, "unknown_network": UNKNOWN_NETWORK,
@@ -994,6 +994,11 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
             f"{', self-contained' if self_contained else ''}), {XLSX_NAME}, CSVs; "
             f"{n_cells} cells suppressed (threshold {threshold}); "
             f"internal tables ({NOT_FOR_PUBLICATION}) in {internal_dir}")
+
+
+def _capital(text: str) -> str:
+    """The first letter a capital ("the county: ..." when the council is not known)."""
+    return text[:1].upper() + text[1:]
 
 
 def _slug(name: str) -> str:
