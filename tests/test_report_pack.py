@@ -563,6 +563,9 @@ def test_pack_pdf_has_the_title_locality_table_and_glossary(hostile_pack):
         assert raw not in text
     meta = json.loads((hostile_pack / "pack.json").read_text())
     assert "pack.pdf" in meta["files"]
+    # names from input files are text in the PDF too (escaped in its HTML, nothing fetched)
+    assert HOSTILE_LOCALITY in text
+    assert "`${alert(3)}` <img src=x onerror=alert(4)>" in text
 
 
 def test_areas_changing_name_the_nearest_open_centre(hostile_pack):
