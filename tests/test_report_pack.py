@@ -275,6 +275,10 @@ def test_bad_inputs_are_clear_errors(tmp_path):
     assert not (tmp_path / "pack").exists()  # no partial output
     with pytest.raises(InputError, match="threshold"):
         build_pack(solved, tmp_path / "pack", threshold=-1)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"neither solution.json \(written by 'optimiser "
+                                         r"solve'\) nor compare.csv"):
+        build_pack(tmp_path / "empty", tmp_path / "pack")
 
 
 def test_cli_report(tmp_path):

@@ -843,7 +843,11 @@ def _read_pack_input(folder: Path) -> tuple[list[Solved], pd.DataFrame | None,
 
     Returns the solved options, the comparison table, the sweep and each option's note.
     """
-    if not (folder / "solution.json").is_file() and (folder / "compare.csv").is_file():
+    if not (folder / "solution.json").is_file() and not (folder / "compare.csv").is_file():
+        raise InputError("the folder has neither solution.json (written by 'optimiser solve') "
+                         "nor compare.csv (written by 'optimiser compare')", file=folder,
+                         hint="give the folder one of those commands wrote with --out")
+    if not (folder / "solution.json").is_file():
         compare, solved, sweep = read_options(folder)
         notes_col = (compare["notes"].fillna("").astype(str) if "notes" in compare.columns
                      else pd.Series("", index=compare.index))
