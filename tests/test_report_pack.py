@@ -647,6 +647,12 @@ def test_pack_from_a_comparison_has_a_page_per_option(tmp_path):
     assert "Option A three" in text and "Option B: <two> & grants" in text
     assert text.count("Whole budget £900,000") == 2
     assert "Options compared" in text and "Words used in this document" in text
+    import pypdf
+
+    # a static map per option (and the charts) are pictures in the PDF
+    pictures = {img.data for page in pypdf.PdfReader(pack / "pack.pdf").pages
+                for img in page.images}
+    assert len(pictures) == 2 + 2 + 1  # two maps, two decile charts, the options chart
     internal = pack.parent / "pack-internal"
     assert (internal / "options" / "option-b" / "localities_NOT_FOR_PUBLICATION.csv").is_file()
     with pytest.raises(InputError, match="option 'option-b' has no solved folder"):
