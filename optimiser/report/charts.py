@@ -164,11 +164,6 @@ ENVELOPE_COLOURS = {"centres_cost": "#2166ac", "outreach_cost": "#67a9cf",
                     "grants": "#ef8a62", "set_aside": "#8e6bb3", "unspent": "#e0e0e0"}
 
 
-def _num(row: pd.Series, col: str) -> float:
-    v = pd.to_numeric(pd.Series([row.get(col)]), errors="coerce").iloc[0]
-    return float(v) if pd.notna(v) else float("nan")
-
-
 def options_figure(options: pd.DataFrame) -> plt.Figure:
     """Two panels per option: share of need reached (overall and IMD deciles 1-2), and the
     whole annual envelope split into centres, outreach, grants, set-asides and money not spent
