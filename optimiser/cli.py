@@ -209,8 +209,11 @@ def solve(
 @app.command()
 @user_errors
 def report(
-    solved: Annotated[Path, typer.Argument(help="Folder written by 'optimiser solve'.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the consultation pack.")],
+    solved: Annotated[Path, typer.Argument(
+        help="Folder written by 'optimiser solve' (one option), or by 'optimiser compare' "
+        "(a page per option).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the consultation pack "
+                                      "(index.html, pack.pdf, ...).")],
     threshold: Annotated[int | None, typer.Option(
         help="Disclosure control: counts of children from 1 to this are shown as 'c' "
         "(1 or more; default 5).", show_default=False)] = None,
@@ -225,7 +228,7 @@ def report(
         help="Counts of children to protect in published tables, comma-separated "
         "(cin, cpp, children_0_4, children_0_19).")] = "cin,cpp",
 ) -> None:
-    """Map, locality tables and consultation pack from a solved folder."""
+    """Map, locality tables and consultation pack (web pages and pack.pdf)."""
     from optimiser.report import build_pack
 
     columns = tuple(c.strip() for c in suppress.split(",") if c.strip())

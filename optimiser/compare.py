@@ -4,15 +4,18 @@
 (into ``OUT/options/<name>/``, a normal solved folder the report can read) and summarised in one
 row of ``compare.csv``:
 
-``option``, ``scenario_file``, ``status``, ``gap``, ``budget``, ``annual_cost``,
+``option``, ``title`` (the scenario's ``title``, else its name in words), ``scenario_file``,
+``status``, ``gap``, ``budget``, ``annual_cost``,
 ``reach_share``, ``reach_share_deciles_1_2`` (areas in IMD deciles 1-2), ``need_reached``,
 ``children_reached``, ``sites``, ``hubs``, ``spokes``, ``outreach_workers``, ``floor``,
 ``localities_below_floor`` (count) and ``localities_below_floor_names``,
 ``areas_losing_access`` (against today's network; blank when today's network is unknown),
 ``areas_losing_vs_first`` (areas the first option reaches and this one does not),
 ``mean_travel_minutes`` (population-weighted, to the nearest open site) and
-``max_travel_minutes``, ``extra_funding`` (money outside the optimiser, e.g. community grants)
-and ``notes``.
+``max_travel_minutes``, ``extra_funding`` (money outside the optimiser: the scenario's
+``grants`` and ``set_aside``, e.g. community grants), the option's whole envelope
+(:func:`envelope`: ``envelope`` = ``centres_cost`` + ``outreach_cost`` + ``grants`` +
+``set_aside`` + ``unspent``, £ a year) and ``notes``.
 
 The floor for "localities below their floor" is the scenario's ``constraints.locality_min_reach``
 when it has one, otherwise the comparison's ``floor`` (default 0.5: half of a locality's
@@ -22,6 +25,7 @@ need-weighted children reached).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,12 +41,71 @@ if TYPE_CHECKING:
 DEFAULT_FLOOR = 0.5
 
 COMPARE_COLUMNS = [
-    "option", "scenario_file", "status", "gap", "budget", "annual_cost", "reach_share",
+    "option", "title", "scenario_file", "status", "gap", "budget", "annual_cost", "reach_share",
     "reach_share_deciles_1_2", "need_reached", "children_reached", "sites", "hubs", "spokes",
     "outreach_workers", "floor", "localities_below_floor", "localities_below_floor_names",
     "areas_losing_access", "areas_losing_vs_first", "mean_travel_minutes", "max_travel_minutes",
-    "extra_funding", "notes",
+    "extra_funding", "envelope", "centres_cost", "outreach_cost", "grants", "set_aside",
+    "unspent", "notes",
 ]
+#: The parts of an option's envelope, in the order every table and chart shows them.
+ENVELOPE_PARTS = [("centres_cost", "Centres"), ("outreach_cost", "Outreach workers"),
+                  ("grants", "Grants"), ("set_aside", "Set aside"), ("unspent", "Not spent")]
+
+
+def option_title(settings: dict[str, Any], name: str) -> str:
+    """The option's title for people: the scenario's ``title``, else its name in words.
+
+    >>> option_title({}, "option-a-eight-centres")
+    'Option A eight centres'
+    >>> option_title({"title": "Option A: eight centres"}, "a")
+    'Option A: eight centres'
+    """
+    title = str(settings.get("title") or "").strip()
+    if title:
+        return title
+    words = " ".join(str(name).replace("_", " ").replace("-", " ").split())
+    # "option a ..." names the option by its letter: write it as a capital
+    words = re.sub(r"^(option) ([a-z])\b", lambda m: f"option {m.group(2).upper()}", words,
+                   flags=re.IGNORECASE)
+    return words[:1].upper() + words[1:] if words else str(name)
+
+
+def envelope(solution: dict[str, Any], extra_funding: float = 0.0) -> dict[str, float | None]:
+    """An option's whole annual envelope and its parts (£ a year), from ``solution.json``.
+
+    Centres (running costs and annualised one-off costs) and outreach workers are what the plan
+    spends; ``grants`` and ``set_aside`` are the scenario's money outside the optimiser (with
+    ``extra_funding`` from the caller added to ``set_aside``); ``unspent`` is the budget the
+    plan leaves. They add up to ``envelope`` = budget + grants + set-asides. Without a plan the
+    spending parts are None.
+
+    >>> sol = {"settings": {"budget": 8.5e6, "set_aside": {"universal services": 1.5e6}},
+    ...        "totals": {"annual_cost": 8.48e6, "outreach_cost": 0.84e6}}
+    >>> e = envelope(sol)
+    >>> e["envelope"], e["centres_cost"], e["set_aside"], round(e["unspent"])
+    (10000000.0, 7640000.0, 1500000.0, 20000)
+    """
+    settings = solution.get("settings") or {}
+    totals = solution.get("totals") or {}
+    budget = settings.get("budget")
+    grants = float(sum((settings.get("grants") or {}).values()))
+    set_aside = float(sum((settings.get("set_aside") or {}).values())) + float(extra_funding)
+    cost = totals.get("annual_cost")
+    outreach = totals.get("outreach_cost")
+    if outreach is None and cost is not None:
+        workers = sum((solution.get("outreach") or {}).values())
+        outreach = workers * float((settings.get("outreach") or {}).get("cost_per_worker", 0))
+    parts: dict[str, float | None] = {
+        "centres_cost": float(cost) - float(outreach) if cost is not None else None,
+        "outreach_cost": float(outreach) if cost is not None else None,
+        "grants": grants, "set_aside": set_aside,
+        "unspent": (max(float(budget) - float(cost), 0.0)
+                    if cost is not None and budget is not None else None),
+    }
+    spent = float(budget) if budget is not None else (float(cost) if cost is not None else None)
+    parts["envelope"] = spent + grants + set_aside if spent is not None else None
+    return parts
 
 
 def _read_solved(folder: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame,
@@ -108,8 +171,11 @@ def summarise_solved(
     travel = areas["travel_minutes"].astype(float) if "travel_minutes" in areas else None
     has_travel = travel is not None and travel.notna().any() and pop.sum() > 0
     finite = travel.notna() if travel is not None else None
+    name = solution.get("scenario", folder.name)
+    money = envelope(solution, extra_funding)
     return {
-        "option": solution.get("scenario", folder.name),
+        "option": name,
+        "title": option_title(settings, name),
         "scenario_file": Path(solution.get("scenario_file", "")).name,
         "status": solution.get("status"),
         "gap": solution.get("gap"),
@@ -132,7 +198,8 @@ def summarise_solved(
         "mean_travel_minutes": (float(np.average(travel[finite], weights=pop[finite]))
                                 if has_travel and pop[finite].sum() > 0 else None),
         "max_travel_minutes": float(travel.max()) if has_travel else None,
-        "extra_funding": extra_funding,
+        "extra_funding": float(money["grants"] or 0) + float(money["set_aside"] or 0),
+        **money,
         "notes": notes,
         "_reached": reached,
     }
@@ -144,13 +211,16 @@ def _no_plan_row(solution: dict[str, Any], folder: Path, *, floor: float,
     settings = solution.get("settings") or {}
     scenario_floor = (settings.get("constraints") or {}).get("locality_min_reach")
     row: dict[str, Any] = {c: None for c in COMPARE_COLUMNS}
+    name = solution.get("scenario", folder.name)
+    money = envelope(solution, extra_funding)
     row.update({
-        "option": solution.get("scenario", folder.name),
+        "option": name, "title": option_title(settings, name), **money,
         "scenario_file": Path(solution.get("scenario_file", "")).name,
         "status": solution.get("status"), "gap": solution.get("gap"),
         "budget": settings.get("budget"),
         "floor": float(scenario_floor) if scenario_floor is not None else float(floor),
-        "extra_funding": extra_funding, "notes": notes, "_reached": set(),
+        "extra_funding": float(money["grants"] or 0) + float(money["set_aside"] or 0),
+        "notes": notes, "_reached": set(),
     })
     return row
 
@@ -184,54 +254,15 @@ def comparison_table(
 
 
 def plot_comparison(table: pd.DataFrame, out_dir: str | Path) -> list[Path]:
-    """Grouped bars: reach overall and in IMD deciles 1-2 per option, annual cost labelled."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """``compare.png`` and ``compare.svg``: reach per option (overall and IMD deciles 1-2) and
+    each option's whole envelope (:func:`optimiser.report.charts.options_figure`)."""
     import matplotlib.pyplot as plt
 
+    from optimiser.report.charts import _RC, options_figure
     from optimiser.sweep import save_png_svg
 
-    out_dir = Path(out_dir)
-    n = len(table)
-    x = np.arange(n)
-    with plt.rc_context({"svg.hashsalt": "optimiser-compare", "font.size": 10}):
-        fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * n + 2), 4.8))
-        overall = 100 * table["reach_share"].astype(float).fillna(0)
-        deprived = 100 * table["reach_share_deciles_1_2"].astype(float).fillna(0)
-        ax.bar(x - 0.2, overall, width=0.4, color="#1b6ca8", label="all areas")
-        ax.bar(x + 0.2, deprived, width=0.4, color="#c0392b",
-               label="areas in IMD deciles 1-2")
-        for i, row in enumerate(table.itertuples()):
-            cost = row.annual_cost if row.annual_cost is not None else float("nan")
-            text = f"£{cost / 1e6:.2f}m" if np.isfinite(cost) else "no plan"
-            if row.extra_funding:
-                text += f"\n+ £{row.extra_funding / 1e6:.2f}m grants"
-            ax.text(i, max(overall.iloc[i], deprived.iloc[i]) + 2, text, ha="center",
-                    va="bottom", fontsize=8)
-        ax.set_xticks(x)
-        # "$" would start matplotlib's maths notation (and can fail to parse): draw it as text
-        ax.set_xticklabels([_wrap(str(o)).replace("$", r"\$") for o in table["option"]],
-                           fontsize=8)
-        ax.set_ylabel("need-weighted children reached, %")
-        ax.set_ylim(0, 115)
-        ax.grid(True, axis="y", alpha=0.3)
-        ax.set_title("Options compared: reach and annual cost")
-        ax.legend(loc="upper right", fontsize=8)
-        fig.tight_layout()
-        return save_png_svg(fig, out_dir, "compare")
-
-
-def _wrap(text: str, width: int = 18) -> str:
-    words, lines, line = text.replace("-", " ").split(), [], ""
-    for w in words:
-        if len(line) + len(w) + 1 > width and line:
-            lines.append(line)
-            line = w
-        else:
-            line = f"{line} {w}".strip()
-    lines.append(line)
-    return "\n".join(lines)
+    with plt.rc_context(_RC):
+        return save_png_svg(options_figure(table), Path(out_dir), "compare")
 
 
 def _slug(name: str) -> str:
@@ -288,7 +319,8 @@ def write_comparison(table: pd.DataFrame, out_dir: str | Path) -> None:
         rounded[col] = pd.to_numeric(rounded[col], errors="coerce").astype(float).round(6)
     for col in ("need_reached", "children_reached", "mean_travel_minutes", "max_travel_minutes"):
         rounded[col] = pd.to_numeric(rounded[col], errors="coerce").astype(float).round(1)
-    rounded["annual_cost"] = pd.to_numeric(rounded["annual_cost"], errors="coerce").round(0)
+    for col in ("annual_cost", "extra_funding", "envelope", *(c for c, _ in ENVELOPE_PARTS)):
+        rounded[col] = pd.to_numeric(rounded[col], errors="coerce").round(0)
     write_csv(out_dir / "compare.csv", rounded)
     plot_comparison(table, out_dir)
 
@@ -332,8 +364,11 @@ def summarise_comparison(table: pd.DataFrame, out: Path) -> str:
             continue
         dep = ("" if pd.isna(row.reach_share_deciles_1_2)
                else f", {100 * row.reach_share_deciles_1_2:.1f}% in IMD deciles 1-2")
+        outside = (f" + £{row.extra_funding / 1e6:.2f}m outside the optimiser"
+                   if row.extra_funding else "")
         lines.append(
-            f"  {row.option}: £{row.annual_cost / 1e6:.2f}m a year, "
+            f"  {row.option}: £{row.envelope / 1e6:.2f}m a year (plan "
+            f"£{row.annual_cost / 1e6:.2f}m{outside}), "
             f"{100 * row.reach_share:.1f}% reached{dep}; {row.sites} sites, "
             f"{row.outreach_workers} outreach workers; {row.localities_below_floor} "
             f"localities below {100 * row.floor:.0f}%")

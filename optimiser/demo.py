@@ -13,15 +13,19 @@ What it does, in order (everything goes into one folder, written all at once):
    the instance's generated sites and the scenarios (copies in ``OUT/scenarios``);
 3. **solve** the base scenario (£10m a year: the £16m budget less the £6m saving) into
    ``OUT/solved``;
-4. **compare** the three consultation options (eight centres; eight centres with some universal
-   services; six centres plus £1m community grants) into ``OUT/options``;
+4. **compare** the three consultation options (eight centres; eight centres and £1.5m set aside
+   for universal services; six centres and £1m of community grants: each option's scenario
+   file says where its whole £10m goes) into ``OUT/options`` (``compare.csv``, the chart, and
+   ``options/<slug>/`` as ``optimiser compare`` leaves them);
 5. **sweep** the base scenario over ten budgets from £4m to £16m into ``OUT/sweep`` (the knee
    of the curve marked), and re-solve it under 20 random need weightings into
    ``OUT/sensitivity`` (how often each site is chosen; how localities' need ranks move);
 6. **allocate** option C's £1m community grants across localities by need (floor and cap from
-   the costs file), beside a flat split;
-7. **report**: the consultation pack (map, workbook, locality tables, charts, the sweep and the
-   comparison) into ``OUT/pack``.
+   the costs file), beside a flat split, into option C's solved folder;
+7. **report**: the consultation pack from ``OUT/options``: the comparison, one page per option
+   (map, locality table, what changes, equality impact), the sweep, and ``pack.pdf``, into
+   ``OUT/pack``. The base plan (``OUT/solved``) is not one of the options, so the pack does not
+   describe it.
 
 Examples
 --------
@@ -232,18 +236,18 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
         base_path = scenario_copy(BASE, instance_dir, scen_dir, costs)
         option_paths = [scenario_copy(o, instance_dir, scen_dir, costs) for o in OPTIONS]
 
+        grants = costs.community_grants
         _say("3/7 solve: the base scenario ...", progress)
         base = load_scenario(base_path)
         solution = solve_scenario(base)
         solution.write(tmp / "solved")
 
         _say("4/7 compare: the three consultation options ...", progress)
-        grants = costs.community_grants
-        folders = solve_options(option_paths, tmp / "options" / "solved", progress=progress)
-        extra = [grants.budget if grants and p.name == GRANTS_OPTION else 0.0
-                 for p in option_paths]
+        # OUT/options is laid out as 'optimiser compare --out' leaves it (compare.csv and
+        # options/<slug>/), so the report makes one page per option from it.
+        folders = solve_options(option_paths, tmp / "options" / "options", progress=progress)
         notes = _option_notes(option_paths)
-        table = comparison_table(folders, extra_funding=extra, notes=notes)
+        table = comparison_table(folders, notes=notes)
         write_comparison(table, tmp / "options")
 
         _say("5/7 sweep: reach against budget ...", progress)
@@ -260,26 +264,26 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
             write_sensitivity(sens, tmp / "sensitivity")
 
         _say("6/7 allocate: community grants by need ...", progress)
-        alloc = None
+        alloc, grants_total = None, 0.0
+        grants_folder = folders[OPTIONS.index(GRANTS_OPTION)]
         if grants is not None:
-            alloc = allocate_from_folder(instance_dir, grants.budget, level=grants.level,
-                                         floor=grants.floor,
-                                         cap=grants.cap_limit)
-            write_allocation(alloc, tmp / "solved",
-                             purpose=f"option C's £{grants.budget:,.0f} of community grants "
-                             "split by need (this option has no grants itself; the column "
-                             "shows what each locality would receive under option C)",
-                             budget=grants.budget, floor=grants.floor,
-                             cap=grants.cap_limit)
-        # The report reads sweep.csv, compare.csv and allocation.csv from the solved folder.
+            # The pot is option C's own grants (its scenario's grants:), split with the floor
+            # and cap of costs.yaml; the allocation goes with option C's plan only.
+            grants_total = sum(load_scenario(option_paths[OPTIONS.index(GRANTS_OPTION)])
+                               .grants.values()) or grants.budget
+            alloc = allocate_from_folder(instance_dir, grants_total, level=grants.level,
+                                         floor=grants.floor, cap=grants.cap_limit)
+            write_allocation(alloc, grants_folder,
+                             purpose=f"option C's £{grants_total:,.0f} a year of community "
+                             "grants, split across localities by need",
+                             budget=grants_total, floor=grants.floor, cap=grants.cap_limit)
+        # The base plan's folder keeps the sweep, for 'optimiser report OUT/solved'.
         for name in ("sweep.csv", "sweep.svg", "sweep.png"):
             shutil.copyfile(tmp / "sweep" / name, tmp / "solved" / name)
-        for name in ("compare.csv", "compare.svg", "compare.png"):
-            shutil.copyfile(tmp / "options" / name, tmp / "solved" / name)
 
         _say("7/7 report: the consultation pack ...", progress)
-        pack_summary = build_pack(tmp / "solved", tmp / "pack")
-        _add_to_pack(tmp / "pack", tmp)
+        pack_summary = build_pack(tmp / "options", tmp / "pack")
+        _add_to_pack(tmp / "pack", tmp, grants_folder)
 
         lines += [
             "Oxfordshire demo: official data to a consultation pack.",
@@ -309,7 +313,7 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
                       "places."]
         if alloc is not None:
             top = alloc.sort_values("allocation", ascending=False).head(3)
-            lines += ["", f"Community grants £{grants.budget:,.0f} by need across "
+            lines += ["", f"Option C's community grants £{grants_total:,.0f} by need across "
                       f"{len(alloc)} {grants.level} units (floor £{grants.floor:,.0f}): "
                       + ", ".join(f"{r.unit} £{r.allocation:,}" for r in top.itertuples())
                       + ", ... (flat split: "
@@ -350,8 +354,10 @@ def _option_lines(table) -> list[str]:
         if row.reach_share is None or row.reach_share != row.reach_share:
             out.append(f"  {row.option}: {row.status}, no plan")
             continue
-        extra = f" + £{row.extra_funding / 1e6:.1f}m grants" if row.extra_funding else ""
-        out.append(f"  {row.option}: £{row.annual_cost / 1e6:.2f}m{extra}; "
+        outside = (f" + £{row.extra_funding / 1e6:.1f}m grants and set-asides"
+                   if row.extra_funding else "")
+        out.append(f"  {row.title}: £{row.envelope / 1e6:.2f}m a year (plan "
+                   f"£{row.annual_cost / 1e6:.2f}m{outside}); "
                    f"{100 * row.reach_share:.1f}% reached "
                    f"({100 * row.reach_share_deciles_1_2:.1f}% in IMD deciles 1-2); "
                    f"{plural(row.sites, 'site')}, "
@@ -370,7 +376,7 @@ def _sweep_lines(frontier) -> list[str]:
     return out
 
 
-def _add_to_pack(pack: Path, tmp: Path) -> None:
+def _add_to_pack(pack: Path, tmp: Path, grants_folder: Path) -> None:
     """Make sure the pack holds the sweep and the option comparison (table and chart), even
     where the report does not lay them out itself."""
     extra = pack / "decision_support"
@@ -378,7 +384,7 @@ def _add_to_pack(pack: Path, tmp: Path) -> None:
     for src in (tmp / "sweep" / "sweep.csv", tmp / "sweep" / "sweep.svg",
                 tmp / "sweep" / "sweep.png", tmp / "options" / "compare.csv",
                 tmp / "options" / "compare.svg", tmp / "options" / "compare.png",
-                tmp / "solved" / "allocation.csv",
+                grants_folder / "allocation.csv",
                 tmp / "sensitivity" / "sensitivity_sites.csv",
                 tmp / "sensitivity" / "sensitivity_localities.csv"):
         if src.is_file():

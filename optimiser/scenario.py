@@ -8,9 +8,15 @@ naming the dotted key (``constraints.min_sites``), the bad value and the fix.
 Keys and defaults (see DESIGN.md "Interfaces")::
 
     name: oxfordshire-10m          # default: the file name without .yaml
+    title: "Option A: eight centres"  # the option's title in the pack (default: from name)
     instance: instance/            # folder with areas.csv, sites.csv, optional travel.csv
     objective: max_reach           # max_reach | min_cost | max_min_locality | evaluate
     budget: 10000000               # £ a year; needed by max_reach and max_min_locality
+    grants: {community grants: 1000000}      # £ a year of the option's envelope given as
+                                             # grants, outside the optimiser (default none)
+    set_aside: {universal services: 1500000} # £ a year set aside for other things, outside
+                                             # the optimiser (default none); the option's
+                                             # envelope is budget + grants + set_aside
     annualise_years: 5             # one-off setup/closure costs count 1/5 a year (default 5)
     target_reach: 0.9              # min_cost: share of need-weighted children to reach
     network: [site ids]            # evaluate: the sites open (default: all existing sites)
@@ -310,11 +316,15 @@ class Scenario(_Strict):
     """A validated scenario. ``instance_dir`` and ``source`` are filled by :func:`load_scenario`."""
 
     name: str = "scenario"
+    title: str | None = Field(default=None, min_length=1)
     instance: str
     objective: Literal["max_reach", "min_cost", "max_min_locality", "evaluate"] = "max_reach"
     budget: float | None = Field(default=None, ge=0)
     annualise_years: float = Field(default=5.0, gt=0)
     target_reach: float | None = Field(default=None, ge=0, le=1)
+    # Money in the option's envelope the optimiser does not spend: label -> £ a year.
+    grants: dict[str, float] = Field(default_factory=dict)
+    set_aside: dict[str, float] = Field(default_factory=dict)
     network: list[str] | None = None
     reach: ReachSettings = Field(default_factory=ReachSettings)
     outreach: OutreachSettings | None = None
@@ -394,6 +404,31 @@ class Scenario(_Strict):
             saved += y.saving if y.saving is not None else float(y.saving_share) * base
             out.append(float(base) - saved)
         return out
+
+    @field_validator("grants", "set_aside")
+    @classmethod
+    def _amounts(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for label, amount in value.items():
+            if not str(label).strip():
+                raise ValueError("every amount needs a label, e.g. 'community grants: 1000000'")
+            if amount < 0:
+                raise ValueError(f"'{label}': {amount:,.0f} is negative; give pounds a year, 0 "
+                                 "or more")
+        return value
+
+    @property
+    def envelope(self) -> float | None:
+        """The option's whole annual envelope: budget + grants + set-asides (None without a
+        budget).
+
+        >>> s = Scenario.model_validate({"instance": ".", "budget": 8.5e6,
+        ...                              "set_aside": {"universal services": 1.5e6}})
+        >>> s.envelope
+        10000000.0
+        """
+        if self.budget is None:
+            return None
+        return self.budget + sum(self.grants.values()) + sum(self.set_aside.values())
 
     def unused_keys(self) -> list[str]:
         """Sentences for keys the file gives that this objective does not use (DESIGN.md's own
@@ -480,6 +515,9 @@ _FIELD_HINTS = {
     "reach.decay.half_minutes": "one number of minutes, or {urban: 10, rural: 15}",
     "reach.decay.curve": "use exponential or step",
     "reach.model": "use service (capacities and take-up) or coverage",
+    "grants": "a label and pounds a year, e.g. {community grants: 1000000}",
+    "set_aside": "a label and pounds a year, e.g. {universal services: 1500000}",
+    "title": "a title for the option, e.g. \"Option A: eight centres\"",
 }
 _SITE_LIST_HINT = ("a list of site_id values from sites.csv, e.g. [H01, H02]; put ids that look "
                    "like numbers in quotes, e.g. ['100234']")

@@ -176,7 +176,7 @@ def build_solution(
                           np.where(result.site_cover >= result.outreach_share, "site",
                                    "outreach"))
     serving = result.shares.serving
-    _, minutes = nearest_open_site(instance, model.scenario.reach, open_)
+    nearest, minutes = nearest_open_site(instance, model.scenario.reach, open_)
     site_ids = np.array(d.site_ids, dtype=object)
 
     areas = instance.areas
@@ -202,6 +202,9 @@ def build_solution(
     tab["change"] = np.where(reached & ~covered_before, "gains",
                              np.where(~reached & covered_before, "loses", "same"))
     tab["children_served"] = np.round(d.population * result.children_served, 2)
+    # The open site travel_minutes is measured to (any distance), so a table of areas that lose
+    # access can say where their families' nearest centre now is.
+    tab["nearest_site_id"] = np.where(nearest >= 0, site_ids[np.maximum(nearest, 0)], "")
     extra = [c for c in areas.columns if c not in tab.columns and c not in ("x", "y")]
     for c in extra:
         tab[c] = areas[c].to_numpy()

@@ -225,9 +225,13 @@ def plot_frontier(table: pd.DataFrame, out_dir: str | Path, *, title: str = "") 
             )
             ax.plot([row["budget"] / 1e6], [100 * row["reach_share"]], marker="o",
                     markersize=12, markerfacecolor="none", markeredgecolor="black")
+        from optimiser.report.charts import fitted_percent_axis, sweep_percents
+
+        lo, hi = fitted_percent_axis(sweep_percents(ok))
         ax.set_xlabel("budget, £ million a year")
-        ax.set_ylabel("need-weighted children reached, %")
-        ax.set_ylim(0, 100)
+        ax.set_ylabel("need-weighted children reached, %"
+                      + (f" (axis from {lo:.0f}%, not zero)" if lo > 0 else ""))
+        ax.set_ylim(lo, hi)
         ax.grid(True, alpha=0.3)
         # "$" in a scenario name would start matplotlib's maths notation: draw it as text
         ax.set_title((title or "What each budget reaches").replace("$", r"\$"))

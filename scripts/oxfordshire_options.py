@@ -33,7 +33,7 @@ from pathlib import Path
 from optimiser.allocation import allocate_from_folder
 from optimiser.compare import run_compare
 from optimiser.costs import load_costs
-from optimiser.demo import GRANTS_OPTION, OPTIONS, costs_file, prepare_costed, scenario_copy
+from optimiser.demo import OPTIONS, costs_file, prepare_costed, scenario_copy
 from optimiser.errors import OptimiserError
 from optimiser.files import write_csv
 
@@ -60,12 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             instance = args.instance
         paths = [scenario_copy(o, instance, out / "scenarios", costs) for o in OPTIONS]
         grants = costs.community_grants
-        extra = {}
-        if grants is not None:
-            from optimiser.scenario import load_scenario
-
-            extra[load_scenario(out / "scenarios" / GRANTS_OPTION).name] = grants.budget
-        print(run_compare(paths, out / "comparison", floor=args.floor, extra_funding=extra))
+        # Option C's grants and option B's set-aside are in their scenario files (grants:,
+        # set_aside:), so the comparison shows each option's whole envelope by itself.
+        print(run_compare(paths, out / "comparison", floor=args.floor))
         if grants is not None:
             table = allocate_from_folder(instance, grants.budget, level=grants.level,
                                          floor=grants.floor,

@@ -74,6 +74,8 @@ def make_solved(root: Path, *, hostile: bool = False, lsoa: bool = True,
             "pop_0_19", "cin", "cpp", "need", "reached_by", "reached_before", "site_id",
             "travel_minutes"]
     areas = pd.DataFrame(AREAS, columns=cols)
+    # West's two areas are in Oxford's neighbour district (as if the boundary ran through it)
+    areas["lad_name"] = ["Oxford"] * 10 + ["Vale of White Horse"] * 2
     if not lsoa:
         areas["area_id"] = [f"A{k:02d}" for k in range(len(areas))]
     if hostile:
@@ -108,7 +110,7 @@ def make_solved(root: Path, *, hostile: bool = False, lsoa: bool = True,
     # instance files
     inst_areas = areas[["area_id", "name", "locality", "x", "y", "population", "need", "rural",
                         "imd_score", "imd_decile", "pop_0_4", "pop_0_19", "under5", "cin", "cpp",
-                        "cases_source"]]
+                        "cases_source", "lad_name"]]
     inst_areas.to_csv(inst / "areas.csv", index=False)
     sites[["site_id", "name", "x", "y", "status", "tier", "annual_cost", "setup_cost",
            "closure_cost", "capacity", "locality"]].to_csv(inst / "sites.csv", index=False)

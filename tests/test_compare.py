@@ -166,3 +166,58 @@ def test_dollar_signs_in_option_names_are_drawn_as_text(tmp_path):
              "status": "optimal"} for b, r in ((1e6, 0.5), (2e6, 0.8), (3e6, 0.9))]
     plot_frontier(frontier_table(rows), tmp_path, title="sweep of $\\frac{$")
     assert (tmp_path / "sweep.png").is_file()
+
+
+def test_envelope_parts_add_up_with_grants_and_set_asides(tmp_path):
+    write_instance(tmp_path / "instance", seed=3)
+    a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="a", budget=700_000,
+                       grants={"community grants": 200_000}, title="Option A: <grants>")
+    b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="option-b-two",
+                       budget=600_000, set_aside={"universal services": 300_000})
+    run_compare([a, b], tmp_path / "out", progress=False)
+    table = pd.read_csv(tmp_path / "out" / "compare.csv")
+    assert table["title"].tolist() == ["Option A: <grants>", "Option B two"]
+    assert table["envelope"].tolist() == [900_000, 900_000]
+    assert table["grants"].tolist() == [200_000, 0]
+    assert table["set_aside"].tolist() == [0, 300_000]
+    parts = table[["centres_cost", "outreach_cost", "grants", "set_aside", "unspent"]]
+    assert parts.sum(axis=1).tolist() == pytest.approx(table["envelope"].tolist(), abs=2)
+    assert (table["centres_cost"] + table["outreach_cost"]).tolist() == pytest.approx(
+        table["annual_cost"].tolist(), abs=2)
+    assert table["extra_funding"].tolist() == [200_000, 300_000]
+
+
+def test_compare_shipped_oxfordshire_options_shows_each_whole_envelope(prepared, tmp_path):
+    """`optimiser compare scenarios/oxfordshire/option_*.yaml`: every option's £10m, in the
+    CSV and in the chart (the shipped files, pointed at a prepared Oxfordshire)."""
+    from typer.testing import CliRunner
+
+    from optimiser.cli import app
+    from optimiser.demo import OPTIONS, costed_instance, scenario_copy
+    from optimiser.report.charts import options_figure
+
+    instance = costed_instance(prepared("Oxfordshire", "0-19"), tmp_path / "instance")
+    paths = [scenario_copy(o, instance, tmp_path / "scenarios") for o in OPTIONS]
+    done = CliRunner().invoke(app, ["compare", *map(str, paths), "--out",
+                                    str(tmp_path / "cmp")])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert table["envelope"].tolist() == [10_000_000] * 3
+    assert table["budget"].tolist() == [10_000_000, 8_500_000, 9_000_000]
+    assert table["set_aside"].tolist() == [0, 1_500_000, 0]
+    assert table["grants"].tolist() == [0, 0, 1_000_000]
+    parts = table[["centres_cost", "outreach_cost", "grants", "set_aside", "unspent"]]
+    assert parts.sum(axis=1).tolist() == pytest.approx([10_000_000] * 3, abs=3)
+    assert table["title"].str.startswith("Option ").all()
+    assert "£10.00m a year" in done.output
+    # The chart's money panel stacks each option's parts to its whole £10m.
+    fig = options_figure(table)
+    money = fig.axes[1]
+    ends = {}
+    for bar in money.patches:
+        y = round(bar.get_y() + bar.get_height() / 2, 3)
+        ends[y] = max(ends.get(y, 0.0), bar.get_x() + bar.get_width())
+    assert sorted(ends.values()) == pytest.approx([10.0] * 3, abs=1e-3)
+    labels = [t.get_text() for t in money.texts]
+    assert labels.count("£10.00m a year") == 3
+    assert (tmp_path / "cmp" / "compare.png").stat().st_size > 10_000

@@ -153,17 +153,52 @@ def test_demo_sweep_comparison_and_allocation_are_consistent(demo_out):
     compare = pd.read_csv(out / "options" / "compare.csv")
     assert compare["sites"].tolist() == [8, 8, 6]
     assert compare["budget"].tolist() == [10_000_000, 8_500_000, 9_000_000]
-    assert compare["extra_funding"].tolist() == [0, 0, 1_000_000]
+    assert compare["extra_funding"].tolist() == [0, 1_500_000, 1_000_000]
+    assert compare["envelope"].tolist() == [10_000_000] * 3
     # Fewer centres and less money never serve more than option A's eight within £10m (each
     # plan is proven within the scenarios' 0.5% gap of its best).
     assert compare["reach_share"].iloc[0] >= compare["reach_share"].iloc[1:].max() * 0.995
-    alloc = pd.read_csv(out / "solved" / "allocation.csv")
+    alloc = pd.read_csv(out / "options" / "options" / "option-c-six-centres-grants"
+                        / "allocation.csv")
     grants = load_costs(COSTS).community_grants
     assert alloc["allocation"].sum() == grants.budget
     assert (alloc["allocation"] >= grants.floor).all()
     assert (alloc["allocation"] <= grants.cap).all()
     localities = pd.read_csv(out / "instance" / "localities.csv")
     assert sorted(alloc["unit"]) == sorted(localities["locality"].astype(str))
+
+
+def test_demo_pack_is_a_document_about_the_three_options(demo_out):
+    """Issue 9: a page per option with its title, each option's whole £10m shown the same way,
+    no base plan 'which is not one of them', option C's grants only on option C's page."""
+    import pypdf
+
+    out, _ = demo_out
+    pack = out / "pack"
+    index = " ".join((pack / "index.html").read_text().split())
+    titles = ["Option A: eight centres with outreach",
+              "Option B: eight centres that keep some universal services",
+              "Option C: six centres and £1m of community grants"]
+    for title in titles:
+        assert f"<h2>{title}</h2>" in index
+    assert "which is not one of them" not in index
+    assert "option-a-eight-centres" not in index  # titles, never file names
+    assert "(candidate)" not in pd.read_csv(pack / "sites.csv").query(
+        "decision == 'New'")["name"].str.cat()
+    options = pd.read_csv(pack / "options_compared.csv")
+    assert options["envelope"].tolist() == [10_000_000] * 3
+    assert options["set_aside"].tolist() == [0, 1_500_000, 0]
+    # funding: only option C's locality table has its grants
+    a_loc = pd.read_csv(pack / "localities.csv")
+    c_loc = pd.read_csv(pack / "options" / "option-c-six-centres-grants" / "localities.csv")
+    assert a_loc["funding"].isna().all()
+    assert c_loc["funding"].iloc[-1] == 1_000_000
+    assert "universal services (stay and play, drop-in sessions)" in index
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(pack / "pack.pdf").pages)
+    text = " ".join(text.split())
+    for title in titles:
+        assert title in text
+    assert "Words used in this document" in text and "Need-weighted children" in text
 
 
 def test_demo_sweep_is_not_flat_and_buys_service(demo_out):

@@ -56,7 +56,14 @@ def test_oxfordshire_pack_matches_the_solution(oxfordshire_pack):
 
     loc = pd.read_csv(pack / "localities.csv", dtype={"cin": str, "cpp": str})
     solved_locs = pd.read_csv(solved / "localities.csv")
-    assert loc["locality"].tolist() == [*solved_locs["locality"], "County total"]
+    assert sorted(loc["locality"].iloc[:-1]) == sorted(solved_locs["locality"])
+    assert loc["locality"].iloc[-1] == "County total"
+    # neediest first, each with the district(s) its areas lie in (Oxfordshire's five)
+    assert loc["need_rank"].iloc[:-1].tolist() == sorted(loc["need_rank"].iloc[:-1])
+    districts = {"Cherwell", "Oxford", "South Oxfordshire", "Vale of White Horse",
+                 "West Oxfordshire"}
+    for named in loc["district"].iloc[:-1]:
+        assert set(named.split(" and ")) <= districts, named
     total = loc.iloc[-1]
     # the pack's children add up to the instance's, and its reach is the solution's
     assert total["children_0_4"] == round(areas["pop_0_4"].sum())

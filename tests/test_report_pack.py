@@ -61,8 +61,11 @@ def test_pack_has_every_file(hostile_pack):
 
 def test_locality_table_figures(hostile_pack):
     loc = pd.read_csv(hostile_pack / "localities.csv", dtype={"cin": str, "cpp": str})
-    assert loc["locality"].tolist() == ["North", "South", HOSTILE_LOCALITY, "County total"]
-    south = loc.iloc[1]
+    # neediest first (need index South 1.55, North 1.11, West 1.00), the total last
+    assert loc["locality"].tolist() == ["South", "North", HOSTILE_LOCALITY, "County total"]
+    assert loc["need_rank"].tolist()[:3] == [1, 2, 3]
+    assert loc["district"].tolist()[:3] == ["Oxford", "Oxford", "Vale of White Horse"]
+    south = loc.iloc[0]
     # from the fixture: South has 4 areas with 0-4s 120+118+105+150, CIN 8+12+3+11, CPP 4+5+0+6
     assert south["children_0_4"] == 493 and south["children_0_19"] == 1950
     assert south["cin"] == "34" and south["cpp"] == "15"
@@ -103,17 +106,17 @@ def test_secondary_suppression_in_the_pack(hostile_pack):
     loc = pd.read_csv(hostile_pack / "localities.csv", dtype=str)
     # West (hostile name) has CIN 4 -> c; North's 30 is the smallest other non-zero -> c too,
     # so 68 - 34 leaves two unknowns.
-    assert loc["cin"].tolist() == ["c", "34", "c", "68"]
-    assert loc["cpp"].tolist() == ["c", "15", "c", "25"]
+    assert loc["cin"].tolist() == ["34", "c", "c", "68"]
+    assert loc["cpp"].tolist() == ["15", "c", "c", "25"]
     internal = pd.read_csv(hostile_pack.parent / "pack-internal"
                            / "localities_NOT_FOR_PUBLICATION.csv")
-    assert internal["cin"].tolist() == [30, 34, 4, 68]
+    assert internal["cin"].tolist() == [34, 30, 4, 68]
 
 
 def test_threshold_ten_suppresses_more(plain_pack):
     loc = pd.read_csv(plain_pack / "localities.csv", dtype=str)
-    # CPP: North 9, South 15, West 1 -> 9 and 1 are 1..10
-    assert loc["cpp"].tolist() == ["c", "15", "c", "25"]
+    # CPP: South 15, North 9, West 1 -> 9 and 1 are 1..10
+    assert loc["cpp"].tolist() == ["15", "c", "c", "25"]
 
 
 def test_xlsx_reads_back_with_the_readme_sheets(hostile_pack):
@@ -200,7 +203,8 @@ def test_index_html_content(hostile_pack):
     # every area gaining or losing is listed, grouped by locality
     for area in ("E01028523", "E01028516", "E01028517", "E01028522", "E01028521"):
         assert area in index
-    assert index.index("E01028523") < index.index("E01028517") < index.index("E01028522")
+    # localities neediest first (South, North, West), as in the locality table
+    assert index.index("E01028517") < index.index("E01028523") < index.index("E01028522")
     assert external_references(index) == []
 
 
@@ -271,6 +275,10 @@ def test_bad_inputs_are_clear_errors(tmp_path):
     assert not (tmp_path / "pack").exists()  # no partial output
     with pytest.raises(InputError, match="threshold"):
         build_pack(solved, tmp_path / "pack", threshold=-1)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"neither solution.json \(written by 'optimiser "
+                                         r"solve'\) nor compare.csv"):
+        build_pack(tmp_path / "empty", tmp_path / "pack")
 
 
 def test_cli_report(tmp_path):
@@ -295,8 +303,8 @@ def test_cli_suppress_names_more_counts_of_children(tmp_path):
     assert res.exit_code == 0, res.output
     loc = pd.read_csv(tmp_path / "pack" / "localities.csv", dtype=str)
     # West has 88 children aged 0-4 (1..100): hidden, with a partner so 1,336 gives nothing away
-    assert loc["children_0_4"].tolist() == ["755", "c", "c", "1336"]
-    assert loc["children_0_19"].tolist() == ["3040", "1950", "350", "5340"]
+    assert loc["children_0_4"].tolist() == ["c", "755", "c", "1336"]
+    assert loc["children_0_19"].tolist() == ["1950", "3040", "350", "5340"]
     res = runner.invoke(app, ["report", str(solved), "--out", str(tmp_path / "pack2"),
                               "--suppress", "cin,postcodes"])
     assert res.exit_code == 2
@@ -426,7 +434,7 @@ def test_options_compared_table_and_chart_show_localities_below_floor(tmp_path):
     assert 'src="charts/options_compared.svg"' in index
     assert "charts/options_compared.svg" in json.loads((pack / "pack.json").read_text())["files"]
     # the pack's own option is not one of those compared: said so, with its reach
-    assert "The rest of this pack describes <b>oxford-test</b>, which is not one of them" in index
+    assert "The rest of this pack describes <b>Oxford test</b>, which is not one of them" in index
     assert "without going over the annual budget (£1,500,000)." in index
 
 
@@ -531,3 +539,122 @@ def test_published_pack_json_names_no_local_path(hostile_pack):
     meta = json.loads((hostile_pack / "pack.json").read_text())
     assert "/" not in meta["solved_folder"] and "\\" not in meta["solved_folder"]
     assert str(hostile_pack.parent) not in (hostile_pack / "pack.json").read_text()
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdf
+
+    return " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(path).pages).split())
+
+
+def test_pack_pdf_has_the_title_locality_table_and_glossary(hostile_pack):
+    text = _pdf_text(hostile_pack / "pack.pdf")
+    assert "Oxfordshire: family centres consultation" in text
+    assert "The option: Oxford test" not in text and "Oxford test" in text  # the title
+    assert "Words used in this document" in text
+    for term in ("Need index", "Need-weighted children", "Served (reached)", "Capacity",
+                 "Outreach"):
+        assert term in text
+    # the locality table, neediest first, with its district, after disclosure control:
+    # South CIN 34 CPP 15 shown; North's 30 and 9 hidden (secondary suppression)
+    assert re.search(r"South Oxford 493 1,950 36\.0 75\.0% 34 15 1\.55 1 ", text)
+    assert re.search(r"North Oxford 755 3,040 24\.8 0\.0% c c 1\.11 2 ", text)
+    assert "County total" in text and "£300,000" in text
+    assert "Vale of White Horse" in text
+    # every area that changes names its nearest open centre and the minutes to it
+    assert "Nearest open centre" in text
+    for raw in ("30 9 1.11", " 4 1 1.00"):  # exact small counts never reach the PDF
+        assert raw not in text
+    meta = json.loads((hostile_pack / "pack.json").read_text())
+    assert "pack.pdf" in meta["files"]
+    # names from input files are text in the PDF too (escaped in its HTML, nothing fetched)
+    assert HOSTILE_LOCALITY in text
+    assert "`${alert(3)}` <img src=x onerror=alert(4)>" in text
+
+
+def test_areas_changing_name_the_nearest_open_centre(hostile_pack):
+    changing = pd.read_csv(hostile_pack / "areas_changing.csv").set_index("area_id")
+    # every area that changes has its nearest open centre and travel time (the fixture's
+    # solved folder predates nearest_site_id: the nearest open site in a straight line)
+    assert changing["nearest_site"].notna().all() and changing["travel_minutes"].notna().all()
+    # West's areas lose Botley (closed): nearest open is Cowley Road, 33-35 minutes away
+    assert changing.at["E01028521", "nearest_site"] == "Cowley Road Children's Centre"
+    assert changing.at["E01028521", "travel_minutes"] == 35.0
+    # Blackbird Leys Hub opened: its "(candidate)" never shows (the hostile fixture renames it)
+
+
+def test_opened_candidates_lose_candidate_in_their_names(tmp_path):
+    solved = make_solved(tmp_path)
+    sites = pd.read_csv(solved / "sites.csv")
+    sites.loc[sites["site_id"] == "S3", "name"] = "Blackbird Leys hub (candidate)"
+    sites.to_csv(solved / "sites.csv", index=False)
+    areas = pd.read_csv(solved / "areas.csv")
+    areas["nearest_site_id"] = "S3"  # as solve writes it now
+    areas.to_csv(solved / "areas.csv", index=False)
+    build_pack(solved, tmp_path / "pack")
+    pack = tmp_path / "pack"
+    out = pd.read_csv(pack / "sites.csv").set_index("site_id")
+    assert out.at["S3", "name"] == "Blackbird Leys hub"
+    assert out.at["S4", "name"] == "Littlemore Library (candidate)"  # not opened: still one
+    changing = pd.read_csv(pack / "areas_changing.csv")
+    assert set(changing["nearest_site"]) == {"Blackbird Leys hub"}
+    assert "hub (candidate)" not in (pack / "map.html").read_text()
+
+
+def test_sweep_chart_axis_fits_the_data_and_says_so(hostile_pack):
+    from optimiser.report.charts import axis_note, fitted_percent_axis
+
+    assert fitted_percent_axis([55.0, 70.0, 95.4, 100.0]) == (50.0, 100.0)
+    assert fitted_percent_axis([]) == (0.0, 100.0)
+    index = " ".join((hostile_pack / "index.html").read_text().split())
+    # the fixture's sweep runs from 55% to 100%
+    assert axis_note(50, 100) in index
+
+
+def test_pack_from_a_comparison_has_a_page_per_option(tmp_path):
+    from synthetic import write_instance, write_scenario
+
+    from optimiser.compare import run_compare
+
+    write_instance(tmp_path / "instance", seed=4, n_areas=30, n_sites=6, localities=3)
+    sites = pd.read_csv(tmp_path / "instance" / "sites.csv")
+    sites.loc[:1, "status"] = "existing"
+    sites.to_csv(tmp_path / "instance" / "sites.csv", index=False)
+    a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="option-a-three",
+                       budget=900_000)
+    b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="option-b",
+                       title="Option B: <two> & grants", budget=600_000,
+                       grants={"community grants": 300_000})
+    run_compare([a, b], tmp_path / "cmp", progress=False)
+    summary = build_pack(tmp_path / "cmp", tmp_path / "pack")
+    assert "2 options" in summary
+    pack = tmp_path / "pack"
+    index = " ".join((pack / "index.html").read_text().split())
+    assert "<h2>Option A three</h2>" in index  # the name in words, never the file's name
+    assert "<h2>Option B: &lt;two&gt; &amp; grants</h2>" in index
+    assert "Option B: <two>" not in index
+    assert "which is not one of them" not in index
+    # each option's money adds up to its whole budget, the same way for both
+    assert index.count("<td class=\"text\">Whole budget</td><td class=\"num\">£900,000</td>") == 2
+    assert "Grants: community grants</td><td class=\"num\">£300,000" in index
+    for f in ("localities.csv", "areas_changing.csv", "sites.csv", "map.html",
+              "consultation_tables.xlsx"):
+        assert (pack / f).is_file() and (pack / "options" / "option-b" / f).is_file(), f
+    meta = json.loads((pack / "pack.json").read_text())
+    assert [o["title"] for o in meta["options"]] == ["Option A three", "Option B: <two> & grants"]
+    assert all((pack / f).is_file() for f in meta["files"])
+    text = _pdf_text(pack / "pack.pdf")
+    assert "Option A three" in text and "Option B: <two> & grants" in text
+    assert text.count("Whole budget £900,000") == 2
+    assert "Options compared" in text and "Words used in this document" in text
+    import pypdf
+
+    # a static map per option (and the charts) are pictures in the PDF
+    pictures = {img.data for page in pypdf.PdfReader(pack / "pack.pdf").pages
+                for img in page.images}
+    assert len(pictures) == 2 + 2 + 1  # two maps, two decile charts, the options chart
+    internal = pack.parent / "pack-internal"
+    assert (internal / "options" / "option-b" / "localities_NOT_FOR_PUBLICATION.csv").is_file()
+    with pytest.raises(InputError, match="option 'option-b' has no solved folder"):
+        shutil.rmtree(tmp_path / "cmp" / "options" / "option-b")
+        build_pack(tmp_path / "cmp", tmp_path / "pack2")

@@ -51,7 +51,8 @@ def test_oxfordshire_options_script(oxford_instance, mirror, tmp_path):
     assert table["option"].tolist() == ["option-a-eight-centres",
                                         "option-b-eight-centres-universal",
                                         "option-c-six-centres-grants"]
-    assert table["extra_funding"].tolist() == [0, 0, 1_000_000]
+    assert table["extra_funding"].tolist() == [0, 1_500_000, 1_000_000]
+    assert table["envelope"].tolist() == [10_000_000] * 3
     grants = pd.read_csv(tmp_path / "opts" / "grants_allocation.csv")
     assert grants["allocation"].sum() == 1_000_000
     assert "3 options compared" in done.stdout

@@ -131,7 +131,12 @@ def test_deprived_areas_are_within_the_limit(county, tmp_path):
     assert sol.status == "optimal"
     inst = read_instance(county)
     open_ = inst.sites["site_id"].isin(sol.open_sites).to_numpy()
-    _, minutes = nearest_open_site(inst, load_scenario(scen).reach, open_)
+    nearest, minutes = nearest_open_site(inst, load_scenario(scen).reach, open_)
+    # areas.csv names the nearest open site its travel_minutes are measured to
+    areas = sol.areas_table
+    assert areas["nearest_site_id"].tolist() == inst.sites["site_id"].to_numpy()[nearest].tolist()
+    assert sol.sites_table.set_index("site_id").loc[areas["nearest_site_id"], "open"].all()
+    assert areas["travel_minutes"].to_numpy() == pytest.approx(minutes, abs=0.01)
     deprived = inst.areas["imd_decile"].isin([1, 2]).to_numpy()
     assert deprived.sum() > 0
     assert (minutes[deprived] <= 25 + 1e-9).all()

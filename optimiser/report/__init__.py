@@ -9,7 +9,10 @@ Modules (the pipeline inside the report):
   scripts and styles so it opens with no network;
 - :mod:`~optimiser.report.charts`: reach by IMD decile, reach against budget;
 - :mod:`~optimiser.report.xlsx`: the formatted workbook;
-- :mod:`~optimiser.report.pack`: the consultation pack folder (``index.html`` and the rest).
+- :mod:`~optimiser.report.static_map`: a static map per option, and
+  :mod:`~optimiser.report.pdf`: the printable document (``pack.pdf``, WeasyPrint);
+- :mod:`~optimiser.report.pack`: the consultation pack folder (``index.html`` and the rest): a
+  page per option and the comparison.
 
 Examples
 --------

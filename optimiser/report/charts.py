@@ -34,7 +34,15 @@ AFTER = "#2166ac"
 DEPRIVED = "#b2182b"
 
 
-def _svg(fig: plt.Figure) -> str:
+def _svg(fig: plt.Figure, fmt: str = "svg") -> str | bytes:
+    """The figure as SVG text, or with ``fmt="png"`` as PNG bytes (for the PDF, which lays out
+    a picture much faster than thousands of SVG paths)."""
+    if fmt == "png":
+        raw = io.BytesIO()
+        fig.savefig(raw, format="png", dpi=150, metadata={"Software": None},
+                    bbox_inches="tight")
+        plt.close(fig)
+        return raw.getvalue()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
                 bbox_inches="tight")
@@ -42,7 +50,8 @@ def _svg(fig: plt.Figure) -> str:
     return buf.getvalue()
 
 
-def reach_by_decile_chart(by_decile: pd.DataFrame, index: str = "IMD 2019") -> str:
+def reach_by_decile_chart(by_decile: pd.DataFrame, index: str = "IMD 2019",
+                          fmt: str = "svg") -> str | bytes:
     """Grouped bars: share reached before and after, by IMD decile (1 = most deprived).
 
     Parameters
@@ -52,11 +61,13 @@ def reach_by_decile_chart(by_decile: pd.DataFrame, index: str = "IMD 2019") -> s
     index
         The deprivation index the deciles are of (``"IMD 2019"``, ``"IMD 2025"``: the data
         vintage).
+    fmt
+        ``"svg"`` (text) or ``"png"`` (bytes, for the PDF).
 
     Returns
     -------
-    str
-        The SVG text.
+    str or bytes
+        The SVG text, or the PNG bytes.
     """
     d = by_decile.sort_values("imd_decile")
     with plt.rc_context(_RC):
@@ -74,10 +85,47 @@ def reach_by_decile_chart(by_decile: pd.DataFrame, index: str = "IMD 2019") -> s
         ax.set_ylim(0, 105)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
         ax.set_title("Share of need-weighted children reached, by deprivation", loc="left")
-        return _svg(fig)
+        return _svg(fig, fmt)
 
 
-def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None) -> str:
+def fitted_percent_axis(values: pd.Series | np.ndarray | list[float]) -> tuple[float, float]:
+    """Limits (in %) of a percent axis that fits the data: 5 points of margin, rounded out to
+    tens, within 0 to 100 (so a curve from 55% to 92% is not flattened against 0-100%).
+
+    >>> fitted_percent_axis([55.2, 80.0, 91.7])
+    (50.0, 100.0)
+    >>> fitted_percent_axis([2.0, 30.0])
+    (0.0, 40.0)
+    """
+    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return 0.0, 100.0
+    lo = max(0.0, np.floor((v.min() - 5) / 10) * 10)
+    hi = min(100.0, np.ceil((v.max() + 5) / 10) * 10)
+    return float(lo), float(max(hi, lo + 10))
+
+
+def axis_note(lo: float, hi: float) -> str:
+    """What a fitted percent axis shows, in words ('' for the full 0-100% axis).
+
+    >>> axis_note(50, 100)
+    'The vertical axis runs from 50% to 100%, not from zero, so the curve can be read.'
+    """
+    if lo <= 0 and hi >= 100:
+        return ""
+    return (f"The vertical axis runs from {lo:.0f}% to {hi:.0f}%"
+            + (", not from zero, so the curve can be read." if lo > 0 else ", to fit the data."))
+
+
+def sweep_percents(sweep: pd.DataFrame) -> pd.Series:
+    """Every reach figure a sweep chart plots, in % (for :func:`fitted_percent_axis`)."""
+    cols = [c for c in ("reach_share", "reach_share_deciles_1_2") if c in sweep.columns]
+    return 100 * pd.concat([pd.to_numeric(sweep[c], errors="coerce") for c in cols])
+
+
+def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None,
+                       fmt: str = "svg") -> str | bytes:
     """Share reached against the annual budget (one point per solve of the sweep).
 
     Parameters
@@ -109,61 +157,116 @@ def reach_budget_chart(sweep: pd.DataFrame, current_budget: float | None = None)
                             arrowprops={"arrowstyle": "->", "color": "#555555"})
         if current_budget is not None and np.isfinite(current_budget):
             ax.axvline(current_budget / 1e6, color="#555555", linestyle="--", linewidth=1)
-            ax.annotate("this option", (current_budget / 1e6, 3), rotation=90, ha="right",
-                        va="bottom", fontsize=8, color="#555555")
+        lo, hi = fitted_percent_axis(sweep_percents(s))
+        if current_budget is not None and np.isfinite(current_budget):
+            ax.annotate("this option", (current_budget / 1e6, lo + 0.03 * (hi - lo)),
+                        rotation=90, ha="right", va="bottom", fontsize=8, color="#555555")
         ax.set_xlabel("Annual budget (£ million)")
-        ax.set_ylabel("Need reached (%)")
-        ax.set_ylim(0, 105)
+        ax.set_ylabel("Need reached (%)" + (f", axis from {lo:.0f}%" if lo > 0 else ""))
+        ax.set_ylim(lo, hi)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
         ax.set_title("What each budget buys: share of need-weighted children reached",
                      loc="left")
-        return _svg(fig)
+        return _svg(fig, fmt)
 
 
-def options_chart(options: pd.DataFrame) -> str:
-    """Bars per option: share reached overall and in IMD deciles 1-2, annual cost written above.
+ENVELOPE_COLOURS = {"centres_cost": "#2166ac", "outreach_cost": "#67a9cf",
+                    "grants": "#ef8a62", "set_aside": "#8e6bb3", "unspent": "#e0e0e0"}
+
+
+def options_figure(options: pd.DataFrame) -> plt.Figure:
+    """Two panels per option: share of need reached (overall and IMD deciles 1-2), and the
+    whole annual envelope split into centres, outreach, grants, set-asides and money not spent
+    (:data:`optimiser.compare.ENVELOPE_PARTS`), so no option looks cheaper than it is.
 
     Parameters
     ----------
     options
-        Columns ``option``, ``reach_share``; optional ``reach_share_deciles_1_2``,
-        ``annual_cost`` and ``extra_funding`` (e.g. community grants outside the model).
-
-    Returns
-    -------
-    str
-        The SVG text (option names are drawn as outlines, so none reaches it as markup).
+        ``compare.csv`` rows: ``option`` (or ``title``), ``reach_share``; optional
+        ``reach_share_deciles_1_2`` and the envelope columns (``envelope``, ``centres_cost``,
+        ``outreach_cost``, ``grants``, ``set_aside``, ``unspent``; older tables: ``annual_cost``
+        and ``extra_funding``).
     """
+    from optimiser.compare import ENVELOPE_PARTS
+
     o = options.reset_index(drop=True)
+    names = o["title"] if "title" in o.columns else o["option"]
+    # "$" would start matplotlib's maths notation (and can fail to parse): draw it as text
+    labels = ["\n".join(textwrap.wrap(str(v), 24)).replace("$", r"\$") for v in names]
+    n = len(o)
+    fig, (ax, money) = plt.subplots(1, 2, figsize=(11.5, max(3.2, 0.9 * n + 2.0)),
+                                    gridspec_kw={"width_ratios": [1, 1.15]})
+    y = np.arange(n)[::-1]
+    overall = 100 * pd.to_numeric(o["reach_share"], errors="coerce")
+    deprived = (100 * pd.to_numeric(o["reach_share_deciles_1_2"], errors="coerce")
+                if "reach_share_deciles_1_2" in o.columns else pd.Series(np.nan, index=o.index))
+    two = deprived.notna().any()
+    h = 0.38 if two else 0.6
+    ax.barh(y + (h / 2 if two else 0), overall.fillna(0), height=h, color=AFTER,
+            label="All areas")
+    if two:
+        ax.barh(y - h / 2, deprived.fillna(0), height=h, color=DEPRIVED,
+                label="Most deprived fifth (IMD deciles 1-2)")
+    for i in range(n):
+        text = "no plan" if not np.isfinite(overall.iloc[i]) else f"{overall.iloc[i]:.1f}%"
+        ax.text(max(overall.fillna(0).iloc[i], 0) + 1, y[i] + (h / 2 if two else 0), text,
+                va="center", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("Share of need-weighted children reached (%)")
+    ax.set_title("Need reached", loc="left")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=1,
+              fontsize=8)
+
+    parts = _envelope_parts(o)
+    left = np.zeros(n)
+    for col, label in ENVELOPE_PARTS:
+        vals = parts[col].fillna(0).to_numpy() / 1e6
+        if not vals.any():
+            continue
+        money.barh(y, vals, left=left, height=0.6, color=ENVELOPE_COLOURS[col], label=label,
+                   edgecolor="white", linewidth=0.5)
+        for i in range(n):
+            if vals[i] >= 0.6:
+                money.text(left[i] + vals[i] / 2, y[i], f"£{vals[i]:.1f}m", ha="center",
+                           va="center", fontsize=7,
+                           color="white" if col != "unspent" else "#333333")
+        left += vals
+    total = parts["envelope"].to_numpy(float) / 1e6
+    for i in range(n):
+        if np.isfinite(total[i]):
+            money.text(left[i] + 0.1, y[i], f"£{total[i]:.2f}m a year", va="center",
+                       fontsize=8)
+    top = np.nanmax(np.append(total, left)) if n else 1.0
+    money.set_xlim(0, (top if np.isfinite(top) and top > 0 else 1.0) * 1.28)
+    money.set_yticks(y, [""] * n)
+    money.set_xlabel("£ million a year")
+    money.set_title("Where each option's money goes", loc="left")
+    money.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3,
+                 fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _envelope_parts(o: pd.DataFrame) -> pd.DataFrame:
+    """The envelope columns, built from ``annual_cost`` and ``extra_funding`` for older
+    tables that lack them (everything spent on centres; extra funding as set aside)."""
+    cols = ["centres_cost", "outreach_cost", "grants", "set_aside", "unspent", "envelope"]
+    if all(c in o.columns for c in cols):
+        return o[cols].apply(pd.to_numeric, errors="coerce")
+    cost = pd.to_numeric(o.get("annual_cost"), errors="coerce")
+    extra = pd.to_numeric(o.get("extra_funding"), errors="coerce").fillna(0) \
+        if "extra_funding" in o.columns else pd.Series(0.0, index=o.index)
+    budget = pd.to_numeric(o.get("budget"), errors="coerce") if "budget" in o.columns \
+        else cost
+    out = pd.DataFrame({"centres_cost": cost, "outreach_cost": 0.0, "grants": 0.0,
+                        "set_aside": extra, "unspent": (budget - cost).clip(lower=0)})
+    out["envelope"] = budget.fillna(cost) + extra
+    return out
+
+
+def options_chart(options: pd.DataFrame, fmt: str = "svg") -> str | bytes:
+    """:func:`options_figure` as SVG text (option names are drawn as outlines, so none
+    reaches it as markup), or PNG bytes with ``fmt="png"``."""
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.8 * len(o) + 2.5), 3.8))
-        x = np.arange(len(o))
-        overall = 100 * pd.to_numeric(o["reach_share"], errors="coerce")
-        deprived = (100 * pd.to_numeric(o["reach_share_deciles_1_2"], errors="coerce")
-                    if "reach_share_deciles_1_2" in o.columns else None)
-        if deprived is not None and deprived.notna().any():
-            ax.bar(x - 0.2, overall.fillna(0), width=0.4, color=AFTER, label="All areas")
-            ax.bar(x + 0.2, deprived.fillna(0), width=0.4, color=DEPRIVED,
-                   label="Most deprived fifth (IMD deciles 1-2)")
-            top = np.fmax(overall.fillna(0), deprived.fillna(0))
-        else:
-            ax.bar(x, overall.fillna(0), width=0.6, color=AFTER, label="All areas")
-            top = overall.fillna(0)
-        for i, row in o.iterrows():
-            cost = pd.to_numeric(pd.Series([row.get("annual_cost")]), errors="coerce").iloc[0]
-            extra = pd.to_numeric(pd.Series([row.get("extra_funding")]), errors="coerce").iloc[0]
-            if not np.isfinite(overall.iloc[i]):
-                text = "no plan"
-            else:
-                text = f"£{cost / 1e6:.2f}m a year" if np.isfinite(cost) else ""
-                if np.isfinite(extra) and extra > 0:
-                    text += f"\n+ £{extra / 1e6:.2f}m grants"
-            ax.text(i, float(top.iloc[i]) + 2, text, ha="center", va="bottom", fontsize=8)
-        # "$" would start matplotlib's maths notation (and can fail to parse): draw it as text
-        labels = ["\n".join(textwrap.wrap(str(v), 22)).replace("$", r"\$") for v in o["option"]]
-        ax.set_xticks(x, labels, fontsize=8)
-        ax.set_ylabel("Need reached (%)")
-        ax.set_ylim(0, 118)
-        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=2)
-        ax.set_title("Options compared: share of need-weighted children reached", loc="left")
-        return _svg(fig)
+        return _svg(options_figure(options), fmt)

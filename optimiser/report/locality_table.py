@@ -3,6 +3,9 @@
 Columns (DESIGN.md, "Locality tables"), as ``COLUMNS`` lists them with their labels:
 
 ==========================  ===============================================================
+``district``                the council district(s) the locality lies in (areas' ``lad_name``
+                            or ``district``; two joined with "and" when a second holds at
+                            least a fifth of its children)
 ``children_0_4``            children aged 0-4 (ONS small-area estimates), sum of the areas
 ``children_0_19``           children and young people aged 0-19, sum of the areas
 ``imd_mean``                mean IMD 2019 score of the locality's areas (higher = more deprived)
@@ -21,7 +24,8 @@ Columns (DESIGN.md, "Locality tables"), as ``COLUMNS`` lists them with their lab
 ==========================  ===============================================================
 
 :func:`locality_table` gives the analyst's internal table (exact, unsuppressed: not for
-publication); :func:`publish_table` applies disclosure control for publication.
+publication); :func:`publish_table` applies disclosure control for publication. Rows are in
+need order (rank 1, the neediest, first), the county total last.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ TOTAL = "County total"
 #: column -> (label, kind); kinds drive the number formats in HTML and XLSX.
 COLUMNS: dict[str, tuple[str, str]] = {
     "locality": ("Locality", "text"),
+    "district": ("District", "text"),
     "children_0_4": ("Children 0-4", "count"),
     "children_0_19": ("Children 0-19", "count"),
     "imd_mean": ("IMD mean score", "decimal1"),
@@ -70,13 +75,45 @@ def _wmean(values: pd.Series, weights: pd.Series) -> float:
     return float((values[ok] * weights[ok]).sum() / w) if w > 0 else float("nan")
 
 
+#: A second district is named beside a locality's main one when it holds this share of the
+#: locality's children (a locality straddling a boundary, e.g. a town and its suburbs).
+SECOND_DISTRICT_SHARE = 0.2
+
+
+def locality_districts(areas: pd.DataFrame) -> pd.Series:
+    """Each locality's district(s), largest first, from the areas' ``lad_name`` (or
+    ``district``) weighted by children; empty when the areas carry no district.
+
+    >>> a = pd.DataFrame({"locality": ["X", "X", "X", "Y"], "population": [50, 30, 20, 10],
+    ...                   "lad_name": ["Oxford", "Oxford", "Cherwell", "Cherwell"]})
+    >>> locality_districts(a).to_dict()
+    {'X': 'Oxford and Cherwell', 'Y': 'Cherwell'}
+    """
+    col = next((c for c in ("lad_name", "district") if c in areas.columns), None)
+    if col is None:
+        return pd.Series(dtype=object)
+    pop = pd.to_numeric(areas["population"], errors="coerce").fillna(0)
+    frame = pd.DataFrame({"locality": areas["locality"].astype(str),
+                          "district": areas[col].fillna("").astype(str), "pop": pop})
+    frame = frame[frame["district"] != ""]
+    out = {}
+    for loc, part in frame.groupby("locality", sort=False):
+        by = part.groupby("district")["pop"].sum()
+        by = by.iloc[np.lexsort((by.index.to_numpy(), -by.to_numpy()))]
+        total = by.sum()
+        keep = [by.index[0]] + [d for d, v in by.iloc[1:2].items()
+                                if total > 0 and v / total >= SECOND_DISTRICT_SHARE]
+        out[loc] = " and ".join(keep)
+    return pd.Series(out, dtype=object)
+
+
 def locality_table(solved: Solved) -> pd.DataFrame:
     """The internal locality table (exact figures), indexed by locality, with a total row.
 
     Returns
     -------
     pandas.DataFrame
-        Index ``locality`` (the localities in the solved table's order, then ``TOTAL``);
+        Index ``locality`` (the localities by need index, highest first, then ``TOTAL``);
         columns ``COLUMNS`` (less ``locality``) and ``cases_source`` (``modelled`` |
         ``council`` | blank).
     """
@@ -157,8 +194,11 @@ def locality_table(solved: Solved) -> pd.DataFrame:
         if len(by_unit) and set(by_unit.index) & set(order):
             table.loc[order, "funding"] = by_unit.reindex(order).to_numpy(float)
             table.loc[TOTAL, "funding"] = float(by_unit.reindex(order).sum())
+    table["district"] = locality_districts(areas).reindex(table.index).fillna("").to_numpy()
+    by_need = table.loc[order].assign(_name=order).sort_values(
+        ["need_index", "_name"], ascending=[False, True], kind="mergesort", na_position="last")
     cols = [c for c in COLUMNS if c != "locality"] + ["cases_source"]
-    return table[cols]
+    return table.loc[[*by_need.index, TOTAL], cols]
 
 
 def has_funding(table: pd.DataFrame) -> bool:
@@ -197,7 +237,8 @@ def display_table(published: pd.DataFrame) -> pd.DataFrame:
     for col, (_label, kind) in COLUMNS.items():
         if col == "locality":
             continue
-        out[col] = [format_value(v, kind) for v in published[col]]
+        out[col] = ([str(v) if pd.notna(v) else "" for v in published[col]] if kind == "text"
+                    else [format_value(v, kind) for v in published[col]])
     out.insert(0, "locality", published.index.astype(str))
     return out.reset_index(drop=True)
 

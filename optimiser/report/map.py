@@ -97,8 +97,13 @@ def esc(value: object) -> str:
 
 
 def need_class(need: float) -> int:
-    """Index of the need class of a value (0 = lowest)."""
-    return int(np.searchsorted(NEED_BREAKS, need, side="right"))
+    """Index of the need class of a value (0 = lowest), of the value as shown (two decimals),
+    so a need shown as 0.80 is never labelled "under 0.8".
+
+    >>> need_class(0.7986), need_class(0.7949)
+    (1, 0)
+    """
+    return int(np.searchsorted(NEED_BREAKS, round(float(need), 2), side="right"))
 
 
 def need_band(need: float) -> str:

@@ -24,8 +24,10 @@ Both folders are written atomically (all or nothing) and deterministically.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -33,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
-from optimiser.files import atomic_output_dir, write_bytes, write_csv, write_json, write_text
+from optimiser.files import atomic_output_dir, write_bytes, write_csv, write_text
 from optimiser.model.words import plural as _n
 from optimiser.report import charts
 from optimiser.report.disclosure import DEFAULT_THRESHOLD
@@ -54,6 +56,7 @@ from optimiser.report.map import (
     DECISION_LABELS,
     REACH_LABELS,
     TO_OUTREACH,
+    AreaShapes,
     area_need_banded,
     area_shapes,
     build_map,
@@ -61,7 +64,9 @@ from optimiser.report.map import (
     need_band,
     replaced_by_outreach,
 )
-from optimiser.report.solved import Solved, read_solved, served_of_capacity
+from optimiser.report.pdf import pdf_images, render_pdf
+from optimiser.report.solved import Solved, read_options, read_solved, served_of_capacity
+from optimiser.report.static_map import static_map_png
 from optimiser.report.xlsx import SHEETS, build_workbook
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -103,8 +108,27 @@ def _safe_csv_text(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _locality_order(solved: Solved) -> list[str]:
-    order = list(solved.localities["locality"])
-    return order + [x for x in dict.fromkeys(solved.areas["locality"]) if x not in order]
+    """Localities in the locality table's order (neediest first)."""
+    return [x for x in locality_table(solved).index if x != TOTAL]
+
+
+def nearest_open_centre(solved: Solved) -> pd.Series:
+    """Each area's nearest open centre (name), the one ``travel_minutes`` is measured to.
+
+    From areas.csv ``nearest_site_id`` (written by ``solve``); for folders solved before that
+    column existed, the open site nearest in a straight line (blank without coordinates).
+    """
+    a, s = solved.areas, solved.sites
+    name = dict(zip(s["site_id"].astype(str), s["name"].astype(str), strict=True))
+    if "nearest_site_id" in a.columns:
+        return a["nearest_site_id"].map(lambda v: name.get(str(v), "") if pd.notna(v) else "")
+    open_ = s[s["decision"].astype(str).isin(["keep", "open_new"])]
+    if open_.empty or not {"x", "y"} <= set(a.columns) or a[["x", "y"]].isna().any().any():
+        return pd.Series("", index=a.index)
+    from scipy.spatial import cKDTree
+
+    _, k = cKDTree(open_[["x", "y"]].to_numpy(float)).query(a[["x", "y"]].to_numpy(float))
+    return pd.Series(open_["name"].astype(str).to_numpy()[k], index=a.index)
 
 
 def areas_changing_table(solved: Solved) -> pd.DataFrame:
@@ -114,13 +138,14 @@ def areas_changing_table(solved: Solved) -> pd.DataFrame:
     reach today are listed too (change ``Centre replaced by outreach``).
 
     Columns: ``locality, area_id, name, imd_decile, children, need, change, before, after,
-    nearest_site, travel_minutes``; sorted by locality (table order), losers first, then
-    areas whose centre is replaced by outreach, then gainers, each by need (highest first).
+    nearest_site`` (the nearest open centre, at any distance), ``travel_minutes`` (to it);
+    sorted by locality (the locality table's order: neediest first), losers first, then areas
+    whose centre is replaced by outreach, then gainers, each by need (highest first).
     """
     a = solved.areas
     replaced = replaced_by_outreach(a)
     sel = a[a["change"].isin(["gains", "loses"]) | replaced].copy()
-    site_name = dict(zip(solved.sites["site_id"], solved.sites["name"], strict=True))
+    nearest = nearest_open_centre(solved)
     before = (sel["reached_before"].map({True: "Reached", False: "Not reached"})
               if "reached_before" in sel.columns else pd.Series("n/a", index=sel.index))
     out = pd.DataFrame({
@@ -134,8 +159,7 @@ def areas_changing_table(solved: Solved) -> pd.DataFrame:
         "change": sel["change"].map(CHANGE_LABELS).where(~replaced[sel.index], TO_OUTREACH),
         "before": before,
         "after": sel["reached_by"].map(lambda v: REACH_LABELS.get(str(v), str(v))),
-        "nearest_site": (sel["site_id"].map(lambda s: site_name.get(s, "") if isinstance(s, str)
-                                            else "") if "site_id" in sel.columns else ""),
+        "nearest_site": nearest[sel.index],
         "travel_minutes": (pd.to_numeric(sel["travel_minutes"], errors="coerce")
                            if "travel_minutes" in sel.columns else np.nan),
     })
@@ -250,12 +274,14 @@ EQUALITY_COLUMNS = [("imd_decile", "IMD decile"), ("areas", "Areas"),
                     ("areas_to_outreach", "Areas whose centre is replaced by outreach")]
 
 
-OPTION_COLUMNS = [("option", "Option", "text"), ("budget", "Budget", "money"),
-                  ("annual_cost", "Annual cost", "money"),
-                  ("extra_funding", "Extra funding", "money"),
+OPTION_COLUMNS = [("title", "Option", "text"), ("envelope", "Whole budget", "money"),
+                  ("centres_cost", "Centres", "money"),
+                  ("outreach_cost", "Outreach workers", "money"),
+                  ("grants", "Grants", "money"), ("set_aside", "Set aside", "money"),
+                  ("unspent", "Not spent", "money"),
                   ("reach_share", "Need reached", "percent"),
                   ("reach_share_deciles_1_2", "Need reached, IMD deciles 1-2", "percent"),
-                  ("sites", "Centres", "int"), ("outreach_workers", "Outreach workers", "int"),
+                  ("sites", "Centres open", "int"), ("outreach_workers", "Outreach workers", "int"),
                   ("localities_below_floor", "Localities below their floor", "int"),
                   ("areas_losing_access", "Areas losing access", "int"),
                   ("mean_travel_minutes", "Mean travel time (min)", "decimal1"),
@@ -263,14 +289,27 @@ OPTION_COLUMNS = [("option", "Option", "text"), ("budget", "Budget", "money"),
 
 
 def options_table(compare: pd.DataFrame) -> pd.DataFrame:
-    """The options side by side (from ``compare.csv``), the columns the pack shows."""
+    """The options side by side (from ``compare.csv``), the columns the pack shows.
+
+    Every option's whole envelope is shown the same way (:data:`optimiser.compare.
+    ENVELOPE_PARTS`); a table written before those columns existed gets them from
+    ``annual_cost`` and ``extra_funding``. ``option`` keeps the scenario's name.
+    """
+    from optimiser.compare import option_title
+
     out = pd.DataFrame(index=compare.index)
+    money = charts._envelope_parts(compare)
     for col, _label, kind in OPTION_COLUMNS:
-        if col in compare.columns:
+        if col in money.columns:
+            out[col] = money[col]
+        elif col in compare.columns:
             out[col] = compare[col]
         else:
             out[col] = "" if kind == "text" else np.nan
-    out["option"] = out["option"].astype(str)
+    out.insert(0, "option", compare["option"].astype(str))
+    titles = compare["title"] if "title" in compare.columns else pd.Series(np.nan, compare.index)
+    out["title"] = [t if isinstance(t, str) and t.strip() else option_title({}, o)
+                    for t, o in zip(titles, out["option"], strict=True)]
     out["notes"] = out["notes"].fillna("").astype(str)
     if "status" in compare.columns:
         # An option without a plan (e.g. infeasible) says why its figures are blank.
@@ -280,6 +319,67 @@ def options_table(compare: pd.DataFrame) -> pd.DataFrame:
             f"No plan: the solver found this option {st or 'unsolved'}. {n}".strip()
             for st, n in zip(status[no_plan], out.loc[no_plan, "notes"], strict=True)]
     return out.reset_index(drop=True)
+
+
+def money_rows(solved: Solved) -> list[tuple[str, str]]:
+    """Where the option's money goes, one line per part, adding up to its whole envelope
+    (the same parts as ``compare.csv``; :func:`optimiser.compare.envelope`)."""
+    from optimiser.compare import envelope
+
+    sol = solved.solution
+    settings = sol.get("settings") or {}
+    parts = envelope(sol)
+    years = settings.get("annualise_years")
+    workers = int(sum((sol.get("outreach") or {}).values()))
+    rows = [("Centres: running costs" + (f", and one-off costs spread over {years:g} years"
+                                         if years else ""), parts["centres_cost"]),
+            (f"Outreach workers ({workers})", parts["outreach_cost"])]
+    for key, what in (("grants", "Grants"), ("set_aside", "Set aside")):
+        for label, amount in (settings.get(key) or {}).items():
+            rows.append((f"{what}: {label}", amount))
+    rows.append(("Not spent", parts["unspent"]))
+    out = [(label, format_value(v, "money")) for label, v in rows]
+    return [*out, ("Whole budget", format_value(parts["envelope"], "money"))]
+
+
+def glossary(solved: Solved) -> list[tuple[str, str]]:
+    """The words the pack uses, in plain English (figures from this option's settings)."""
+    settings = solved.solution.get("settings") or {}
+    caseload = (settings.get("outreach") or {}).get("caseload")
+    cap = (pd.to_numeric(solved.sites["capacity"], errors="coerce")
+           if "capacity" in solved.sites.columns else pd.Series(dtype=float))
+    hub = cap[solved.sites["tier"].astype(str) == "hub"].median() if len(cap) else np.nan
+    spoke = cap[solved.sites["tier"].astype(str) == "spoke"].median() if len(cap) else np.nan
+    sizes = (f" In this plan a hub works with about {hub:,.0f} children a year"
+             + (f" and a spoke with about {spoke:,.0f}" if pd.notna(spoke) else "") + "."
+             if pd.notna(hub) else "")
+    served = ("A child is served when they have a place at an open centre they can travel to, "
+              "or with an outreach worker. Fewer families use a centre the further away it is."
+              if solved.service_model else
+              "An area is reached when an open centre is within the travel-time limit, or in "
+              "part when an outreach worker covers it.")
+    return [
+        ("Need index", "How much support an area's children are likely to need, compared with "
+         "the county average. 1 is average; 2 means about twice the average need. It combines "
+         "deprivation, children in need, child protection plans and the share of young "
+         "children."),
+        ("Need-weighted children", "Children counted by their area's need index: a child in an "
+         "area with need 2 counts as two children, a child in an area with need 0.5 as half. "
+         "It shows where need is, not just where children live."),
+        ("Served (reached)", served + " The share of need served is the need-weighted "
+         "children served out of all need-weighted children."),
+        ("Capacity", "How many children a centre's staff can work with in a year; a full "
+         "centre cannot take more." + sizes),
+        ("Outreach", "Family support workers who visit families at home or meet them nearby, "
+         "so families need not travel to a centre"
+         + (f"; each works with about {caseload:,.0f} children a year." if caseload else ".")),
+        ("Hub and spoke", "A hub is a centre open all week with the full service; a spoke is a "
+         "smaller site with sessions, linked to a hub."),
+        ("IMD decile", "Where an area ranks on the Index of Multiple Deprivation: decile 1 is "
+         "England's most deprived tenth of neighbourhoods, decile 10 the least deprived."),
+        ("c", "A small number hidden to protect families' privacy (see 'Publishing small "
+         "numbers')."),
+    ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -527,7 +627,7 @@ def notes(solved: Solved, threshold: int, suppress: Sequence[str]) -> list[tuple
     """The Notes sheet and the pack's notes: sources, method, modelled figures, licence."""
     prep = solved.prepare
     rows: list[tuple[str, str]] = []
-    rows.append(("Option", f"{solved.name} ({solved.solution.get('objective', '')}; solver "
+    rows.append(("Option", f"{solved.title} ({solved.solution.get('objective', '')}; solver "
                            f"status {solved.solution.get('status', '')})."))
     sources = prep.get("sources") or []
     if sources:
@@ -643,16 +743,169 @@ def _html_rows(frame: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> 
             for _, row in frame.iterrows()]
 
 
+@dataclass
+class _Page:
+    """One option's page of the pack: its template context, files and counts."""
+
+    solved: Solved
+    ctx: dict
+    files: dict[str, str | bytes]
+    suppressed: int
+    counts: dict[str, int]
+    circles: bool
+    funding: bool
+    internal: pd.DataFrame
+    shapes: AreaShapes
+
+
+def _deprivation_index(solved: Solved) -> str:
+    """The deciles' index, as the charts label it: IMD 2025 on the 2025 vintage."""
+    vintage = solved.prepare.get("vintage") or {}
+    return "IMD 2025" if isinstance(vintage, dict) and vintage.get("key") == "2025" \
+        else "IMD 2019"
+
+
+def _option_page(solved: Solved, *, threshold: int, suppress: Sequence[str],
+                 self_contained: bool, prefix: str, anchor: str, note: str,
+                 env: jinja2.Environment) -> _Page:
+    """Tables, map, charts and words of one option; its files named under ``prefix``."""
+    internal = locality_table(solved)
+    if TOTAL in set(solved.localities["locality"]):
+        raise InputError(f"a locality is called '{TOTAL}', the name of the total row",
+                         file=solved.folder / "localities.csv", column="locality",
+                         hint="rename the locality")
+    published, mask = publish_table(internal, threshold, suppress)
+    display = display_table(published)
+    loc_columns = _locality_header(solved, internal)
+    funding = has_funding(internal)
+    changing = areas_changing_table(solved)
+    if not solved.network_known:
+        changing = changing.iloc[0:0]  # no "before": nothing gains or loses
+    sites = sites_table(solved)
+    equality = equality_table(solved)
+    facts = summary_facts(solved, equality)
+    note_rows = notes(solved, threshold, suppress)
+    shapes = area_shapes(solved)
+    map_html = build_map(solved, display, self_contained=self_contained, shapes=shapes)
+    index = _deprivation_index(solved)
+    decile_svg = charts.reach_by_decile_chart(equality, index) if not equality.empty else None
+    service_words = (service_paragraph(solved.solution.get("settings") or {}, solved.sites)
+                     if solved.service_model else "")
+    ctx = {
+        "title": solved.title, "name": solved.name, "anchor": anchor, "prefix": prefix,
+        "note": note, "facts": facts, "money": money_rows(solved),
+        "loc_columns": loc_columns,
+        "loc_rows": _html_rows(display, [(c, lab, "text") for c, lab, _k in loc_columns]),
+        "funding": funding, "funding_purpose": solved.allocation_purpose,
+        "modelled": solved.modelled_cases, "threshold": threshold,
+        "changing_groups": [(loc, _html_rows(part, AREA_COLUMNS[1:]))
+                            for loc, part in changing.groupby("locality", sort=False)]
+        if solved.network_known else [],
+        "network_known": solved.network_known,
+        "equality_rows": _equality_rows(equality),
+        "equality_sentences": equality_sentences(equality),
+        "decile_chart": f"{prefix}charts/reach_by_imd_decile.svg" if decile_svg else None,
+        "decile_png": (charts.reach_by_decile_chart(equality, index, fmt="png") if decile_svg
+                       else b""),
+        "service_words": service_words, "settings": solved.solution.get("settings") or {},
+        "circles": shapes.circles, "map_src": f"{prefix}map.html",
+        "static_map": static_map_png(solved, shapes),
+        "files": _page_files(prefix, not equality.empty),
+    }
+    names = ["locality", "name", "nearest_site"]
+    files: dict[str, str | bytes] = {
+        "map.html": map_html,
+        "localities.html": env.get_template("localities.html.j2").render(
+            la=solved.la_name, name=solved.title, total_label=TOTAL, ogl=OGL, **{
+                k: ctx[k] for k in ("loc_columns", "loc_rows", "funding", "funding_purpose",
+                                    "threshold", "modelled")}),
+        "localities.csv": _csv_text(_safe_csv_text(csv_table(published), names)),
+        "areas_changing.csv": _csv_text(_safe_csv_text(changing, names), float_format="%.4g"),
+        "sites.csv": _csv_text(_safe_csv_text(sites, names)),
+        XLSX_NAME: build_workbook(
+            csv_table(published), loc_columns, changing, AREA_COLUMNS, sites, SITE_COLUMNS,
+            note_rows, empty_changes=(UNKNOWN_NETWORK if not solved.network_known else
+                                      "No area gains or loses access under this option.")),
+    }
+    if not equality.empty:
+        published_eq = equality.copy()
+        if area_need_banded(solved):
+            # a decile of one area would give that area's exact need away
+            published_eq["need_total"] = (published_eq["need_total"] / 50).round() * 50
+        files["equality_by_imd_decile.csv"] = _csv_text(published_eq, float_format="%.6g")
+    if decile_svg:
+        files["charts/reach_by_imd_decile.svg"] = decile_svg
+    return _Page(solved=solved, ctx=ctx, files={prefix + k: v for k, v in files.items()},
+                 suppressed=int(mask.to_numpy().sum()), counts=map_counts(solved),
+                 circles=shapes.circles, funding=funding, internal=internal, shapes=shapes)
+
+
+def _page_files(prefix: str, equality: bool) -> list[tuple[str, str]]:
+    """The downloads of one option's page: (file, what it holds)."""
+    out = [(XLSX_NAME, "sheets " + ", ".join(SHEETS)),
+           ("localities.csv", "the locality table"),
+           ("areas_changing.csv", "every area that gains or loses access"),
+           ("sites.csv", "every site and what this option does with it")]
+    if equality:
+        out.append(("equality_by_imd_decile.csv", "reach by deprivation decile"))
+    out.append(("map.html", "the interactive map (works without an internet connection)"))
+    out.append((GPKG_NAME, "the plan's areas, sites and localities for GIS (GeoPackage)"))
+    return [(prefix + f, what) for f, what in out]
+
+
+def _equality_rows(equality: pd.DataFrame) -> list[list[str]]:
+    return [
+        [f"{int(r.imd_decile)}", f"{int(r.areas)}", format_value(r.share_before, "percent"),
+         format_value(r.share_after, "percent"),
+         f"{r.change_points:+.1f}" if np.isfinite(r.change_points) else "n/a",
+         format_value(r.areas_gains, "int"), format_value(r.children_gains, "count"),
+         format_value(r.areas_loses, "int"), format_value(r.children_loses, "count"),
+         format_value(r.areas_to_outreach, "int")]
+        for r in equality.itertuples()] if not equality.empty else []
+
+
+def _csv_text(frame: pd.DataFrame, float_format: str | None = None) -> str:
+    """CSV text as :func:`optimiser.files.write_csv` writes it (booleans as true/false)."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map({True: "true", False: "false"})
+    return out.to_csv(index=False, float_format=float_format, lineterminator="\n")
+
+
+def _read_pack_input(folder: Path) -> tuple[list[Solved], pd.DataFrame | None,
+                                           pd.DataFrame | None, list[str]]:
+    """The options the pack describes: a solved folder (one option), or the folder
+    ``optimiser compare`` writes (every option with a plan, in the table's order).
+
+    Returns the solved options, the comparison table, the sweep and each option's note.
+    """
+    if not (folder / "solution.json").is_file() and not (folder / "compare.csv").is_file():
+        raise InputError("the folder has neither solution.json (written by 'optimiser solve') "
+                         "nor compare.csv (written by 'optimiser compare')", file=folder,
+                         hint="give the folder one of those commands wrote with --out")
+    if not (folder / "solution.json").is_file():
+        compare, solved, sweep = read_options(folder)
+        notes_col = (compare["notes"].fillna("").astype(str) if "notes" in compare.columns
+                     else pd.Series("", index=compare.index))
+        by_name = dict(zip(compare["option"].astype(str), notes_col, strict=True))
+        return solved, compare, sweep, [by_name.get(s.name, "") for s in solved]
+    lead = read_solved(folder)
+    return [lead], lead.compare, lead.sweep, [""]
+
+
 def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT_THRESHOLD,
                self_contained: bool = True, *,
                suppress: Sequence[str] = SUPPRESSED_COLUMNS,
                disclosure_control: bool = True) -> str:
-    """Map, locality tables and consultation pack from a solved folder.
+    """Map, locality tables and consultation pack (web pages and ``pack.pdf``).
 
     Parameters
     ----------
     solved_dir
-        The folder written by ``optimiser solve``.
+        The folder written by ``optimiser solve`` (a pack about one option, with the options
+        compared when a ``compare.csv`` is found beside it), or the folder written by
+        ``optimiser compare`` (one page per option with a plan, and the comparison).
     out
         The pack folder (replaced whole). The unsuppressed internal tables go to
         ``<out>-internal`` beside it.
@@ -689,155 +942,107 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
     if unknown:
         raise InputError(f"cannot suppress unknown column '{unknown[0]}'", column="--suppress",
                          hint=f"name counts of children: {', '.join(counts)}")
-    solved = read_solved(solved_dir)
-    out = Path(out)
-    if out.resolve() == Path(solved_dir).resolve():
+    solved_dir, out = Path(solved_dir), Path(out)
+    if not solved_dir.is_dir():
+        raise InputError("the solved folder does not exist", file=solved_dir,
+                         hint="run 'optimiser solve SCENARIO.yaml --out DIR' (or 'optimiser "
+                         "compare') first and give DIR")
+    if out.resolve() == solved_dir.resolve():
         raise InputError("the pack folder is the solved folder", file=out,
                          hint="give another folder with --out: the pack replaces it whole")
+    solveds, compare, sweep, option_notes = _read_pack_input(solved_dir)
     from optimiser.files import check_output_dir
 
+    reads = [solved_dir, *(f for s in solveds for f in s.inputs)]
     internal_dir = out.parent / f"{out.name}-internal"
     for folder in (out, internal_dir):  # before the work, not only when writing
-        check_output_dir(folder.resolve(), solved.inputs)
-
-    internal = locality_table(solved)
-    if TOTAL in set(solved.localities["locality"]):
-        raise InputError(f"a locality is called '{TOTAL}', the name of the total row",
-                         file=solved.folder / "localities.csv", column="locality",
-                         hint="rename the locality")
-    published, mask = publish_table(internal, threshold, suppress)
-    display = display_table(published)
-    loc_columns = _locality_header(solved, internal)
-    funding = has_funding(internal)
-
-    changing = areas_changing_table(solved)
-    if not solved.network_known:
-        changing = changing.iloc[0:0]  # no "before": nothing gains or loses
-    sites = sites_table(solved)
-    equality = equality_table(solved)
-    facts = summary_facts(solved, equality)
-    note_rows = notes(solved, threshold, suppress)
-
-    options = options_table(solved.compare) if solved.compare is not None else None
-
-    shapes = area_shapes(solved)
-    map_html = build_map(solved, display, self_contained=self_contained, shapes=shapes)
-
-    decile_svg = None
-    if not equality.empty:
-        vintage = solved.prepare.get("vintage") or {}
-        decile_svg = charts.reach_by_decile_chart(
-            equality, "IMD 2025" if isinstance(vintage, dict) and vintage.get("key") == "2025"
-            else "IMD 2019")
+        check_output_dir(folder.resolve(), reads)
+    env = _env()
+    pages = []
+    for i, (solved, note) in enumerate(zip(solveds, option_notes, strict=True)):
+        slug = _slug(solved.name)
+        pages.append(_option_page(
+            solved, threshold=threshold, suppress=suppress, self_contained=self_contained,
+            prefix="" if i == 0 else f"options/{slug}/", anchor="" if i == 0 else f"{slug}-",
+            note=note, env=env))
+    lead = pages[0].solved
+    options = options_table(compare) if compare is not None else None
     options_svg = charts.options_chart(options) if options is not None and len(options) else None
     budget_svg = None
-    if solved.sweep is not None and len(solved.sweep):
-        budget = (solved.solution.get("settings") or {}).get("budget")
-        budget_svg = charts.reach_budget_chart(solved.sweep,
-                                               float(budget) if budget else None)
-
-    xlsx_localities = csv_table(published)
-    xlsx_bytes = build_workbook(xlsx_localities, loc_columns, changing, AREA_COLUMNS, sites,
-                                SITE_COLUMNS, note_rows,
-                                empty_changes=(UNKNOWN_NETWORK if not solved.network_known else
-                                               "No area gains or loses access under this "
-                                               "option."))
-
-    env = _env()
-    loc_rows = _html_rows(display, [(c, lab, "text") for c, lab, _k in loc_columns])
-    service_words = (service_paragraph(solved.solution.get("settings") or {}, solved.sites)
-                     if solved.service_model else "")
+    budget = (lead.solution.get("settings") or {}).get("budget")
+    # one option's budget is marked on the sweep; with several, none is "this option"
+    budget_mark = float(budget) if budget and len(pages) == 1 else None
+    if sweep is not None and len(sweep):
+        budget_svg = charts.reach_budget_chart(sweep, budget_mark)
+    axis = charts.fitted_percent_axis(charts.sweep_percents(sweep)) \
+        if sweep is not None and len(sweep) else (0.0, 100.0)
     ctx = {
-        "title": f"{solved.la_name}: family centres consultation",
-        "name": solved.name, "la": solved.la_name, "facts": facts,
-        "loc_columns": loc_columns, "loc_rows": loc_rows, "total_label": TOTAL,
-        "funding": funding, "funding_purpose": solved.allocation_purpose,
-        "threshold": threshold, "modelled": solved.modelled_cases,
-        "data_vintage": (solved.prepare.get("vintage")
-                         if isinstance(solved.prepare.get("vintage"), dict) else None),
-        "disclosure_control": disclosure_control,
-        "changing_groups": [
-            (loc, _html_rows(part, AREA_COLUMNS[1:]))
-            for loc, part in changing.groupby("locality", sort=False)]
-        if solved.network_known else [],
-        "network_known": solved.network_known, "unknown_network": UNKNOWN_NETWORK,
+        "title": _capital(f"{lead.la_name}: family centres consultation"), "la": lead.la_name,
+        "pages": [p.ctx for p in pages], "multi": len(pages) > 1,
+        "name": lead.name, "lead_title": lead.title, "facts": pages[0].ctx["facts"],
+        "total_label": TOTAL, "threshold": threshold, "unknown_network": UNKNOWN_NETWORK,
+        "area_columns": AREA_COLUMNS[1:], "equality_columns": EQUALITY_COLUMNS,
         "options_columns": [label for _c, label, _k in OPTION_COLUMNS],
         "options_rows": (_html_rows(options, OPTION_COLUMNS) if options is not None else []),
-        "area_columns": AREA_COLUMNS[1:],
-        "equality_columns": EQUALITY_COLUMNS,
-        "equality_rows": [
-            [f"{int(r.imd_decile)}", f"{int(r.areas)}", format_value(r.share_before, "percent"),
-             format_value(r.share_after, "percent"),
-             f"{r.change_points:+.1f}" if np.isfinite(r.change_points) else "n/a",
-             format_value(r.areas_gains, "int"), format_value(r.children_gains, "count"),
-             format_value(r.areas_loses, "int"), format_value(r.children_loses, "count"),
-             format_value(r.areas_to_outreach, "int")]
-            for r in equality.itertuples()] if not equality.empty else [],
-        "equality_sentences": equality_sentences(equality),
-        "decile_chart": decile_svg is not None, "budget_chart": budget_svg is not None,
-        "budget_sentence": budget_sentence(solved.sweep, service=bool(service_words)),
-        "service_words": service_words,
         "options_chart": options_svg is not None,
+        "options_png": charts.options_chart(options, fmt="png") if options_svg else b"",
         "option_names": list(options["option"]) if options is not None else [],
-        "notes": note_rows, "ogl": OGL, "xlsx": XLSX_NAME, "sheets": SHEETS,
-        "circles": shapes.circles,
-        "settings": solved.solution.get("settings") or {},
+        "budget_chart": budget_svg is not None,
+        "budget_png": charts.reach_budget_chart(sweep, budget_mark, fmt="png")
+        if budget_svg else b"",
+        "budget_sentence": " ".join(x for x in (
+            budget_sentence(sweep, service=lead.service_model), charts.axis_note(*axis)) if x),
+        "notes": notes(lead, threshold, suppress), "glossary": glossary(lead),
+        "ogl": OGL, "xlsx": XLSX_NAME, "sheets": SHEETS,
+        "settings": lead.solution.get("settings") or {},
+        "service_words": pages[0].ctx["service_words"], "modelled": lead.modelled_cases,
+        "data_vintage": (lead.prepare.get("vintage")
+                         if isinstance(lead.prepare.get("vintage"), dict) else None),
+        "disclosure_control": disclosure_control,
     }
     index_html = env.get_template("index.html.j2").render(**ctx)
-    table_html = env.get_template("localities.html.j2").render(**ctx)
+    pdf = render_pdf(env.get_template("pack_pdf.html.j2").render(**ctx, **pdf_images(ctx)))
 
-    counts = map_counts(solved)
+    files: dict[str, str | bytes] = {"index.html": index_html, "pack.pdf": pdf}
+    for page in pages:
+        files.update(page.files)
+    if options is not None:
+        files["options_compared.csv"] = _csv_text(_safe_csv_text(options,
+                                                                 ["option", "title", "notes"]))
+    if budget_svg:
+        files["charts/reach_by_budget.svg"] = budget_svg
+    if options_svg:
+        files["charts/options_compared.svg"] = options_svg
     meta = {
-        "scenario": solved.name, "solved_folder": Path(solved_dir).resolve().name,
+        "scenario": lead.name, "solved_folder": solved_dir.resolve().name,
         "threshold": threshold, "disclosure_control": disclosure_control,
         "suppressed_columns": list(suppress),
-        "suppressed_cells": int(mask.to_numpy().sum()), "self_contained": self_contained,
-        "modelled_cases": solved.modelled_cases, "area_polygons": counts["areas"],
-        "site_markers": counts["sites"], "areas_drawn_as_circles": shapes.circles,
-        "localities": len(solved.localities), "funding": funding,
-        "files": sorted(["index.html", "map.html", "localities.csv", "localities.html", XLSX_NAME,
-                         "areas_changing.csv", "sites.csv", "equality_by_imd_decile.csv",
-                         "pack.json", GPKG_NAME]
-                        + (["options_compared.csv"] if options is not None else [])
-                        + (["charts/reach_by_imd_decile.svg"] if decile_svg else [])
-                        + (["charts/reach_by_budget.svg"] if budget_svg else [])
-                        + (["charts/options_compared.svg"] if options_svg else [])),
+        "suppressed_cells": sum(p.suppressed for p in pages), "self_contained": self_contained,
+        "modelled_cases": lead.modelled_cases, "area_polygons": pages[0].counts["areas"],
+        "site_markers": pages[0].counts["sites"], "areas_drawn_as_circles": pages[0].circles,
+        "localities": len(lead.localities), "funding": pages[0].funding,
+        "options": [{"option": p.solved.name, "title": p.solved.title,
+                     "folder": p.ctx["prefix"] or "."} for p in pages],
+        "files": sorted([*files, "pack.json", *(p.ctx["prefix"] + GPKG_NAME for p in pages)]),
         "sheets": list(SHEETS),
     }
-    names = ["locality", "name", "nearest_site"]
-    with atomic_output_dir(out, reads=solved.inputs) as tmp:
-        write_text(tmp / "index.html", index_html)
-        write_text(tmp / "map.html", map_html)
-        write_text(tmp / "localities.html", table_html)
-        write_csv(tmp / "localities.csv", _safe_csv_text(csv_table(published), names))
-        write_csv(tmp / "areas_changing.csv", _safe_csv_text(changing, names),
-                  float_format="%.4g")
-        write_csv(tmp / "sites.csv", _safe_csv_text(sites, names))
-        write_plan(solved, tmp, threshold, suppress, shapes=shapes.shapes)
-        if not equality.empty:
-            published_eq = equality.copy()
-            if area_need_banded(solved):
-                # a decile of one area would give that area's exact need away
-                published_eq["need_total"] = (published_eq["need_total"] / 50).round() * 50
-            write_csv(tmp / "equality_by_imd_decile.csv", published_eq, float_format="%.6g")
-        else:
-            meta["files"].remove("equality_by_imd_decile.csv")
-        write_bytes(tmp / XLSX_NAME, xlsx_bytes)
-        if options is not None:
-            write_csv(tmp / "options_compared.csv", _safe_csv_text(options, ["option", "notes"]))
-        if decile_svg:
-            write_text(tmp / "charts" / "reach_by_imd_decile.svg", decile_svg)
-        if budget_svg:
-            write_text(tmp / "charts" / "reach_by_budget.svg", budget_svg)
-        if options_svg:
-            write_text(tmp / "charts" / "options_compared.svg", options_svg)
-        write_json(tmp / "pack.json", meta)
+    files["pack.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+    with atomic_output_dir(out, reads=reads) as tmp:
+        for name, content in files.items():
+            if isinstance(content, bytes):
+                write_bytes(tmp / name, content)
+            else:
+                write_text(tmp / name, content)
+        for page in pages:
+            write_plan(page.solved, tmp / page.ctx["prefix"], threshold, suppress,
+                       shapes=page.shapes.shapes)
 
-    with atomic_output_dir(internal_dir, reads=solved.inputs) as tmp:
-        full = internal.copy()
-        full.insert(0, "locality", full.index.astype(str))
-        write_csv(tmp / "localities_NOT_FOR_PUBLICATION.csv",
-                  _safe_csv_text(full.reset_index(drop=True), ["locality"]))
+    with atomic_output_dir(internal_dir, reads=reads) as tmp:
+        for page in pages:
+            full = page.internal.copy()
+            full.insert(0, "locality", full.index.astype(str))
+            write_csv(tmp / page.ctx["prefix"] / "localities_NOT_FOR_PUBLICATION.csv",
+                      _safe_csv_text(full.reset_index(drop=True), ["locality", "district"]))
         write_text(tmp / "README.txt",
                    f"{NOT_FOR_PUBLICATION}\n\nThese tables are the analyst's exact figures, "
                    "without disclosure control: small counts of children in need and on "
@@ -845,11 +1050,24 @@ def build_pack(solved_dir: str | Path, out: str | Path, threshold: int = DEFAULT
                    f"the team or attach to a consultation. The publishable pack is {out.name}/."
                    "\n")
     seconds = time.perf_counter() - t0
-    return (f"pack written to {out} in {seconds:.1f} s: index.html, map.html "
-            f"({counts['areas']} areas, {counts['sites']} sites"
+    n_cells = meta["suppressed_cells"]
+    return (f"pack written to {out} in {seconds:.1f} s: index.html, pack.pdf"
+            + (f" ({_n(len(pages), 'option')})" if len(pages) > 1 else "")
+            + f", map.html ({pages[0].counts['areas']} areas, {pages[0].counts['sites']} sites"
             f"{', self-contained' if self_contained else ''}), {XLSX_NAME}, CSVs; "
-            f"{int(mask.to_numpy().sum())} cells suppressed (threshold {threshold}); "
+            f"{n_cells} cells suppressed (threshold {threshold}); "
             f"internal tables ({NOT_FOR_PUBLICATION}) in {internal_dir}")
+
+
+def _capital(text: str) -> str:
+    """The first letter a capital ("the county: ..." when the council is not known)."""
+    return text[:1].upper() + text[1:]
+
+
+def _slug(name: str) -> str:
+    from optimiser.compare import _slug as slug
+
+    return slug(name)
 
 
 __all__ = ["build_pack"]

@@ -13,6 +13,7 @@ relies on and names the file and column of any problem. Optional extras are pick
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,13 @@ class Solved:
         return str(scen or settings.get("name") or self.folder.name)
 
     @property
+    def title(self) -> str:
+        """The option's title for people: the scenario's ``title``, else its name in words."""
+        from optimiser.compare import option_title
+
+        return option_title(self.solution.get("settings") or {}, self.name)
+
+    @property
     def la_name(self) -> str:
         la = self.prepare.get("la") or {}
         return str(la.get("name") or "the county")
@@ -186,6 +194,7 @@ def read_solved(folder: str | Path) -> Solved:
             areas[col] = parse_bool_column(areas, col, file=folder / "areas.csv")
     if "open" in sites.columns and not pd.api.types.is_bool_dtype(sites["open"]):
         sites["open"] = parse_bool_column(sites, "open", file=folder / "sites.csv")
+    sites["name"] = opened_names(sites)
 
     instance_dir = None
     prepare: dict = {}
@@ -215,26 +224,10 @@ def read_solved(folder: str | Path) -> Solved:
         meta_path = folder / "allocation.json"
         if meta_path.is_file():
             allocation_purpose = str(_read_json(meta_path).get("purpose", "") or "")
-    sweep = None
     sweep_path = _find(folder, "sweep.csv", "sweep")
-    if sweep_path is not None:
-        # A budget with no plan (infeasible) has blank figures: required columns, blank cells.
-        sweep = read_table(sweep_path, required=SWEEP_REQUIRED[:1],
-                           numeric=["budget", "reach_share", "reach_share_deciles_1_2", "sites",
-                                    "outreach_workers", "gap"],
-                           what="sweep table").sort_values("budget").reset_index(drop=True)
-        _require_columns(sweep, SWEEP_REQUIRED, sweep_path)
-    compare = None
+    sweep = _read_sweep(sweep_path) if sweep_path is not None else None
     compare_path = _find(folder, "compare.csv", "options")
-    if compare_path is not None:
-        # An option with no plan (infeasible) has blank figures, as for the sweep.
-        compare = read_table(compare_path, required=COMPARE_REQUIRED[:1],
-                             numeric=["budget", "annual_cost", "reach_share",
-                                      "reach_share_deciles_1_2", "sites", "outreach_workers",
-                                      "areas_losing_access", "mean_travel_minutes",
-                                      "extra_funding"],
-                             text=["option", "notes", "status"], what="options comparison")
-        _require_columns(compare, COMPARE_REQUIRED, compare_path)
+    compare = _read_compare(compare_path) if compare_path is not None else None
     scen = folder / "scenario.yaml"
     scenario_text = scen.read_text(encoding="utf-8") if scen.is_file() else ""
     return Solved(folder=folder, solution=solution, areas=areas, sites=sites,
@@ -244,6 +237,80 @@ def read_solved(folder: str | Path) -> Solved:
                   scenario_text=scenario_text,
                   inputs=[p for p in (folder, instance_dir, sweep_path, compare_path)
                           if p is not None])
+
+
+CANDIDATE_MARK = re.compile(r"\s*\(candidate\)\s*$", re.IGNORECASE)
+
+
+def opened_names(sites: pd.DataFrame) -> pd.Series:
+    """Site names, without the "(candidate)" that generated sites carry once the plan opens
+    them (a new centre is no longer a candidate).
+
+    >>> s = pd.DataFrame({"name": ["Bicester centre hub (candidate)", "Wantage (candidate)"],
+    ...                   "decision": ["open_new", "not_opened"]})
+    >>> opened_names(s).tolist()
+    ['Bicester centre hub', 'Wantage (candidate)']
+    """
+    names = sites["name"].astype(str)
+    if "decision" not in sites.columns:
+        return names
+    opened = sites["decision"].astype(str).isin(["open_new", "keep"])
+    return names.where(~opened, names.str.replace(CANDIDATE_MARK, "", regex=True))
+
+
+def _read_sweep(path: Path) -> pd.DataFrame:
+    # A budget with no plan (infeasible) has blank figures: required columns, blank cells.
+    sweep = read_table(path, required=SWEEP_REQUIRED[:1],
+                       numeric=["budget", "reach_share", "reach_share_deciles_1_2", "sites",
+                                "outreach_workers", "gap"],
+                       what="sweep table").sort_values("budget").reset_index(drop=True)
+    _require_columns(sweep, SWEEP_REQUIRED, path)
+    return sweep
+
+
+COMPARE_MONEY = ["budget", "annual_cost", "extra_funding", "envelope", "centres_cost",
+                 "outreach_cost", "grants", "set_aside", "unspent"]
+
+
+def _read_compare(path: Path) -> pd.DataFrame:
+    # An option with no plan (infeasible) has blank figures, as for the sweep.
+    compare = read_table(path, required=COMPARE_REQUIRED[:1],
+                         numeric=[*COMPARE_MONEY, "reach_share", "reach_share_deciles_1_2",
+                                  "sites", "outreach_workers", "areas_losing_access",
+                                  "mean_travel_minutes"],
+                         text=["option", "title", "notes", "status"], what="options comparison")
+    _require_columns(compare, COMPARE_REQUIRED, path)
+    return compare
+
+
+def read_options(folder: str | Path) -> tuple[pd.DataFrame, list[Solved], pd.DataFrame | None]:
+    """Read the folder ``optimiser compare`` writes: ``compare.csv`` and, for every option with
+    a plan, its solved folder ``options/<option-slug>/``; the sweep when one is found beside it.
+
+    Raises
+    ------
+    InputError
+        The table is malformed, or an option with a plan has no solved folder.
+    """
+    from optimiser.compare import _slug
+
+    folder = Path(folder)
+    compare = _read_compare(folder / "compare.csv")
+    solved = []
+    for name, share in zip(compare["option"].astype(str), compare["reach_share"], strict=True):
+        if pd.isna(share):
+            continue  # no plan: the comparison says why; there is no page to make
+        where = folder / "options" / _slug(name)
+        if not (where / "solution.json").is_file():
+            raise InputError(f"option '{name}' has no solved folder", file=where,
+                             hint="give the folder 'optimiser compare --out' wrote, whole")
+        solved.append(read_solved(where))
+    if not solved:
+        raise InputError("no option in the comparison has a plan, so there is nothing to "
+                         "report", file=folder / "compare.csv",
+                         hint="change the scenarios (budget, constraints) and compare again")
+    sweep_path = _find(folder, "sweep.csv", "sweep")
+    return compare, solved, _read_sweep(sweep_path) if sweep_path is not None else None
 
 
 def served_of_capacity(sites: pd.DataFrame) -> pd.Series:
