@@ -51,7 +51,7 @@ def area_factors(scenario: Scenario, instance: Instance) -> np.ndarray:
     factors = np.ones((len(years), n))
     if opts is not None and opts.growth == "trend":
         code, base = _instance_council(scenario, instance)
-        series = council_children(code, scenario)
+        series = council_children(code, scenario, _prepared_series(instance, code))
         factors *= np.array(trend_factors(series, base, years))[:, None]
     if opts is not None and opts.growth_file is not None:
         factors = _apply_growth_file(scenario, instance, years, factors)
@@ -79,8 +79,12 @@ def trend_factors(series: pd.Series, base_year: int, years: list[int]) -> list[f
     return [level(y) / base if base > 0 else 1.0 for y in years]
 
 
-def council_children(code: str, scenario: Scenario) -> pd.Series:
-    """The council's published children aged 0-17 by mid-year (ONS via DfE, data mirror)."""
+def council_children(code: str, scenario: Scenario,
+                     prepared: pd.Series | None = None) -> pd.Series:
+    """The council's published children aged 0-17 by mid-year (ONS via DfE): the series
+    ``prepare`` kept in ``prepare.json``, else read from the data folder."""
+    if prepared is not None and len(prepared):
+        return prepared
     from optimiser.sources import data_root
 
     root = data_root(fetch=False)
@@ -100,6 +104,27 @@ def council_children(code: str, scenario: Scenario) -> pd.Series:
             file=scenario.source, key="multi_year.growth",
             hint="give multi_year.council (a code such as E10000025) or each year's children:")
     return rows.groupby("time_period")["population_estimate"].sum().astype(float)
+
+
+def children_series(root: Path, code: str) -> dict[str, int]:
+    """The council's children 0-17 by mid-year from the data folder, for ``prepare.json``
+    (empty when the file or the council is not there)."""
+    path = root / TREND_FILE
+    if not path.is_file():
+        return {}
+    table = pd.read_csv(path, dtype={"new_la_code": str})
+    rows = table[(table["geographic_level"] == "Local authority")
+                 & (table["new_la_code"] == code)]
+    by_year = rows.groupby("time_period")["population_estimate"].sum()
+    return {str(int(y)): int(v) for y, v in by_year.sort_index().items()}
+
+
+def _prepared_series(instance: Instance, code: str) -> pd.Series | None:
+    meta = instance.metadata or {}
+    kept = meta.get("children_0_17") or {}
+    if not kept or (meta.get("la") or {}).get("code") != code:
+        return None
+    return pd.Series({int(y): float(v) for y, v in kept.items()}).sort_index()
 
 
 def _instance_council(scenario: Scenario, instance: Instance) -> tuple[str, int]:

@@ -52,6 +52,7 @@ from optimiser.geography import (
     load_boundaries,
     resolve_la,
 )
+from optimiser.growth import children_series
 from optimiser.instance import validate_areas, validate_sites
 from optimiser.sites import (
     CANDIDATE_OPTIONS,
@@ -734,6 +735,8 @@ def build_instance(settings: PrepareSettings) -> Prepared:
                             "columns": SENSITIVITY_COLUMNS},
         },
         "notes": notes,
+        # The council's children 0-17 by mid-year (ONS via DfE), for multi-year growth.
+        "children_0_17": children_series(root, la.code),
         "created_by": {"package": "family-centre-optimiser", "version": __version__},
     }
 

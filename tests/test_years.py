@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_service_enumeration import best_assignment, make_case, model_for
 
@@ -343,3 +344,38 @@ def test_bad_growth_files_are_one_clear_error(tmp_path, text, words):
     with pytest.raises(InputError) as err:
         area_factors(scen, Instance(areas=one.instance.areas, sites=one.instance.sites))
     assert words in str(err.value)
+
+
+# --------------------------------------------------------------------------- the pack
+
+
+@pytest.mark.slow
+def test_pack_shows_a_multi_year_plan_year_by_year(prepared, tmp_path):
+    """The Oxfordshire four-year plan's pack: the year-by-year table (every year, spend within
+    budget), its chart, and what changes in each locality and when, on the page and in the PDF."""
+    import pypdf
+
+    from optimiser.demo import costed_instance, scenario_copy, scenarios_dir
+    from optimiser.report import build_pack
+    from optimiser.scenario import load_scenario
+    from optimiser.solve import solve_scenario
+
+    instance = costed_instance(prepared("Oxfordshire", "0-19"), tmp_path / "instance")
+    scen = load_scenario(scenario_copy(scenarios_dir() / "oxfordshire" / "four_years.yaml",
+                                       instance, tmp_path / "scenarios"))
+    scen = scen.with_changes(solver={"gap": 0.05, "time_limit_s": 120})
+    solve_scenario(scen).write(tmp_path / "solved")
+    build_pack(tmp_path / "solved", tmp_path / "pack")
+    html = (tmp_path / "pack" / "index.html").read_text()
+    assert "Year by year" in html and "What changes in my area, and when" in html
+    years = pd.read_csv(tmp_path / "solved" / "years.csv")
+    for row in years.itertuples():
+        assert f"<td class=\"num\">{row.year}</td>" in html
+        assert row.annual_cost <= row.budget + 1e-6
+    assert (tmp_path / "pack" / "charts" / "years.svg").is_file()
+    by_loc = pd.read_csv(tmp_path / "solved" / "localities_years.csv")
+    for loc in by_loc["locality"].unique():
+        assert f"<b>{loc}</b>:" in html
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(
+        tmp_path / "pack" / "pack.pdf").pages)
+    assert "Year by year" in text and "What changes in my area, and when" in text

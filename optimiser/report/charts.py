@@ -270,3 +270,49 @@ def options_chart(options: pd.DataFrame, fmt: str = "svg") -> str | bytes:
     reaches it as markup), or PNG bytes with ``fmt="png"``."""
     with plt.rc_context(_RC):
         return _svg(options_figure(options), fmt)
+
+
+def years_chart(years: pd.DataFrame, fmt: str = "svg") -> str | bytes:
+    """Bars: each year's spend against its budget (£m); line: the share of need-weighted
+    children served that year, overall and in IMD deciles 1-2 (right axis, fitted to the data).
+
+    Parameters
+    ----------
+    years
+        Columns ``year``, ``budget``, ``annual_cost``, ``reach_share`` and, when known,
+        ``reach_share_deprived`` (``years.csv`` of a multi-year plan).
+
+    fmt
+        ``"svg"`` (text) or ``"png"`` (bytes, for the PDF).
+
+    Returns
+    -------
+    str or bytes
+        The SVG text, or the PNG bytes.
+    """
+    y = years.sort_values("year")
+    x = np.arange(len(y))
+    with plt.rc_context({**_RC, "axes.spines.right": True}):
+        fig, ax = plt.subplots(figsize=(7.5, 3.6))
+        ax.bar(x - 0.18, y["budget"] / 1e6, width=0.36, color=BEFORE, label="budget")
+        ax.bar(x + 0.18, y["annual_cost"] / 1e6, width=0.36, color=AFTER,
+               label="spend (one-off costs included)")
+        ax.set_xticks(x, [str(v) for v in y["year"]])
+        ax.set_ylabel("£m a year")
+        right = ax.twinx()
+        shares = [y["reach_share"]]
+        right.plot(x, 100 * y["reach_share"], color="black", marker="o", label="served")
+        if "reach_share_deprived" in y and y["reach_share_deprived"].notna().all():
+            shares.append(y["reach_share_deprived"])
+            right.plot(x, 100 * y["reach_share_deprived"], color=DEPRIVED, marker="s",
+                       label="served, IMD deciles 1-2")
+        lo = min(float(s.min()) for s in shares)
+        hi = max(float(s.max()) for s in shares)
+        pad = max(0.02, (hi - lo) * 0.25)
+        right.set_ylim(100 * max(0.0, lo - pad), 100 * min(1.0, hi + pad))
+        right.set_ylabel("% of need-weighted children served\n(axis fitted to the data)")
+        handles = ax.get_legend_handles_labels()
+        more = right.get_legend_handles_labels()
+        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper center",
+                  bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+        return _svg(fig, fmt)

@@ -68,6 +68,7 @@ from optimiser.report.pdf import pdf_images, render_pdf
 from optimiser.report.solved import Solved, read_options, read_solved, served_of_capacity
 from optimiser.report.static_map import static_map_png
 from optimiser.report.xlsx import SHEETS, build_workbook
+from optimiser.report.years import years_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: What a pack built with --no-disclosure-control says, on its front page and in its notes.
@@ -791,6 +792,9 @@ def _option_page(solved: Solved, *, threshold: int, suppress: Sequence[str],
     decile_svg = charts.reach_by_decile_chart(equality, index) if not equality.empty else None
     service_words = (service_paragraph(solved.solution.get("settings") or {}, solved.sites)
                      if solved.service_model else "")
+    years = years_context(solved.folder, dict(zip(solved.sites["site_id"].astype(str),
+                                                  solved.sites["name"].astype(str),
+                                                  strict=True)))
     ctx = {
         "title": solved.title, "name": solved.name, "anchor": anchor, "prefix": prefix,
         "note": note, "facts": facts, "money": money_rows(solved),
@@ -811,6 +815,7 @@ def _option_page(solved: Solved, *, threshold: int, suppress: Sequence[str],
         "circles": shapes.circles, "map_src": f"{prefix}map.html",
         "static_map": static_map_png(solved, shapes),
         "files": _page_files(prefix, not equality.empty),
+        "years": years, "years_chart": f"{prefix}charts/years.svg" if years else None,
     }
     names = ["locality", "name", "nearest_site"]
     files: dict[str, str | bytes] = {
@@ -835,6 +840,8 @@ def _option_page(solved: Solved, *, threshold: int, suppress: Sequence[str],
         files["equality_by_imd_decile.csv"] = _csv_text(published_eq, float_format="%.6g")
     if decile_svg:
         files["charts/reach_by_imd_decile.svg"] = decile_svg
+    if years:
+        files["charts/years.svg"] = years["svg"]
     return _Page(solved=solved, ctx=ctx, files={prefix + k: v for k, v in files.items()},
                  suppressed=int(mask.to_numpy().sum()), counts=map_counts(solved),
                  circles=shapes.circles, funding=funding, internal=internal, shapes=shapes)

@@ -23,13 +23,14 @@ def data_uri(content: str | bytes, mime: str) -> str:
 
 
 def pdf_images(ctx: dict) -> dict:
-    """The pack's pictures as data URIs for the PDF template: ``pdf_maps`` and
-    ``pdf_deciles`` (one per option; '' when none), ``pdf_options`` and ``pdf_budget``."""
+    """The pack's pictures as data URIs for the PDF template: ``pdf_maps``, ``pdf_deciles`` and
+    ``pdf_years`` (one per option; '' when none), ``pdf_options`` and ``pdf_budget``."""
     def png(raw: bytes) -> str:
         return data_uri(raw, "image/png") if raw else ""
 
     return {"pdf_maps": [png(p["static_map"]) for p in ctx["pages"]],
             "pdf_deciles": [png(p["decile_png"]) for p in ctx["pages"]],
+            "pdf_years": [png(p["years"]["png"]) if p.get("years") else "" for p in ctx["pages"]],
             "pdf_options": png(ctx["options_png"]), "pdf_budget": png(ctx["budget_png"])}
 
 
