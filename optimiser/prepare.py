@@ -14,7 +14,8 @@ Steps, each in its own module:
    candidates.
 
 Output folder (written all at once; nothing is left behind on an error): ``areas.csv``,
-``sites.csv``, ``localities.csv`` and ``prepare.json`` (sources with checksums, vintages and
+``sites.csv``, ``localities.csv``, ``localities_lookup.csv`` (each area's locality, to correct
+and give back with ``--localities``) and ``prepare.json`` (sources with checksums, vintages and
 licences, settings, counts). Columns are listed in ``docs/interfaces.md``. Same inputs and
 settings give the same bytes (no timestamps).
 
@@ -261,6 +262,8 @@ def add_cases(areas: pd.DataFrame, cases: Cases) -> pd.DataFrame:
     return out
 
 
+#: Each area's locality as an editable lookup: correct it and give it back with --localities.
+LOOKUP_TEMPLATE = "localities_lookup.csv"
 #: Decimals kept in localities.csv (enough to explain, few enough to read).
 LOCALITY_DECIMALS = {"need_total": 2, "need_index": 4, "imd_mean": 3, "share_decile_1": 4,
                      "share_deciles_1_2": 4, "top_k_share": 3, "median_rank": 1,
@@ -494,6 +497,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         "modelled_cases": cases.source == "modelled",
         "cases": {"source": cases.source, **cases.info},
         "sites": sites_info,
+        "localities": {**locality_mod.locality_source(la.code, la.name, settings.localities),
+                       "lookup": LOOKUP_TEMPLATE},
         "need": {
             "method": settings.standardise, "weights": weights,
             "indicators": list(weights),
@@ -515,6 +520,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         write_csv(tmp / "areas.csv", areas_csv)
         write_csv(tmp / "sites.csv", sites_csv)
         write_csv(tmp / "localities.csv", localities)
+        write_csv(tmp / LOOKUP_TEMPLATE, locality_mod.lookup_template(areas))
         write_json(tmp / "prepare.json", meta)
 
     if cases.source == "modelled":
@@ -533,6 +539,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
         case_line,
         *_sites_lines(sites_info),
         *[n[0].upper() + n[1:] + "." for n in notes],
+        f"Localities: {meta['localities']['from']}; to change them, edit {LOOKUP_TEMPLATE} "
+        "and run prepare again with --localities FILE.",
         f"Instance written to {out}",
     ]
     return "\n".join(lines)
