@@ -2,6 +2,12 @@
 
 Layers (the layer control switches them):
 
+- to find one's way (:func:`map_context`, from ``data/places/``): **neighbouring councils**
+  drawn faintly with their names (a council inside the county's outline, a hole in it, reads
+  "Derby (a separate council)"), the council's outline, and **towns and villages** labelled by
+  size (GeoNames places of 500+ people in the council, 20,000+ around it); OpenStreetMap tiles
+  beneath when the browser is online (dropped at the first failed tile);
+
 - three ways to colour the areas (choose one): **need index** (a classed choropleth, fixed
   classes around the county mean of 1 so councillors can compare maps), **reach** (reached by a
   centre, by outreach, or not reached), and **change against today's network** (gains, loses,
@@ -12,8 +18,13 @@ Layers (the layer control switches them):
 - **sites**: kept, closed and new, hub (square) or spoke (circle), drawn as inline SVG so the map
   needs no icon font; candidate sites not opened are a further layer, off at first.
 
-Every area's tooltip gives the area's figures and its locality's published figures (CIN and CPP
-after disclosure control). The map is fitted to the county.
+An area's tooltip is short (area, need band, nearest open centre and minutes, that centre's
+children served / capacity); a click opens the detail: the area's figures and its locality's
+published figures (CIN and CPP after disclosure control). The page (:class:`_Furniture`) fits
+the county clear of the legend and layer control, at load and in print (A4 landscape, no
+buttons); folds the legend and layer control away on small screens; and places the labels,
+locality names first, then councils', then places by population, each on its point or just
+beside it, hidden where it would cover another label or a site marker.
 
 Safety: every name read from an input file is HTML-escaped (:func:`esc`) before it is put in a
 tooltip, a label or the page, and data reach the page's scripts only as JSON with ``<``, ``>`` and
