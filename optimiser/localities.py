@@ -500,13 +500,16 @@ def _wards(frame: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return ward, district
 
 
-def _places(ids: np.ndarray, places: pd.DataFrame | None) -> pd.DataFrame:
+def _places(ids: np.ndarray, xy: np.ndarray, places: pd.DataFrame | None) -> pd.DataFrame:
     """The places standing in the areas, largest first: ``place, population, x, y, row``
-    (``row``: the area holding it, in the builder's canonical order)."""
+    (``row``: the area holding it, in the builder's canonical order). Default: the shipped
+    places by the LSOA 2011 holding them, else (areas of another vintage) by nearest area."""
     if places is None:
-        from optimiser.towns import places_in
+        from optimiser.towns import places_in, places_near
 
         places = places_in(ids)
+        if places.empty:
+            places = places_near(ids, xy[:, 0], xy[:, 1])
     row_of = {str(a): i for i, a in enumerate(ids)}
     keys = places["area_id"].astype(str)
     out = places.loc[keys.isin(row_of).to_numpy(), ["place", "population", "x", "y"]].copy()
@@ -694,7 +697,7 @@ def build_localities(
     ward, district = _wards(frame, ids)
     lo, hi = _effective_target(n, target, scale_to_size)
     d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    towns = _places(ids, places)
+    towns = _places(ids, xy, places)
     seeds = _seeds(towns, district)
 
     # 1. Every area joins its district's nearest seed place (one locality when none).

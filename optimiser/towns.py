@@ -112,6 +112,25 @@ def places_in(area_ids) -> pd.DataFrame:
     return places[places["area_id"].isin(set(map(str, area_ids)))].reset_index(drop=True)
 
 
+#: Areas not keyed by LSOA 2011 (another vintage, a hand-made instance): a place belongs to the
+#: area whose point is nearest, if it is this close (metres).
+PLACE_MATCH_M = 1_000.0
+
+
+def places_near(area_ids, x, y) -> pd.DataFrame:
+    """The shipped places for areas that are not LSOA 2011 codes: each place within
+    :data:`PLACE_MATCH_M` of an area's point, given to the nearest area. Same columns as
+    :func:`places_in`."""
+    places = shipped_places()
+    pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    if not len(pts):
+        return places.iloc[:0]
+    dist, nearest = cKDTree(pts).query(places[["x", "y"]].to_numpy(float))
+    close = dist <= PLACE_MATCH_M
+    ids = np.asarray(list(map(str, area_ids)), dtype=object)
+    return places[close].assign(area_id=ids[nearest[close]]).reset_index(drop=True)
+
+
 def town_centres(areas: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
     """The places that stand in the council's areas, with the area and its locality.
 
