@@ -38,8 +38,9 @@ point.
 4. *Names* (:func:`named_places`): a locality is named after the largest place it holds, joined
    with the next town when that has at least :data:`JOIN_SHARE` of the largest's people
    ("Nelson and Colne"), so a locality named after a town always holds that town's point.
-   Parts of a cut locality are named by compass point from its centre ("Luton North"); a
-   locality that holds no place at all (rare) takes its district's name.
+   Parts of a cut town (mostly urban parts holding no town of their own) are named by compass
+   point from its centre ("Luton North"); a locality that holds no place at all (rare) takes
+   its district's name.
 
 Examples
 --------
@@ -489,6 +490,16 @@ def _column(areas: pd.DataFrame, names: tuple[str, ...], default) -> np.ndarray:
     return np.array([default(i) for i in range(len(areas))], dtype=object)
 
 
+def _rural(areas: pd.DataFrame) -> np.ndarray:
+    """The ONS rural flag (all urban when absent)."""
+    if "rural" not in areas.columns:
+        return np.zeros(len(areas), dtype=bool)
+    col = areas["rural"]
+    if pd.api.types.is_bool_dtype(col):
+        return col.fillna(False).to_numpy(dtype=bool)
+    return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y", "t"]).to_numpy()
+
+
 def _wards(frame: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each area's ward and district: the builder's one reading of the ward lookup.
 
@@ -714,7 +725,7 @@ def build_localities(
     free = np.setdiff1d(np.arange(n), seed_rows)
     label = _no_enclaves(label, free, d)
     # 5. Names from the places each locality holds.
-    final = _locality_names(label, origin, towns, xy, weight, district, ward)
+    final = _locality_names(label, origin, towns, xy, weight, district, ward, _rural(frame))
     out = np.empty(n, dtype=object)
     out[canon] = [final[t] for t in label]
     return pd.Series(out, index=areas.index, name="locality")
@@ -788,19 +799,26 @@ def _halve(members, xy, weight, ward) -> np.ndarray:
     return units.isin(upper).to_numpy()
 
 
-def _locality_names(label, origin, towns, xy, weight, district, ward) -> dict[int, str]:
+def _locality_names(label, origin, towns, xy, weight, district, ward,
+                    rural) -> dict[int, str]:
     """Each locality's name: its largest place, or two ("Nelson and Colne"); a part of a cut
-    locality that holds no place by compass point from the whole's centre ("Luton North"); a
-    locality holding no place and cut from none after its district."""
+    town (mostly urban, holding no town of its own) by compass point from the whole's centre
+    ("Luton North"); a locality holding no place and cut from none after its district."""
     rows = towns["row"].to_numpy()
+    pops = towns["population"].to_numpy(float)
     held = {t: [k for k in range(len(towns)) if label[rows[k]] == t]
             for t in sorted(set(label.tolist()))}
 
     def own(t: int) -> str | None:
         ks = held[t]
-        picked = named_places(towns["population"].to_numpy()[ks],
-                              towns["place"].to_numpy(dtype=object)[ks])
+        picked = named_places(pops[ks], towns["place"].to_numpy(dtype=object)[ks])
         return " and ".join(str(towns["place"].iloc[ks[i]]) for i in picked) or None
+
+    def town_part(t: int) -> bool:
+        """Part of the town it was cut from: mostly urban, no town of its own."""
+        members = label == t
+        urban = weight[members & ~rural].sum() * 2 > weight[members].sum()
+        return urban and not any(pops[k] >= SEED_POPULATION for k in held[t])
 
     names: dict[int, str] = {}
     groups: dict[int, list[int]] = {}
@@ -810,12 +828,12 @@ def _locality_names(label, origin, towns, xy, weight, district, ward) -> dict[in
         whole = np.isin(label, parts)
         ks = sorted(k for t in parts for k in held[t])
         base = str(towns["place"].iloc[ks[0]]) if ks else (district[whole][0] or "All areas")
-        placeless = [t for t in parts if not held[t]]
-        where = _compass(parts, label, xy, weight) if len(parts) > 1 and placeless else {}
+        compass = [t for t in parts if not held[t] or town_part(t)]
+        where = _compass(parts, label, xy, weight) if len(parts) > 1 and compass else {}
         for t in parts:
             # The part holding the whole's largest place is "Luton Central", not "Luton".
             holds_base = bool(ks) and ks[0] in held[t]
-            names[t] = (f"{base} {where[t]}" if t in where and (holds_base or not held[t])
+            names[t] = (f"{base} {where[t]}" if t in where and (holds_base or t in compass)
                          else own(t) or base)
     return _distinct(names, held, towns, label, ward, weight)
 
