@@ -420,7 +420,8 @@ def test_compact_tooltip_and_detail_popup(browser, pack):
     tip.wait_for(timeout=5000)
     rows = tip.locator("tr").all_inner_texts()
     assert [r.split("\t")[0].strip() for r in rows] == [
-        "Area", "Need", "Nearest open centre", "Its children served / capacity"]
+        "Area", "Need (1 = county average)", "Nearest open centre",
+        "Its children served / capacity"]
     area.dispatch_event("click")
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=5000)

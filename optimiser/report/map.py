@@ -108,8 +108,13 @@ def esc(value: object) -> str:
 
 
 def need_class(need: float) -> int:
-    """Index of the need class of a value (0 = lowest)."""
-    return int(np.searchsorted(NEED_BREAKS, need, side="right"))
+    """Index of the need class of a value (0 = lowest), as shown: the value is rounded to the
+    2 decimals it is printed with first, so 0.7996 ("0.80") is in "0.8 to 1.0".
+
+    >>> need_class(0.7996), need_class(0.79), need_class(2.5)
+    (1, 0, 5)
+    """
+    return int(np.searchsorted(NEED_BREAKS, round(float(need), 2), side="right"))
 
 
 def need_band(need: float) -> str:
@@ -345,6 +350,8 @@ def legend_html(counts_need: list[int], circles: bool, modelled: bool,
         parts.append(f'<div class="lg-row"><span class="lg-sym">{_svg_symbol(decision, tier)}'
                      f"</span>{esc(label)}</div>")
     parts.append('<div class="lg-row"><span class="lg-line"></span>Locality boundary</div>')
+    parts.append('<div class="lg-row"><span class="lg-swatch lg-neighbour"></span>'
+                 "Neighbouring council (a separate council)</div>")
     parts.append('<div class="lg-row"><span class="lg-sym"><svg width="16" height="16">'
                  '<circle cx="8" cy="8" r="6" fill="#7b3294" fill-opacity="0.35" '
                  'stroke="#7b3294"/></svg></span>Outreach workers (circle size)</div>')
@@ -368,6 +375,7 @@ _CSS = """
 .map-legend .lg-sym { width: 20px; display: inline-flex; justify-content: center; flex: none; }
 .map-legend .lg-line { width: 18px; height: 0; border-top: 3px solid #222; flex: none; }
 .map-legend .lg-n { color: #555; }
+.map-legend .lg-neighbour { background: rgba(158,158,158,0.3); border: 1px dashed #8a8a8a; }
 .map-legend .lg-note { margin-top: 6px; color: #333; font-style: italic; max-width: 230px; }
 .map-title { position: absolute; top: 10px; left: 55px; z-index: 1000;
   background: rgba(255,255,255,0.94); padding: 6px 10px; border-radius: 4px;
@@ -826,7 +834,8 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     mark = " (modelled)" if modelled else ""
     # The tooltip is short (it follows the pointer); the click popup has the detail.
     tip_fields = ["area", "band", "nearest", "centre_load"]
-    tip_aliases = ["Area", "Need", "Nearest open centre", "Its children served / capacity"]
+    tip_aliases = ["Area", "Need (1 = county average)", "Nearest open centre",
+                   "Its children served / capacity"]
     fields = ["area", "locality", "need", "children", "imd_decile", "reached", "nearest",
               "change", "loc_need", "loc_cin", "loc_cpp", "loc_reach", "loc_sites",
               "loc_outreach"]
