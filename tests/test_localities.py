@@ -407,3 +407,23 @@ def test_builder_without_wards_or_towns():
     assert all(name.startswith("All areas") for name in set(got))
     pd.testing.assert_series_equal(build_localities(areas), got)
     assert build_localities(areas.iloc[:0]).empty
+
+
+def test_shipped_places_stand_in_their_lsoa():
+    """data/places/places.csv (scripts/build_places.py): each place's point is inside the
+    LSOA 2011 polygon it names (or, on the coast, that far from it); checked on every 50th."""
+    import geopandas as gpd
+
+    from optimiser.geography import load_boundaries
+    from optimiser.paths import shipped_data_dir
+
+    table = pd.read_csv(shipped_data_dir() / "places" / "places.csv", dtype={"lsoa11cd": str})
+    assert len(table) == 4661 and table["geonameid"].is_unique
+    assert table["lsoa11cd"].str.match(r"^E01\d{6}$").all()
+    sample = table.iloc[::50].reset_index(drop=True)
+    shapes = load_boundaries(sample["lsoa11cd"].tolist())
+    pts = gpd.GeoSeries(gpd.points_from_xy(sample["x"], sample["y"]), crs="EPSG:27700")
+    dist = pts.distance(shapes.geometry.reset_index(drop=True), align=False).to_numpy()
+    assert (dist <= sample["offset_m"].to_numpy() + 1).all()
+    # The districts GeoNames lists as places are not towns.
+    assert not {"High Peak", "Fylde", "Rossendale"} & set(places_in(table["lsoa11cd"])["place"])
