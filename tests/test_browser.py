@@ -260,6 +260,12 @@ def test_index_opens_with_the_map_and_tables(browser, pack, server):
     frame.locator("path.area-need").first.wait_for(timeout=15000)
     assert frame.locator("path.area-need").count() == N_AREAS
     assert frame.locator(".site-marker").count() == N_SITES
+    # In the pack's frame (shorter than a window) the legend and layer list do not overlap.
+    inner = page.frames[1]
+    _settle(inner)
+    boxes = inner.evaluate(_BOXES)
+    assert not _overlap(boxes["legend"], boxes["layers"], slack=0)
+    assert _inside(boxes["county"], boxes["map"]) and _clashes(boxes) == []
     headings = page.locator("h3.locality-heading").all_inner_texts()
     assert HOSTILE_LOCALITY in headings
     table = page.locator("table.localities").inner_text()

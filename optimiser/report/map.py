@@ -578,6 +578,7 @@ class _Furniture(MacroElement):
             var control = {{ this.control.get_name() }};
             var county = L.latLngBounds({{ this.bounds|tojson }});
             var small = window.matchMedia('(max-width: {{ this.small_px }}px)').matches;
+            var state = window.optimiserMap = {placed: 0};
             map.attributionControl.addAttribution({{ this.data_attribution|tojson }});
 
             function collapsible(box, title) {
@@ -600,6 +601,16 @@ class _Furniture(MacroElement):
             }
             collapsible(document.querySelector('.map-legend'), 'Legend');
             collapsible(control.getContainer(), 'Layers');
+            (function() {
+                // A short map (a frame in the pack): the layer list folds away rather than
+                // sit on the legend.
+                var legend = document.querySelector('.map-legend');
+                var layers = control.getContainer();
+                if (!small && legend && layers.offsetHeight + legend.offsetHeight + 40 >
+                        map.getContainer().clientHeight) {
+                    layers.querySelector('.map-toggle').click();
+                }
+            })();
 
             if (navigator.onLine) {
                 // Online: OpenStreetMap beneath the areas; gone at the first failed tile.
@@ -662,7 +673,7 @@ class _Furniture(MacroElement):
                         }
                     }
                 });
-                window.optimiserMap.placed += 1;
+                state.placed += 1;
             }
             var pending = null;
             function later() {
@@ -676,9 +687,11 @@ class _Furniture(MacroElement):
             window.addEventListener('beforeprint', refit);
             window.addEventListener('afterprint', refit);
             // settled(): labels placed for the view shown (the browser tests wait for it).
-            window.optimiserMap = {map: map, county: county, fit: refit, place: place,
-                                   placed: 0, settled: function() {
-                                       return !pending && !map._animatingZoom; }};
+            state.map = map;
+            state.county = county;
+            state.fit = refit;
+            state.place = place;
+            state.settled = function() { return !pending && !map._animatingZoom; };
             setTimeout(refit, 0);
         })();
         {% endmacro %}
