@@ -166,7 +166,7 @@ _BOXES = """() => {
   const shown = e => e.offsetParent !== null && getComputedStyle(e).visibility === 'visible';
   const labels = [...document.querySelectorAll('.map-label > div')].filter(shown)
       .map(e => [e.innerText, box(e)]);
-  const sites = [...document.querySelectorAll('.site-marker')].map(box);
+  const sites = [...document.querySelectorAll('.site-marker, path.outreach-marker')].map(box);
   const areas = [...document.querySelectorAll('path.area-polygon')].map(box);
   const county = [Math.min(...areas.map(a => a[0])), Math.min(...areas.map(a => a[1])),
                   Math.max(...areas.map(a => a[2])), Math.max(...areas.map(a => a[3]))];
@@ -194,7 +194,7 @@ def _clashes(boxes: dict) -> list:
     labels = boxes["labels"]
     out = [(a[0], b[0]) for i, a in enumerate(labels) for b in labels[i + 1:]
            if _overlap(a[1], b[1])]
-    out += [(a[0], "site marker") for a in labels for s in boxes["sites"] if _overlap(a[1], s)]
+    out += [(a[0], "marker") for a in labels for s in boxes["sites"] if _overlap(a[1], s)]
     return out
 
 

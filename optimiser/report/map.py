@@ -568,7 +568,8 @@ def add_context(m, context: MapContext) -> None:
 class _Furniture(MacroElement):
     """The page's behaviour: a background map when online, collapsible legend and layer
     control (collapsed at first on small screens), the county fitted clear of them at load
-    and in print, and labels placed so none overlaps another or a site marker."""
+    and in print, and labels placed so none overlaps another, a site marker or an outreach
+    circle."""
 
     _template = Template(
         """
@@ -645,7 +646,8 @@ class _Furniture(MacroElement):
             function place() {
                 if (map._animatingZoom) { later(); return; }
                 var frame = rect(map.getContainer());
-                var taken = [].slice.call(document.querySelectorAll('.site-marker')).map(rect);
+                var taken = [].slice.call(document.querySelectorAll(
+                    '.site-marker, path.outreach-marker')).map(rect);
                 var labels = [].slice.call(document.querySelectorAll('.map-label > div'));
                 labels.sort(function(a, b) {
                     return Number(b.getAttribute('data-rank')) -
