@@ -150,12 +150,21 @@ def _wait_for_map(frame, n_areas: int = N_AREAS) -> None:
     _settle(frame)
 
 
-def _settle(frame) -> None:
-    """Wait until the page has fitted the county and placed its labels."""
-    frame.wait_for_function("window.optimiserMap && window.optimiserMap.placed > 0 && "
+def _settle(frame, after: int = 0) -> None:
+    """Wait until the page has placed its labels more than ``after`` times in all and has
+    nothing left to do (no zoom under way, no placing pending)."""
+    frame.wait_for_function(f"window.optimiserMap && window.optimiserMap.placed > {after} && "
                             "window.optimiserMap.settled()", timeout=15000)
     frame.wait_for_timeout(100)
     frame.wait_for_function("window.optimiserMap.settled()", timeout=15000)
+
+
+def _then_settle(frame, action) -> None:
+    """Do something that moves the map (zoom, resize, print media), then wait until the
+    labels have been placed again for the new view."""
+    before = frame.evaluate("window.optimiserMap.placed")
+    action()
+    _settle(frame, after=before)
 
 
 #: Bounding boxes of the visible labels, the site markers, the county (every area polygon)
@@ -307,10 +316,8 @@ def test_labels_never_overlap(browser, pack, size):
     assert len(boxes["labels"]) >= N_LOCALITIES and _clashes(boxes) == []
     assert page.locator(".place-label").count() >= 1   # towns from GeoNames, to orient by
     for step in (1, -2):
-        page.evaluate(f"window.optimiserMap.map.setZoom("
-                      f"window.optimiserMap.map.getZoom() + {step})")
-        page.wait_for_timeout(400)
-        _settle(page)
+        _then_settle(page, lambda step=step: page.evaluate(
+            f"window.optimiserMap.map.setZoom(window.optimiserMap.map.getZoom() + {step})"))
         boxes = page.evaluate(_BOXES)
         assert _clashes(boxes) == [], step
     assert boxes["labels"]                                  # zoomed out, in view again
@@ -363,10 +370,8 @@ def test_print_fits_the_whole_county(browser, pack):
     page.goto((pack / "map.html").as_uri())
     _wait_for_map(page)
     # An A4 landscape page at 96 dpi less 8 mm margins; then print media.
-    page.set_viewport_size({"width": 1062, "height": 733})
-    page.emulate_media(media="print")
-    page.wait_for_timeout(300)
-    _settle(page)
+    _then_settle(page, lambda: page.set_viewport_size({"width": 1062, "height": 733}))
+    _then_settle(page, lambda: page.emulate_media(media="print"))
     boxes = page.evaluate(_BOXES)
     assert _inside(boxes["county"], boxes["map"])
     assert not boxes["zoom"] and not boxes["layerList"]     # no buttons on paper

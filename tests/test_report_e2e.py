@@ -15,7 +15,16 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from test_browser import _BOXES, ARTEFACTS, _clashes, _inside, _new_page, _overlap, _settle
+from test_browser import (
+    _BOXES,
+    ARTEFACTS,
+    _clashes,
+    _inside,
+    _new_page,
+    _overlap,
+    _settle,
+    _then_settle,
+)
 from test_browser import browser as browser  # the module-scoped Chromium fixture
 
 from optimiser.report import build_pack
@@ -111,10 +120,8 @@ def test_oxfordshire_map_in_chromium(oxfordshire_pack, browser):
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "oxfordshire_map.png"))
     # In print: the whole county on an A4 landscape page, no zoom buttons.
-    page.set_viewport_size({"width": 1062, "height": 733})
-    page.emulate_media(media="print")
-    page.wait_for_timeout(300)
-    _settle(page)
+    _then_settle(page, lambda: page.set_viewport_size({"width": 1062, "height": 733}))
+    _then_settle(page, lambda: page.emulate_media(media="print"))
     boxes = page.evaluate(_BOXES)
     assert _inside(boxes["county"], boxes["map"]) and not boxes["zoom"]
     assert _clashes(boxes) == []
