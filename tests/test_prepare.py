@@ -497,3 +497,31 @@ def test_council_sites_with_generated_candidates(tmp_path, mirror, prepared):
     assert code == 0, output
     _, only, _, meta = read(tmp_path / "only")
     assert only["site_id"].tolist() == ["B1", "H01"] and meta["sites"]["candidates"] == "none"
+
+
+def test_locality_lookup_template_round_trips(prepared, mirror, tmp_path):
+    """prepare writes the localities it used as a lookup a council can edit and give back."""
+    folder = prepared("Oxfordshire", "0-4")
+    template = pd.read_csv(folder / "localities_lookup.csv", dtype=str)
+    areas = pd.read_csv(folder / "areas.csv", dtype={"area_id": str, "locality": str})
+    assert template.columns.tolist() == ["lsoa11cd", "lsoa11nm", "ward_name", "lad_name",
+                                         "locality"]
+    assert len(template) == 407 and template["lsoa11cd"].is_monotonic_increasing
+    assert dict(zip(template["lsoa11cd"], template["locality"], strict=True)) == dict(
+        zip(areas["area_id"], areas["locality"], strict=True))
+    meta = json.loads((folder / "prepare.json").read_text())
+    assert meta["localities"] == {"from": "shipped lookup",
+                                  "file": "data/localities/oxfordshire.csv",
+                                  "lookup": "localities_lookup.csv"}
+    # A council renames a locality and gives the file back.
+    edited = tmp_path / "edited.csv"
+    template["locality"] = template["locality"].replace("Banbury", "Banbury and Bodicote")
+    template.to_csv(edited, index=False)
+    out = tmp_path / "again"
+    prepare_instance(PrepareSettings(la="Oxfordshire", mirror=mirror, localities=edited,
+                                     vintage="2019"), out)
+    again = pd.read_csv(out / "areas.csv", dtype={"area_id": str, "locality": str})
+    assert (again["locality"] == areas["locality"].replace(
+        "Banbury", "Banbury and Bodicote")).all()
+    assert json.loads((out / "prepare.json").read_text())["localities"]["from"] == (
+        "council lookup")

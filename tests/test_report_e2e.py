@@ -15,7 +15,16 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from test_browser import ARTEFACTS, _new_page
+from test_browser import (
+    _BOXES,
+    ARTEFACTS,
+    _clashes,
+    _inside,
+    _new_page,
+    _overlap,
+    _settle,
+    _then_settle,
+)
 from test_browser import browser as browser  # the module-scoped Chromium fixture
 
 from optimiser.report import build_pack
@@ -105,7 +114,36 @@ def test_oxfordshire_map_in_chromium(oxfordshire_pack, browser):
     assert page.locator("path.area-need").count() == meta["area_polygons"]
     assert page.locator(".site-marker").count() == meta["site_markers"]
     assert page.locator(".locality-label").count() == meta["localities"]
+    _settle(page)
+    # A real county: many towns and villages, and no two visible labels overlap; the county
+    # is in view, clear of the legend; its neighbours are named.
+    boxes = page.evaluate(_BOXES)
+    assert len(boxes["labels"]) > meta["localities"] + 20, len(boxes["labels"])
+    assert _clashes(boxes) == []
+    assert _inside(boxes["county"], boxes["map"])
+    assert not _overlap(boxes["county"], boxes["legend"], slack=0)
+    names = " ".join(t for t, _ in boxes["labels"])
+    assert "Banbury" in names and "Swindon" in names          # a town, and a neighbour's
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "oxfordshire_map.png"))
+    # In print: the whole county on an A4 landscape page, no zoom buttons.
+    _then_settle(page, lambda: page.set_viewport_size({"width": 1062, "height": 733}))
+    _then_settle(page, lambda: page.emulate_media(media="print"))
+    boxes = page.evaluate(_BOXES)
+    assert _inside(boxes["county"], boxes["map"]) and not boxes["zoom"]
+    assert _clashes(boxes) == []
+    page.screenshot(path=str(ARTEFACTS / "oxfordshire_map_print.png"))
     assert watch.errors == [] and watch.dialogs == [] and watch.blocked == []
+    page.context.close()
+
+    page, watch = _new_page(browser, offline=True, width=390, height=844)
+    page.goto((pack / "map.html").as_uri())
+    page.wait_for_function("document.querySelectorAll('path.area-need').length >= 407",
+                           timeout=30000)
+    _settle(page)
+    boxes = page.evaluate(_BOXES)
+    assert not boxes["legendBody"] and not boxes["layerList"]
+    assert _inside(boxes["county"], boxes["map"]) and _clashes(boxes) == []
+    page.screenshot(path=str(ARTEFACTS / "oxfordshire_map_phone.png"))
+    assert watch.errors == [] and watch.dialogs == []
     page.context.close()

@@ -2,6 +2,12 @@
 
 Layers (the layer control switches them):
 
+- to find one's way (:func:`map_context`, from ``data/places/``): **neighbouring councils**
+  drawn faintly with their names (a council inside the county's outline, a hole in it, reads
+  "Derby (a separate council)"), the council's outline, and **towns and villages** labelled by
+  size (GeoNames places of 500+ people in the council, 20,000+ around it); OpenStreetMap tiles
+  beneath when the browser is online (dropped at the first failed tile);
+
 - three ways to colour the areas (choose one): **need index** (a classed choropleth, fixed
   classes around the county mean of 1 so councillors can compare maps), **reach** (reached by a
   centre, by outreach, or not reached), and **change against today's network** (gains, loses,
@@ -12,8 +18,13 @@ Layers (the layer control switches them):
 - **sites**: kept, closed and new, hub (square) or spoke (circle), drawn as inline SVG so the map
   needs no icon font; candidate sites not opened are a further layer, off at first.
 
-Every area's tooltip gives the area's figures and its locality's published figures (CIN and CPP
-after disclosure control). The map is fitted to the county.
+An area's tooltip is short (area, need band, nearest open centre and minutes, that centre's
+children served / capacity); a click opens the detail: the area's figures and its locality's
+published figures (CIN and CPP after disclosure control). The page (:class:`_Furniture`) fits
+the county clear of the legend and layer control, at load and in print (A4 landscape, no
+buttons); folds the legend and layer control away on small screens; and places the labels,
+locality names first, then councils', then places by population, each on its point or just
+beside it, hidden where it would cover another label or a site marker.
 
 Safety: every name read from an input file is HTML-escaped (:func:`esc`) before it is put in a
 tooltip, a label or the page, and data reach the page's scripts only as JSON with ``<``, ``>`` and
@@ -97,11 +108,11 @@ def esc(value: object) -> str:
 
 
 def need_class(need: float) -> int:
-    """Index of the need class of a value (0 = lowest), of the value as shown (two decimals),
-    so a need shown as 0.80 is never labelled "under 0.8".
+    """Index of the need class of a value (0 = lowest), as shown: the value is rounded to the
+    2 decimals it is printed with first, so 0.7996 ("0.80") is in "0.8 to 1.0".
 
-    >>> need_class(0.7986), need_class(0.7949)
-    (1, 0)
+    >>> need_class(0.7996), need_class(0.79), need_class(2.5)
+    (1, 0, 5)
     """
     return int(np.searchsorted(NEED_BREAKS, round(float(need), 2), side="right"))
 
@@ -290,7 +301,7 @@ class _Legend(MacroElement):
             var legend = L.control({position: 'bottomright'});
             legend.onAdd = function() {
                 var div = L.DomUtil.create('div', 'map-legend');
-                div.innerHTML = {{ this.legend_html|tojson }};
+                div.innerHTML = '<div class="lg-body">' + {{ this.legend_html|tojson }} + '</div>';
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
@@ -342,6 +353,8 @@ def legend_html(counts_need: list[int], circles: bool, modelled: bool,
         parts.append(f'<div class="lg-row"><span class="lg-sym">{_svg_symbol(decision, tier)}'
                      f"</span>{esc(label)}</div>")
     parts.append('<div class="lg-row"><span class="lg-line"></span>Locality boundary</div>')
+    parts.append('<div class="lg-row"><span class="lg-swatch lg-neighbour"></span>'
+                 "Neighbouring council (a separate council)</div>")
     parts.append('<div class="lg-row"><span class="lg-sym"><svg width="16" height="16">'
                  '<circle cx="8" cy="8" r="6" fill="#7b3294" fill-opacity="0.35" '
                  'stroke="#7b3294"/></svg></span>Outreach workers (circle size)</div>')
@@ -365,21 +378,340 @@ _CSS = """
 .map-legend .lg-sym { width: 20px; display: inline-flex; justify-content: center; flex: none; }
 .map-legend .lg-line { width: 18px; height: 0; border-top: 3px solid #222; flex: none; }
 .map-legend .lg-n { color: #555; }
+.map-legend .lg-neighbour { background: rgba(158,158,158,0.3); border: 1px dashed #8a8a8a; }
 .map-legend .lg-note { margin-top: 6px; color: #333; font-style: italic; max-width: 230px; }
 .map-title { position: absolute; top: 10px; left: 55px; z-index: 1000;
   background: rgba(255,255,255,0.94); padding: 6px 10px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: bold 14px Arial, Helvetica, sans-serif; }
 .map-title small { font-weight: normal; display: block; }
-.locality-label { pointer-events: none; }
-.locality-label div { font: bold 12px Arial, Helvetica, sans-serif; color: #111;
-  text-align: center; white-space: nowrap; transform: translate(-50%, 10px);
-  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff; }
+.map-label { pointer-events: none; background: none; border: none; }
+.map-label > div { position: absolute; white-space: nowrap; text-align: center;
+  transform: translate(-50%, -50%); visibility: hidden; line-height: 1.15;
+  font-family: Arial, Helvetica, sans-serif; color: #222;
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff,
+    0 0 3px #fff; }
+.locality-label > div { font-weight: bold; font-size: 12.5px; color: #10204a; }
 .locality-label small { font-weight: normal; }
+.council-label > div { font-size: 12px; font-style: italic; color: #555; }
+.place-city > div { font-size: 15px; font-weight: bold; }
+.place-large-town > div { font-size: 13px; font-weight: bold; color: #333; }
+.place-town > div { font-size: 12px; color: #333; }
+.place-village > div { font-size: 10.5px; color: #555; }
+.map-toggle { display: block; width: 100%; margin: 0; padding: 4px 8px; border: 0;
+  background: none; font: bold 12px Arial, Helvetica, sans-serif; text-align: left;
+  cursor: pointer; }
+.map-toggle::after { content: " ▴"; }
+.is-collapsed > .map-toggle::after { content: " ▾"; }
+.map-legend.is-collapsed .lg-body,
+.leaflet-control-layers.is-collapsed .leaflet-control-layers-list { display: none; }
+.map-legend.is-collapsed { padding: 2px 4px; }
+.leaflet-tooltip.area-tooltip table { font-size: 12px; }
+@media print {
+  @page { size: A4 landscape; margin: 8mm; }
+  html, body { width: 100%; height: 100%; margin: 0; }
+  .leaflet-control-zoom, .leaflet-control-layers, .map-toggle,
+  .leaflet-tooltip, .leaflet-popup { display: none !important; }
+  .map-legend.is-collapsed .lg-body { display: block; }
+  .map-legend.is-collapsed { padding: 8px 10px; }
+}
 .site-marker { background: none; border: none; }
 .leaflet-tooltip table th { text-align: left; padding-right: 8px; font-weight: normal;
   color: #444; }
 </style>
 """
+
+
+# ------------------------------------------------------------------------------------------
+# Context: neighbouring councils, towns and villages, a background map when online
+# ------------------------------------------------------------------------------------------
+
+#: The council's places of this many people or more get a label (GeoNames' smallest list,
+#: villages of 500+).
+LABEL_MIN_POPULATION = 500
+#: Beyond the council's own areas only towns of this many people are labelled (orientation
+#: without clutter: Sheffield, Stockport, Burton upon Trent beside Derbyshire).
+NEIGHBOUR_PLACE_MIN = 20_000
+#: How far around the council (share of its width or height) neighbours and towns are drawn.
+CONTEXT_MARGIN = 0.15
+#: A neighbouring council at least this share of whose area lies inside the council's outline
+#: is a hole in it ("Derby (a separate council)").
+ENCLAVE_SHARE = 0.9
+#: Label sizes by population (people): city, large town, town, else village.
+PLACE_CLASSES = ((100_000, "city"), (20_000, "large-town"), (5_000, "town"), (0, "village"))
+#: Label priorities: locality names first, then councils' names, then places by population.
+RANK_LOCALITY, RANK_COUNCIL = 2_000_000_000, 1_000_000_000
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+                   "contributors")
+DATA_ATTRIBUTION = ("Place names: GeoNames (CC BY 4.0); boundaries: ONS, contains OS data "
+                    "&copy; Crown copyright and database right")
+
+
+def place_class(population: float) -> str:
+    """The label size of a place of this many people.
+
+    >>> place_class(150_000), place_class(25_000), place_class(6_000), place_class(600)
+    ('city', 'large-town', 'town', 'village')
+    """
+    return next(name for floor, name in PLACE_CLASSES if population >= floor)
+
+
+@dataclass
+class MapContext:
+    """What surrounds the council on the map (all WGS84)."""
+
+    county: gpd.GeoDataFrame      # the council's outline
+    neighbours: gpd.GeoDataFrame  # utla_name, label, enclave, geometry, lon, lat (label point)
+    places: pd.DataFrame          # place, population, lon, lat
+
+
+def _councils() -> gpd.GeoDataFrame:
+    from optimiser.paths import shipped_data_dir
+
+    return gpd.read_file(shipped_data_dir() / "places" / "councils.geojson").to_crs(BNG)
+
+
+def map_context(shapes: gpd.GeoDataFrame, area_ids: list[str]) -> MapContext:
+    """The council's outline, its neighbours (named; holes said to be separate councils) and
+    the places to label, from the shipped GeoNames places and council outlines."""
+    from optimiser.towns import shipped_places
+
+    outline = shapely.union_all(shapes.geometry.buffer(20).to_numpy()).buffer(-20)
+    minx, miny, maxx, maxy = outline.bounds
+    mx, my = CONTEXT_MARGIN * (maxx - minx), CONTEXT_MARGIN * (maxy - miny)
+    view = shapely.box(minx - mx, miny - my, maxx + mx, maxy + my)
+    filled = shapely.union_all([shapely.Polygon(p.exterior) for p in
+                                getattr(outline, "geoms", [outline])])
+    councils = _councils()
+    near = councils[councils.intersects(view)]
+    # Not the council itself (its outline a little off the LSOAs' after simplifying), nor the
+    # council holding areas given (a hand-made instance of part of a county).
+    shared = near.geometry.intersection(outline).area
+    near = near[((shared < 0.5 * near.geometry.area) & (shared < 0.5 * outline.area)).to_numpy()]
+    inside = near.geometry.intersection(filled).area / near.geometry.area
+    enclave = (inside >= ENCLAVE_SHARE).to_numpy()
+    label_at = near.geometry.intersection(view).representative_point()
+    neighbours = gpd.GeoDataFrame({
+        "utla_name": near["utla_name"].to_numpy(),
+        "label": [f"{n} (a separate council)" if e else n
+                  for n, e in zip(near["utla_name"], enclave, strict=True)],
+        "enclave": enclave}, geometry=near.geometry.intersection(view).to_numpy(), crs=BNG)
+    pts = gpd.GeoSeries(label_at.to_numpy(), crs=BNG).to_crs(WGS84)
+    neighbours["lon"], neighbours["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
+
+    places = shipped_places()
+    own = places["area_id"].isin(set(area_ids))
+    xs, ys = places["x"].to_numpy(float), places["y"].to_numpy(float)
+    in_view = ((xs >= minx - mx) & (xs <= maxx + mx) & (ys >= miny - my) & (ys <= maxy + my))
+    keep = (own & (places["population"] >= LABEL_MIN_POPULATION)) | (
+        in_view & ~own & (places["population"] >= NEIGHBOUR_PLACE_MIN))
+    chosen = places[keep.to_numpy()]
+    geo = gpd.GeoSeries(gpd.points_from_xy(chosen["x"], chosen["y"]), crs=BNG).to_crs(WGS84)
+    labels = pd.DataFrame({"place": chosen["place"].to_numpy(),
+                           "population": chosen["population"].to_numpy(),
+                           "lon": geo.x.to_numpy(), "lat": geo.y.to_numpy()})
+    county = gpd.GeoDataFrame(geometry=[outline], crs=BNG)
+    return MapContext(_to_wgs84(county, 25.0), _to_wgs84(neighbours, 0.0), labels)
+
+
+def _label_props(texts: list[str], ranks: list[int], classes: list[str]) -> pd.DataFrame:
+    """Point properties for :func:`_label_layer`: escaped html, rank, class."""
+    return pd.DataFrame({
+        "_html": [f'<div data-rank="{int(r)}">{t}</div>' for t, r in zip(texts, ranks,
+                                                                         strict=True)],
+        "_class": [f"map-label {c}" for c in classes]})
+
+
+def _label_layer(m, lon, lat, props: pd.DataFrame, name: str, prefix: str,
+                 show: bool = True, control: bool = True) -> None:
+    """Text labels (no marker) that the page places so none overlaps another or a site."""
+    folium.GeoJson(
+        _points(np.asarray(lon), np.asarray(lat), props, prefix), name=name, show=show,
+        control=control,
+        marker=folium.Marker(icon=folium.DivIcon(html="", class_name="map-label"),
+                             interactive=False, keyboard=False),
+        style_function=lambda f: {"html": f["properties"]["_html"], "iconSize": [0, 0],
+                                  "className": f["properties"]["_class"]},
+    ).add_to(m)
+
+
+def add_context(m, context: MapContext) -> None:
+    """Neighbouring councils drawn faintly with their names, the council's outline, and the
+    towns and villages labelled by size."""
+    nb = context.neighbours
+    if len(nb):
+        props = pd.DataFrame({"name": nb["utla_name"].map(esc).to_numpy()})
+        folium.GeoJson(
+            _feature_collection(nb, props, [f"c{k}" for k in range(len(nb))]),
+            name="Neighbouring councils", interactive=False,
+            style_function=lambda f: {"fillColor": "#9e9e9e", "fillOpacity": 0.18,
+                                      "color": "#8a8a8a", "weight": 1, "dashArray": "4 3",
+                                      "className": "neighbour-council"},
+        ).add_to(m)
+        _label_layer(m, nb["lon"], nb["lat"],
+                     _label_props(nb["label"].map(esc).tolist(), [RANK_COUNCIL] * len(nb),
+                                  ["council-label"] * len(nb)),
+                     "Neighbouring councils' names", "cn")
+    folium.GeoJson(
+        _feature_collection(context.county, pd.DataFrame(index=[0]), ["county"]),
+        name="Council boundary", interactive=False, control=False,
+        style_function=lambda f: {"fill": False, "color": "#333333", "weight": 1.5,
+                                  "className": "county-outline"},
+    ).add_to(m)
+    pl = context.places
+    if len(pl):
+        _label_layer(m, pl["lon"], pl["lat"],
+                     _label_props(pl["place"].map(esc).tolist(),
+                                  pl["population"].astype(int).tolist(),
+                                  [f"place-label place-{place_class(p)}"
+                                   for p in pl["population"]]),
+                     "Towns and villages", "p")
+
+
+class _Furniture(MacroElement):
+    """The page's behaviour: a background map when online, collapsible legend and layer
+    control (collapsed at first on small screens), the county fitted clear of them at load
+    and in print, and labels placed so none overlaps another, a site marker or an outreach
+    circle."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var control = {{ this.control.get_name() }};
+            var county = L.latLngBounds({{ this.bounds|tojson }});
+            var small = window.matchMedia('(max-width: {{ this.small_px }}px)').matches;
+            var state = window.optimiserMap = {placed: 0};
+            map.attributionControl.addAttribution({{ this.data_attribution|tojson }});
+
+            function collapsible(box, title) {
+                if (!box) { return; }
+                var button = L.DomUtil.create('button', 'map-toggle');
+                button.type = 'button';
+                button.textContent = title;
+                box.insertBefore(button, box.firstChild);
+                function set(collapsed) {
+                    box.classList.toggle('is-collapsed', collapsed);
+                    button.setAttribute('aria-expanded', String(!collapsed));
+                }
+                L.DomEvent.on(button, 'click', function(e) {
+                    L.DomEvent.stop(e);
+                    set(!box.classList.contains('is-collapsed'));
+                    place();
+                });
+                L.DomEvent.disableClickPropagation(box);
+                set(small);
+            }
+            collapsible(document.querySelector('.map-legend'), 'Legend');
+            collapsible(control.getContainer(), 'Layers');
+            (function() {
+                // A short map (a frame in the pack): the layer list folds away rather than
+                // sit on the legend.
+                var legend = document.querySelector('.map-legend');
+                var layers = control.getContainer();
+                if (!small && legend && layers.offsetHeight + legend.offsetHeight + 40 >
+                        map.getContainer().clientHeight) {
+                    layers.querySelector('.map-toggle').click();
+                }
+            })();
+
+            if (navigator.onLine) {
+                // Online: OpenStreetMap beneath the areas; gone at the first failed tile.
+                var tiles = L.tileLayer({{ this.tiles|tojson }}, {
+                    maxZoom: 19, attribution: {{ this.osm_attribution|tojson }},
+                    className: 'osm-tiles'});
+                tiles.on('tileerror', function() {
+                    if (map.hasLayer(tiles)) { map.removeLayer(tiles); }
+                    control.removeLayer(tiles);
+                });
+                tiles.addTo(map);
+                control.addOverlay(tiles, 'Background map (OpenStreetMap, online)');
+            }
+
+            function rect(el) { return el.getBoundingClientRect(); }
+            function overlap(a, b) {
+                return a.left < b.right && b.left < a.right && a.top < b.bottom &&
+                    b.top < a.bottom;
+            }
+            function fit() {
+                var box = map.getContainer();
+                var legend = document.querySelector('.map-legend');
+                var right = Math.max(legend ? legend.offsetWidth : 0,
+                                     control.getContainer().offsetWidth) + 20;
+                var title = document.querySelector('.map-title');
+                var top = title ? title.offsetHeight + 20 : 10;
+                if (right > box.clientWidth / 2) { right = 10; }
+                if (top > box.clientHeight / 3) { top = 10; }
+                map.fitBounds(county, {paddingTopLeft: [10, top],
+                                       paddingBottomRight: [right, 25], animate: false});
+            }
+            function place() {
+                if (map._animatingZoom) { later(); return; }
+                var frame = rect(map.getContainer());
+                var taken = [].slice.call(document.querySelectorAll(
+                    '.site-marker, path.outreach-marker')).map(rect);
+                var labels = [].slice.call(document.querySelectorAll('.map-label > div'));
+                labels.sort(function(a, b) {
+                    return Number(b.getAttribute('data-rank')) -
+                        Number(a.getAttribute('data-rank'));
+                });
+                labels.forEach(function(el) {
+                    el.style.visibility = 'hidden';
+                    el.style.transform = 'translate(-50%, -50%)';
+                    var r = rect(el), w = r.width, h = r.height;
+                    // On the point, then above, below, right, left, then farther off.
+                    var tries = [[0, 0]];
+                    [[h / 2 + 6, w / 2 + 8], [h + 14, w / 2 + 22]].forEach(function(d) {
+                        tries.push([0, -d[0]], [0, d[0]], [d[1], 0], [-d[1], 0]);
+                    });
+                    for (var i = 0; i < tries.length; i++) {
+                        el.style.transform = 'translate(-50%, -50%) translate(' + tries[i][0] +
+                            'px, ' + tries[i][1] + 'px)';
+                        r = rect(el);
+                        var inside = r.left >= frame.left && r.right <= frame.right &&
+                            r.top >= frame.top && r.bottom <= frame.bottom;
+                        if (inside && !taken.some(function(t) { return overlap(r, t); })) {
+                            el.style.visibility = 'visible';
+                            taken.push(r);
+                            return;
+                        }
+                    }
+                });
+                state.placed += 1;
+            }
+            var pending = null;
+            function later() {
+                if (pending) { clearTimeout(pending); }
+                pending = setTimeout(function() { pending = null; place(); }, 30);
+            }
+            function refit() { map.invalidateSize({animate: false}); fit(); place(); }
+            map.on('zoomend moveend overlayadd overlayremove baselayerchange resize', later);
+            var print = window.matchMedia('print');
+            if (print.addEventListener) { print.addEventListener('change', refit); }
+            window.addEventListener('beforeprint', refit);
+            window.addEventListener('afterprint', refit);
+            // settled(): labels placed for the view shown (the browser tests wait for it).
+            state.map = map;
+            state.county = county;
+            state.fit = refit;
+            state.place = place;
+            state.settled = function() { return !pending && !map._animatingZoom; };
+            setTimeout(refit, 0);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, control, bounds: list[list[float]], small_px: int = 600) -> None:
+        super().__init__()
+        self._name = "Furniture"
+        self.control = control
+        self.bounds = bounds
+        self.small_px = small_px
+        self.tiles = OSM_TILES
+        self.osm_attribution = OSM_ATTRIBUTION
+        self.data_attribution = DATA_ATTRIBUTION
 
 
 # ------------------------------------------------------------------------------------------
@@ -429,7 +761,8 @@ def _deterministic_ids(page: str) -> str:
 
 
 def build_map(solved: Solved, localities_published: pd.DataFrame, *,
-              self_contained: bool = True, shapes: AreaShapes | None = None) -> str:
+              self_contained: bool = True, shapes: AreaShapes | None = None,
+              context: MapContext | None = None) -> str:
     """The map as one HTML page.
 
     Parameters
@@ -441,10 +774,14 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
         (:func:`optimiser.report.locality_table.display_table` of the table after disclosure
         control), with a ``locality`` column; its figures go into the tooltips.
     self_contained
-        Inline every script and style (no network needed) and draw no tile layer; otherwise
-        link the CDN copies and add OpenStreetMap tiles.
+        Inline every script and style (no network needed); otherwise link the CDN copies.
+        Either way the page adds OpenStreetMap tiles only when the browser is online, and
+        drops them at the first tile that fails: the neighbouring councils, towns and
+        villages drawn from shipped data are there without a network.
     shapes
         Area polygons already loaded (saves reading them twice).
+    context
+        The surroundings (:func:`map_context`) already worked out.
 
     Returns
     -------
@@ -504,11 +841,19 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     props["_need_class"] = cls
     props["_reached_by"] = areas["reached_by"].astype(str).to_numpy()
     props["_change"] = areas["change"].astype(str).where(~replaced, "to_outreach").to_numpy()
+    served = dict(zip(sites["site_id"], served_of_capacity(sites).map(esc), strict=True))
+    props["band"] = [labels[c] for c in cls]
+    props["centre_load"] = [served.get(s, "n/a") if isinstance(s, str) and s else "n/a"
+                            for s in areas.get("site_id", pd.Series([None] * len(areas)))]
     area_ids = [f"a{k}" for k in range(len(areas))]
     area_fc = _feature_collection(area_geo, props, area_ids)
 
     modelled = solved.modelled_cases
     mark = " (modelled)" if modelled else ""
+    # The tooltip is short (it follows the pointer); the click popup has the detail.
+    tip_fields = ["area", "band", "nearest", "centre_load"]
+    tip_aliases = ["Area", "Need (1 = county average)", "Nearest open centre",
+                   "Its children served / capacity"]
     fields = ["area", "locality", "need", "children", "imd_decile", "reached", "nearest",
               "change", "loc_need", "loc_cin", "loc_cpp", "loc_reach", "loc_sites",
               "loc_outreach"]
@@ -522,9 +867,7 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                              float((bounds[0] + bounds[2]) / 2)],
                    tiles=None, control_scale=True, prefer_canvas=False, zoom_control=True,
                    zoom_snap=0.25, zoom_delta=0.5)
-    if not self_contained:
-        folium.TileLayer("OpenStreetMap", name="Background map (OpenStreetMap)", overlay=True,
-                         control=True, show=True).add_to(m)
+    add_context(m, context or map_context(shapes.shapes, areas["area_id"].astype(str).tolist()))
 
     def area_layer(name: str, cls_name: str, colour, show: bool) -> None:
         def style(feature: dict) -> dict:
@@ -534,7 +877,10 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
         folium.GeoJson(
             area_fc, name=name, overlay=False, show=show, style_function=style,
             highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+            tooltip=folium.GeoJsonTooltip(fields=tip_fields, aliases=tip_aliases, sticky=True,
+                                          class_name="area-tooltip"),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, class_name="area-popup",
+                                      max_width=360),
             smooth_factor=0.5,
         ).add_to(m)
 
@@ -578,19 +924,12 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                 aliases=["Locality", "Outreach workers", "Share of need reached"]),
         ).add_to(m)
 
-    label_props = pd.DataFrame({
-        "_html": [f"<div>{esc(loc)}"
-                  + (f"<br><small>{w:.0f} outreach worker{'s' if w != 1 else ''}</small>"
-                     if w > 0 else "") + "</div>"
-                  for loc, w in zip(loc_bng["locality"], workers, strict=True)],
-    })
-    folium.GeoJson(
-        _points(label_pts.x.to_numpy(), label_pts.y.to_numpy(), label_props, "n"),
-        name="Locality names",
-        marker=folium.Marker(icon=folium.DivIcon(html="", class_name="locality-label"),
-                             interactive=False, keyboard=False),
-        style_function=lambda f: {"html": f["properties"]["_html"], "iconSize": [0, 0]},
-    ).add_to(m)
+    _label_layer(m, label_pts.x.to_numpy(), label_pts.y.to_numpy(), _label_props(
+        [esc(loc) + (f"<br><small>{w:.0f} outreach worker{'s' if w != 1 else ''}</small>"
+                     if w > 0 else "")
+         for loc, w in zip(loc_bng["locality"], workers, strict=True)],
+        [RANK_LOCALITY] * len(loc_bng), ["locality-label"] * len(loc_bng)),
+        "Locality names", "n")
 
     # --- sites ---
     def site_layer(sel: pd.Series, name: str, show: bool) -> None:
@@ -645,8 +984,10 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     m.get_root().html.add_child(Element(title), name="optimiser_title")
     _Legend(legend_html(counts, shapes.circles, modelled, decisions_present),
             LAYER_NEED).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]])
+    control = folium.LayerControl(collapsed=False, position="topright")
+    control.add_to(m)
+    box = [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]]
+    _Furniture(control, box).add_to(m)  # fits the county, clear of the legend and controls
 
     page = _deterministic_ids(m.get_root().render())
     if self_contained:

@@ -15,7 +15,9 @@ What cannot be inlined, and why the map does not need it:
   draws its symbols as inline SVG (no icon fonts), so the browser never asks for them. To be sure,
   any ``url(...)`` left in inlined CSS that is neither a ``data:`` URI nor an in-page ``#``
   reference is blanked, so nothing can trigger a request.
-- Map tiles: the self-contained map has no tile layer (areas on a plain background).
+- Map tiles: the map asks for OpenStreetMap tiles only when the browser says it is online and
+  drops them at the first failure; what orients a reader offline (neighbouring councils, towns
+  and villages) is drawn from the project's shipped files (:mod:`optimiser.report.map`).
 
 Examples
 --------
