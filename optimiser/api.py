@@ -50,14 +50,16 @@ def prepare(la: str, *, age_group: str = "0-4", mirror: str | Path | None = None
             sites: str | Path | pd.DataFrame | None = None,
             cases: str | Path | pd.DataFrame | None = None,
             localities: str | Path | pd.DataFrame | None = None,
-            weights: str | None = None, standardise: str = "z", year: int = 2019,
+            weights: str | None = None, standardise: str = "z", year: int | None = None,
             boundaries: str | Path | None = None, candidates: str | None = None,
-            sheet: str | tuple[str, ...] = (), out: str | Path | None = None) -> Instance:
+            sheet: str | tuple[str, ...] = (), vintage: str | None = None,
+            out: str | Path | None = None) -> Instance:
     """``optimiser prepare`` in memory: the checked instance for one council.
 
     Parameters are the command's options (see ``optimiser prepare --help``); the council's
     ``sites``, ``cases`` and ``localities`` may be DataFrames as well as CSV or Excel files.
-    ``out`` also writes the instance folder there.
+    ``out`` also writes the instance folder there. ``vintage`` (``"2025"``, the default, or
+    ``"2019"``) and ``year`` (the DfE year; default the vintage's latest) as on the command line.
 
     Returns
     -------
@@ -74,7 +76,8 @@ def prepare(la: str, *, age_group: str = "0-4", mirror: str | Path | None = None
             localities=_as_file(localities, "localities", folder), age_group=age_group,
             weights=weights, standardise=standardise, year=year,
             boundaries=Path(boundaries) if boundaries is not None else None,
-            candidates=candidates, sheet=(sheet,) if isinstance(sheet, str) else tuple(sheet))
+            candidates=candidates, sheet=(sheet,) if isinstance(sheet, str) else tuple(sheet),
+            vintage=vintage)
         built = build_instance(settings)
         # Read back as 'solve' reads a folder, so a notebook and the command line agree.
         inst = read_instance(write_prepared(built, folder / "instance"))
@@ -218,7 +221,7 @@ class Plan:
 def _write_instance_folder(instance: Instance, folder: Path) -> None:
     from optimiser.files import atomic_output_dir, write_json
 
-    with atomic_output_dir(folder) as tmp:
+    with atomic_output_dir(folder, instance=True) as tmp:
         write_instance(instance, tmp)
         if instance.metadata:
             write_json(tmp / "prepare.json", instance.metadata)

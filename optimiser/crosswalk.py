@@ -18,7 +18,7 @@ plain join would silently drop the changed areas. Here a file's codes are classi
 
 Examples
 --------
->>> share_whole(pd.Series([0.5, 0.25, 0.25]), 3).tolist()
+>>> share_whole(pd.Series([0.6, 0.25, 0.15]), 3).tolist()
 [2, 1, 0]
 """
 

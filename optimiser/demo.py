@@ -107,7 +107,7 @@ def prepare_costed(la: str, out: str | Path, *, age_group: str = AGE_GROUP,
                             vintage=vintage),
             Path(scratch) / "prepared")
         # Replaced whole, and only if an earlier run wrote it (never a folder of the user's).
-        with atomic_output_dir(out) as tmp:
+        with atomic_output_dir(out, instance=True) as tmp:
             costed_instance(Path(scratch) / "prepared", tmp, costs)
     return out, summary.replace(str(Path(scratch) / "prepared"), str(out))
 

@@ -393,15 +393,27 @@ def check_not_input(out: str | Path, reads: Iterable[str | Path | None]) -> None
                 "e.g. an 'out/...' folder beside them; nothing was written")
 
 
-def check_output_dir(out: Path, reads: Iterable[str | Path | None] = ()) -> None:
+#: A folder ``prepare`` wrote holds this file: only ``prepare`` may replace it. An instance is
+#: what every other command reads, and hand edits may have gone into it.
+INSTANCE_FILE = "prepare.json"
+
+
+def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
+                     instance: bool = False) -> None:
     """Raise :class:`InputError` unless ``out`` is absent, empty, or an earlier output, and
-    neither is nor holds anything in ``reads`` (see :func:`check_not_input`)."""
+    neither is nor holds anything in ``reads`` (see :func:`check_not_input`). A prepared
+    instance (it holds :data:`INSTANCE_FILE`) is replaced only by an instance (``instance``)."""
     check_not_input(out, reads)
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir() or out.is_symlink():
         raise InputError("the output path exists and is not a folder", file=out,
                          hint="give --out a new folder name; nothing was written")
+    if not instance and (out / INSTANCE_FILE).is_file():
+        raise InputError(
+            f"the output folder holds a prepared instance ({INSTANCE_FILE}); only 'optimiser "
+            "prepare' replaces an instance", file=out,
+            hint="give --out a new folder name; nothing was written")
     if replaceable_output(out):
         return
     if Path.cwd().resolve().is_relative_to(out):
@@ -415,8 +427,8 @@ def check_output_dir(out: Path, reads: Iterable[str | Path | None] = ()) -> None
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = ()
-                      ) -> Iterator[Path]:
+def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = (),
+                      instance: bool = False) -> Iterator[Path]:
     """Write an output folder all at once.
 
     Yields a temporary folder beside ``out``. When the ``with`` block finishes without an error,
@@ -442,7 +454,7 @@ def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = (
     reads = list(reads)
     shown = Path(out)
     out = Path(out).resolve()
-    check_output_dir(out, reads)
+    check_output_dir(out, reads, instance=instance)
     with _write_errors(shown):
         out.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(out)
@@ -453,7 +465,7 @@ def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = (
             yield tmp
             (tmp / _PARTIAL_MARKER).unlink()
             (tmp / OUTPUT_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
-        check_output_dir(out, reads)  # the folder may have been created meanwhile
+        check_output_dir(out, reads, instance=instance)  # it may have been created meanwhile
         with _write_errors(shown):
             _swap_in(tmp, out)
     except BaseException:

@@ -593,7 +593,8 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     """
     settings.check()
     reads = settings.inputs()
-    check_output_dir(Path(out).resolve(), reads)  # before the work, not only when writing
+    # before the work, not only when writing
+    check_output_dir(Path(out).resolve(), reads, instance=True)
     built = build_instance(settings)
     write_prepared(built, out, reads=reads)
     return "\n".join([*built.lines, f"Instance written to {Path(out)}"])
@@ -603,7 +604,7 @@ def write_prepared(built: Prepared, out: str | Path, *,
                    reads: Iterable[str | Path | None] = ()) -> Path:
     """Write ``areas.csv``, ``sites.csv``, ``localities.csv`` and ``prepare.json`` (atomically);
     ``out`` must not replace any of ``reads`` (the run's inputs)."""
-    with atomic_output_dir(Path(out), reads=reads) as tmp:
+    with atomic_output_dir(Path(out), reads=reads, instance=True) as tmp:
         write_csv(tmp / "areas.csv", built.areas)
         write_csv(tmp / "sites.csv", built.sites)
         write_csv(tmp / "localities.csv", built.localities)

@@ -277,11 +277,35 @@ def write_sensitivity(result: SensitivityResult, out_dir: str | Path) -> None:
     write_csv(out_dir / "sensitivity_draws.csv", result.draws)
 
 
+#: More draws than this say nothing a few hundred do not, and would run for hours.
+MAX_DRAWS = 1000
+
+
+def check_draws(draws: int, seed: int) -> None:
+    """Refuse a number of draws or a seed the run cannot use, before anything is read.
+
+    >>> check_draws(20, 0)
+    >>> check_draws(0, 0)
+    Traceback (most recent call last):
+    ...
+    optimiser.errors.InputError: --weight-draws 0 is not a number of draws from 1 to 1,000
+      hint: 20 to 200 draws show which sites and localities are robust to the weights
+    """
+    if not 1 <= draws <= MAX_DRAWS:
+        raise InputError(f"--weight-draws {draws} is not a number of draws from 1 to "
+                         f"{MAX_DRAWS:,}",
+                         hint="20 to 200 draws show which sites and localities are robust to "
+                         "the weights")
+    if seed < 0:
+        raise InputError(f"--seed {seed} is negative", hint="use 0 or a positive whole number")
+
+
 def run_sensitivity(scenario_path: str | Path, draws: int, out: str | Path, *, seed: int = 0,
                     progress: bool = True) -> str:
     """``optimiser sensitivity``: the tables into ``out``; a plain summary."""
     from optimiser.scenario import load_scenario
 
+    check_draws(draws, seed)
     scenario = load_scenario(scenario_path)
     check_output_dir(Path(out).resolve(), scenario.inputs())  # before the draws are solved
     result = weight_sensitivity_solve(scenario, draws, seed=seed, progress=progress)

@@ -65,9 +65,11 @@ class _DuplicateKey(Exception):
         self.key, self.first, self.second = key, first, second
 
 
-def _expanded_size(root: yaml.Node) -> int:
-    """How many values the document holds with every alias expanded (counted, not built)."""
+def _expanded_size(root: yaml.Node) -> int | None:
+    """How many values the document holds with every alias expanded (counted, not built);
+    None when an alias refers to a block that holds it (it would expand for ever)."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are still being counted
     # Post-order over the node graph; a node reached through several aliases is counted once
     # per use by multiplying, never by walking it again.
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -79,7 +81,11 @@ def _expanded_size(root: yaml.Node) -> int:
         if done or not children:
             sizes[id(node)] = min(1 + sum(sizes.get(id(c), 0) for c in children),
                                   MAX_YAML_NODES + 1)
+            open_.discard(id(node))
             continue
+        if id(node) in open_:
+            return None  # reached again while counting its own children: a cycle
+        open_.add(id(node))
         stack.append((node, True))
         stack.extend((c, False) for c in children if id(c) not in sizes)
     return sizes[id(root)]
@@ -159,7 +165,13 @@ def _parse(text: str, path: Path, what: str) -> Any:
         root = loader.get_single_node()
         if root is None:
             return None
-        if _expanded_size(root) > MAX_YAML_NODES:
+        size = _expanded_size(root)
+        if size is None:
+            raise ScenarioError(
+                f"the {what} has an alias (*name) inside the block its anchor (&name) names, "
+                "so it would repeat for ever", file=path,
+                hint="write the values out, or put the anchor on a block that does not use it")
+        if size > MAX_YAML_NODES:
             raise ScenarioError(
                 f"the {what} expands to more than {MAX_YAML_NODES:,} values through its "
                 "aliases (*name), far more than any scenario needs", file=path,

@@ -149,6 +149,9 @@ BOMB = ("instance: instance\nbudget: 1000000\nobjective: evaluate\n"
 
 SCENARIOS: list[tuple[str, bytes, tuple[str, ...]]] = [
     ("alias bomb", BOMB.encode(), ("expands to more than 100,000 values through its aliases",)),
+    ("alias inside its own anchor", b"instance: instance\nbudget: 1\n"
+     b"reach: &r {model: coverage, nested: *r}\n",
+     ("has an alias (*name) inside the block its anchor (&name) names",)),
     ("huge", (SCENARIO + "# padding\n" * 120_000).encode(),
      ("scenario file is 1.2 MB, too large for a settings file (at most 1 MB)",)),
     ("duplicate key", (SCENARIO + "budget: 9000000\n").encode(),
@@ -591,7 +594,8 @@ def test_council_sites_in_degrees_say_so(mirror, tmp_path):
     (["sweep", "{s}", "--budgets", "1m,abc"], "'abc' is not a budget"),
     (["allocate", "{i}", "--budget", "1m,2m"], "--budget '1m,2m' gives 2 amounts"),
     (["solve", "{w}"], "expected a scenario file, found a folder"),
-    (["sensitivity", "{s}", "--weight-draws", "0"], "--weight-draws must be at least 1"),
+    (["sensitivity", "{s}", "--weight-draws", "0"],
+     "--weight-draws 0 is not a number of draws from 1 to 1,000"),
     (["compare", "{s}", "{s}", "--floor", "1.5"], "is not a share between 0 and 1"),
     (["report", "{s}"], "the solved folder"),
     (["report", "{i}"], "solution.json"),
@@ -621,3 +625,47 @@ def test_two_separate_conflicts_are_named_together():
         "the budget cap (budget) and the locality floor (constraints.locality_min_reach) each "
         "block a plan: without either one alone the scenario is still infeasible, without both "
         "it is feasible; relax both, or the requirements each conflicts with"]
+
+
+@pytest.mark.parametrize("draws, seed, words", [
+    (100_000, 0, "--weight-draws 100000 is not a number of draws from 1 to 1,000"),
+    (2, -5, "--seed -5 is negative"),
+])
+def test_sensitivity_refuses_draws_and_seeds_it_cannot_use(draws, seed, words):
+    from optimiser.errors import InputError
+    from optimiser.sensitivity import run_sensitivity
+
+    with pytest.raises(InputError) as err:
+        run_sensitivity("no-such-scenario.yaml", draws, "never-written", seed=seed)
+    assert words in str(err.value)
+
+
+def test_excel_cells_hold_names_with_control_characters():
+    """A name pasted from Word (vertical tab) or with a NUL goes into the workbook as text."""
+    from openpyxl import Workbook
+
+    from optimiser.report.xlsx import _put
+
+    ws = Workbook().active
+    _put(ws, 1, 1, "Banbury\x0bCC")
+    _put(ws, 2, 1, "Option \x00x", kind="count")
+    assert [ws.cell(1, 1).value, ws.cell(2, 1).value] == ["Banbury CC", "Option  x"]
+
+
+@pytest.mark.parametrize("command", ["solve", "sweep"])
+def test_no_command_but_prepare_replaces_a_prepared_instance(world, command):
+    """An instance 'prepare' wrote (marked as its output, with prepare.json) is not any other
+    command's --out, even one that does not read it: hand edits may have gone into it."""
+    from optimiser.files import OUTPUT_MARKER, check_output_dir
+
+    other = world.parent / "prepared-elsewhere"
+    other.mkdir()
+    for name in (OUTPUT_MARKER, "prepare.json", "areas.csv"):
+        (other / name).write_text("x\n")
+    args = {"solve": ["solve", world / "scenario.yaml"],
+            "sweep": ["sweep", world / "scenario.yaml", "--budgets", "1m,2m"]}[command]
+    refused([*args, "--out", other], world,
+            "holds a prepared instance (prepare.json); only 'optimiser prepare' replaces")
+    with pytest.raises(Exception, match="only 'optimiser prepare' replaces an instance"):
+        check_output_dir(other.resolve())
+    check_output_dir(other.resolve(), instance=True)  # prepare may write it again

@@ -145,7 +145,7 @@ def test_data_fetch_unattended_from_official_layouts(
     monkeypatch.setenv("OPTIMISER_CACHE_DIR", str(tmp_path / "cache"))
     official.requests.clear()
     with serve(official) as base:
-        result = CliRunner().invoke(app, ["data", "fetch", "--base-url", base])
+        result = CliRunner().invoke(app, ["data", "fetch", "--vintage", "2019", "--base-url", base])
     assert result.exit_code == 0, result.output
     assert "official data ready in cache" in result.output
     root = tmp_path / "cache" / "canonical"
@@ -163,7 +163,7 @@ def test_data_fetch_unattended_from_official_layouts(
     # A second run needs nothing from the network.
     with serve(official) as base:
         official.requests.clear()
-        again = CliRunner().invoke(app, ["data", "fetch", "--base-url", base])
+        again = CliRunner().invoke(app, ["data", "fetch", "--vintage", "2019", "--base-url", base])
     assert again.exit_code == 0 and official.requests == []
 
 
@@ -174,7 +174,7 @@ def test_base_url_from_the_environment_and_a_retried_request(
     official.fail_first = {FILE7, next(k for k in official.files if k.startswith("www.ons"))}
     with serve(official) as base:
         monkeypatch.setenv(_download.BASE_URL_ENV, base)
-        root = fetch_all(cache=tmp_path, progress=False)
+        root = fetch_all(cache=tmp_path, progress=False, vintage="2019")
     assert official.fail_first == set()  # both failed once, then came on the second try
     _check_oxfordshire(root)
     prov = json.loads((root / "FETCHED.json").read_text())
@@ -189,7 +189,7 @@ def test_every_unobtainable_file_is_named_in_one_message(
                        patterns=[], layers={k: v for k, v in official.layers.items()
                                             if not k.startswith("LSOA_Dec")})
     with serve(partial) as base, pytest.raises(DataSourceError) as exc:
-        fetch_all(cache=tmp_path, progress=False, base_url=base)
+        fetch_all(cache=tmp_path, progress=False, base_url=base, vintage="2019")
     problem = exc.value.problem
     # File 7 (404) and the centroids layer (unknown service) are both named, with landing pages
     # and the names to save them under; GIAS is optional and only skipped.
@@ -209,7 +209,7 @@ def test_every_unobtainable_file_is_named_in_one_message(
                                                                strict=True)]).to_csv(
         tmp_path / "official" / manifest["ons_lsoa11_pwc"].filename, index=False)
     with serve(partial) as base:
-        root = fetch_all(cache=tmp_path, progress=False, base_url=base)
+        root = fetch_all(cache=tmp_path, progress=False, base_url=base, vintage="2019")
     _check_oxfordshire_without_gias(root)
 
 

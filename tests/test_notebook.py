@@ -45,14 +45,14 @@ def notebook(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[di
 def test_readme_example_runs_with_frames_in_and_out(notebook) -> None:
     ns, folder = notebook
     inst, plan, gdf = ns["inst"], ns["plan"], ns["gdf"]
-    assert isinstance(inst.areas, pd.DataFrame) and len(inst.areas) == 407
+    assert isinstance(inst.areas, pd.DataFrame) and len(inst.areas) == 429  # LSOA 2021
     assert inst.folder is None and inst.metadata["la"]["name"] == "Oxfordshire"
     assert plan.status == "optimal"
-    assert isinstance(plan.areas, pd.DataFrame) and len(plan.areas) == 407
+    assert isinstance(plan.areas, pd.DataFrame) and len(plan.areas) == 429
     assert isinstance(plan.sites, pd.DataFrame) and plan.sites["open"].any()
     assert plan.title == "Oxfordshire: Option A" and plan.modelled_cases is True
-    assert "imd2019/imd2019_lsoa_compact.csv" in {s["file"] for s in plan.sources}
-    assert gdf.crs.to_epsg() == 27700 and len(gdf) == 407
+    assert "vintage2025/iod2025/imd2025_england_lsoa21.csv" in {s["file"] for s in plan.sources}
+    assert gdf.crs.to_epsg() == 27700 and len(gdf) == 429
     assert set(gdf["area_id"]) == set(plan.areas["area_id"])
     # No folders unless asked: only the pack (and its internal tables beside it).
     assert sorted(p.name for p in folder.iterdir()) == ["pack", "pack-internal"]
@@ -67,7 +67,7 @@ def test_the_notebook_and_the_command_line_agree(notebook, prepared, tmp_path: P
     ns, _folder = notebook
     plan = ns["plan"]
     # The same instance as 'optimiser prepare' writes ...
-    inst_dir = prepared(la="Oxfordshire", age_group="0-19")
+    inst_dir = prepared(la="Oxfordshire", age_group="0-19", vintage="2025")
     for table in ("areas", "sites"):
         cli = pd.read_csv(inst_dir / f"{table}.csv", dtype={"area_id": str, "site_id": str})
         nb = getattr(ns["inst"], table)

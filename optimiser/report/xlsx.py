@@ -29,6 +29,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -53,6 +54,12 @@ TOTAL_BORDER = Border(top=Side(style="thin", color="000000"))
 _FIXED_TIME = datetime(2000, 1, 1)
 
 
+def _clean(text: object) -> str:
+    """Text as Excel can hold it: control characters (a vertical tab pasted from Word, a NUL)
+    become spaces instead of making openpyxl refuse the whole workbook."""
+    return ILLEGAL_CHARACTERS_RE.sub(" ", str(text))
+
+
 def _put(ws: Worksheet, row: int, col: int, value: object, kind: str = "text"):
     """Write one cell: numbers as numbers with their format, text always as text."""
     cell = ws.cell(row=row, column=col)
@@ -69,7 +76,7 @@ def _put(ws: Worksheet, row: int, col: int, value: object, kind: str = "text"):
         cell.value = float(value) if isinstance(value, (float, np.floating)) else int(value)
         cell.number_format = FORMATS.get(kind, "General")
         return cell
-    text = str(value)
+    text = _clean(value)
     if kind != "text":
         try:  # published counts arrive as text ("17"); store them as numbers
             num = float(text.replace(",", ""))
@@ -92,7 +99,7 @@ def write_table(ws: Worksheet, frame: pd.DataFrame, columns: Sequence[tuple[str,
     The last ``total_rows`` rows are bold with a rule above.
     """
     for j, (_col, label, _kind) in enumerate(columns, start=1):
-        c = ws.cell(row=1, column=j, value=label)
+        c = ws.cell(row=1, column=j, value=_clean(label))
         c.data_type = "s"
         c.fill = HEADER_FILL
         c.font = HEADER_FONT
@@ -125,15 +132,15 @@ def write_notes(ws: Worksheet, notes: Sequence[tuple[str, str]]) -> None:
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 110
     for c, label in enumerate(("Topic", "Note"), start=1):
-        cell = ws.cell(row=1, column=c, value=label)
+        cell = ws.cell(row=1, column=c, value=_clean(label))
         cell.fill = HEADER_FILL
         cell.font = HEADER_FONT
     for i, (head, text) in enumerate(notes, start=2):
-        a = ws.cell(row=i, column=1, value=head)
+        a = ws.cell(row=i, column=1, value=_clean(head))
         a.data_type = "s"
         a.font = Font(bold=True)
         a.alignment = Alignment(vertical="top")
-        b = ws.cell(row=i, column=2, value=text)
+        b = ws.cell(row=i, column=2, value=_clean(text))
         b.data_type = "s"
         b.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
@@ -178,7 +185,7 @@ def build_workbook(localities: pd.DataFrame, locality_columns: Sequence[tuple[st
     changes = wb.create_sheet(SHEETS[1])
     write_table(changes, areas_changing, area_columns)
     if areas_changing.empty and empty_changes:
-        cell = changes.cell(row=2, column=1, value=empty_changes)
+        cell = changes.cell(row=2, column=1, value=_clean(empty_changes))
         cell.data_type = "s"
         cell.font = Font(italic=True)
     write_table(wb.create_sheet(SHEETS[2]), sites, site_columns)
