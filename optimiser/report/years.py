@@ -65,7 +65,7 @@ def changes_by_locality(years: pd.DataFrame, schedule: pd.DataFrame, by_loc: pd.
     """Per locality, in the plan's order: sentences such as "2027: Bicester centre hub opens;
     outreach workers 2 -> 4" (the first year counts today's network as the start)."""
     out = []
-    first = int(years["year"].min())
+    first, last = int(years["year"].min()), int(years["year"].max())
     for loc in dict.fromkeys(by_loc["locality"]):
         mine = schedule[schedule["locality"] == loc]
         rows = by_loc[by_loc["locality"] == loc].sort_values("year")
@@ -84,5 +84,5 @@ def changes_by_locality(years: pd.DataFrame, schedule: pd.DataFrame, by_loc: pd.
                 events.setdefault(year, []).append(f"outreach workers {previous} -> {now}")
             previous = now
         sentences = [f"{y}: {'; '.join(e)}" for y, e in sorted(events.items())]
-        out.append((str(loc), sentences or [f"no change from {first}"]))
+        out.append((str(loc), sentences or [f"no change in {first}-{last}"]))
     return out
