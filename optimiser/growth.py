@@ -17,11 +17,12 @@ Method (``multi_year.growth: trend``):
   council on the same footing; under-fives follow births more closely and can move differently.
 
 Where children will be is a council's own knowledge: a growth file (``multi_year.growth_file``,
-a CSV file) with columns ``year``, one of ``area_id`` or
-``locality``, and ``children`` (the children there that year) or ``extra_children`` (on top of
-the trend, e.g. from planned housing at Bicester) overrides the trend for the areas it names: a
-locality's figure is shared among its areas in proportion to their children. A year's own
-``children:`` factor in ``years:`` overrides both for every area.
+a CSV file) with columns ``year``, one of ``area_id`` or ``locality``, and ``children`` (the
+children there that year) or ``extra_children`` (on top of the trend, e.g. from planned housing
+at Bicester) overrides the trend for the areas it names: a locality's figure is shared among its
+areas in proportion to their children. Rows for one place and year are applied in turn, so
+``extra_children`` rows add up; no place may go below 0 children. A year's own ``children:``
+factor in ``years:`` overrides both for every area.
 """
 
 from __future__ import annotations
@@ -180,13 +181,19 @@ def _apply_growth_file(scenario: Scenario, instance: Instance, years: list[int],
             continue  # a year outside the plan
         t = years.index(year)
         base = float(pop[members].sum())
-        now = float(np.dot(pop[members], factors[t, members]))
+        # Rows add up: two extra_children rows for one place and year are both counted.
+        now = float(np.dot(pop[members], out[t, members]))
         target = now + value if extra else value
         if base <= 0:
             raise InputError(f"{by} '{key}' has no children in the instance to scale",
                              file=path, row=row, column=by,
                              hint="name areas that have children, or a locality")
-        out[t, members] = factors[t, members] * (target / now if now > 0 else target / base)
+        if target < 0:
+            raise InputError(f"{by} '{key}' would have {target:,.0f} children in {year}",
+                             file=path, row=row, column="extra_children",
+                             hint="a negative extra_children can take away at most the "
+                             f"{now:,.0f} children the place has that year")
+        out[t, members] = out[t, members] * (target / now if now > 0 else target / base)
     return out
 
 

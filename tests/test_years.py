@@ -330,6 +330,8 @@ def test_growth_file_overrides_the_trend_for_a_locality(tmp_path):
     ("locality,year,children\nBicester,twenty,5\n", "'twenty' is not a number"),
     ("locality,year,children\nBicester,2028,-5\n", "'-5' is not a number"),
     ("locality,year,children\nNowhere,2028,5\n", "locality 'Nowhere' is not in the instance"),
+    ("locality,year,extra_children\nBicester,2028,-4\nBicester,2028,-7\n",
+     "locality 'Bicester' would have -1 children in 2028"),
 ])
 def test_bad_growth_files_are_one_clear_error(tmp_path, text, words):
     from optimiser.errors import InputError
