@@ -43,6 +43,25 @@ _VINTAGE_HINT = (
 )
 
 
+def code_text(codes: pd.Series, *, file: Path | str | None, column: str,
+              what: str = "LSOA") -> pd.Series:
+    """The codes as stripped text (positional index), or one :class:`InputError` naming the row
+    and column of the first value that is not an LSOA code at all."""
+    codes = pd.Series(codes).reset_index(drop=True)
+    text = codes.astype("string").str.strip()
+    pos = bad_pattern(text)
+    if pos is not None:
+        value = codes.iloc[pos]
+        shown = "an empty cell" if pd.isna(value) or not str(value).strip() else f"'{value}'"
+        raise InputError(
+            f"{shown} is not an {what} code",
+            file=file, row=pos + _FIRST_DATA_ROW, column=column,
+            hint="LSOA codes are E01 (England) or W01 (Wales) followed by six digits, "
+            "e.g. E01028568; check the column holds LSOA codes, not names, wards or postcodes",
+        )
+    return text
+
+
 def bad_pattern(codes: pd.Series) -> int | None:
     """Position of the first value that is not an LSOA code (E01/W01 + 6 digits), or None."""
     text = codes.astype("string").str.strip()
@@ -129,18 +148,7 @@ def check_lsoa11_codes(
     what
         What the codes are, e.g. ``"LSOA"`` or ``"area_id"``, for the message.
     """
-    codes = pd.Series(codes).reset_index(drop=True)
-    text = codes.astype("string").str.strip()
-    pos = bad_pattern(text)
-    if pos is not None:
-        value = codes.iloc[pos]
-        shown = "an empty cell" if pd.isna(value) or not str(value).strip() else f"'{value}'"
-        raise InputError(
-            f"{shown} is not an {what} code",
-            file=file, row=pos + _FIRST_DATA_ROW, column=column,
-            hint="LSOA codes are E01 (England) or W01 (Wales) followed by six digits, "
-            "e.g. E01028568; check the column holds LSOA codes, not names, wards or postcodes",
-        )
+    text = code_text(codes, file=file, column=column, what=what)
     lsoa11, lsoa21 = lsoa_code_sets(root)
     values = text.to_numpy(dtype=object)
     not11 = np.array([v not in lsoa11 for v in values], dtype=bool)

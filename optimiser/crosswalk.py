@@ -80,17 +80,9 @@ def classify_codes(codes: pd.Series, root: Path, *, file: Path | str, column: st
         A value that is not an LSOA code (its row), codes of both vintages mixed, or codes in
         neither; naming both vintages and how many codes do not match.
     """
-    from optimiser.checks import bad_pattern
+    from optimiser.checks import code_text
 
-    codes = pd.Series(codes).reset_index(drop=True)
-    text = codes.astype("string").str.strip()
-    pos = bad_pattern(text)
-    if pos is not None:
-        value = codes.iloc[pos]
-        shown = "an empty cell" if pd.isna(value) or not str(value).strip() else f"'{value}'"
-        raise InputError(f"{shown} is not an {what} code", file=file, row=pos + _FIRST_DATA_ROW,
-                         column=column, hint="LSOA codes are E01 (England) or W01 (Wales) "
-                         "followed by six digits, e.g. E01028568")
+    text = code_text(codes, file=file, column=column, what=what)
     lsoa11, lsoa21 = code_sets(root)
     values = list(dict.fromkeys(text.to_numpy(dtype=object)))
     if all(v in lsoa21 for v in values):

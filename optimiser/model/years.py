@@ -192,11 +192,8 @@ class MultiYearModel:
         return 1.0 / span if 0 <= lag < span else 0.0
 
     def _budgets(self) -> None:
-        self.spend_exprs = []
         for s, yr in enumerate(self.years):
-            expr = self._spend(s)
-            self.spend_exprs.append(expr)
-            self.problem.addConstraint(expr <= yr.budget, f"budget_{s}")
+            self.problem.addConstraint(self._spend(s) <= yr.budget, f"budget_{s}")
 
     def _spend(self, s: int) -> pulp.LpAffineExpression:
         """Year s's spend: running costs, workers and the one-off costs falling in it."""
