@@ -89,6 +89,8 @@ def envelope(solution: dict[str, Any], extra_funding: float = 0.0) -> dict[str, 
     settings = solution.get("settings") or {}
     totals = solution.get("totals") or {}
     budget = settings.get("budget")
+    if budget is None:  # a multi-year plan: its totals carry the final year's budget
+        budget = totals.get("budget")
     grants = float(sum((settings.get("grants") or {}).values()))
     set_aside = float(sum((settings.get("set_aside") or {}).values())) + float(extra_funding)
     cost = totals.get("annual_cost")

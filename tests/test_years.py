@@ -375,6 +375,10 @@ def test_pack_shows_a_multi_year_plan_year_by_year(prepared, tmp_path):
         assert f"<td class=\"num\">{row.year}</td>" in html
         assert row.annual_cost <= row.budget + 1e-6
     assert (tmp_path / "pack" / "charts" / "years.svg").is_file()
+    # The money table is the final year's, adding up to that year's budget.
+    last = years.iloc[-1]
+    assert f"Centres in {last.year}: running costs" in html
+    assert f"£{last.budget:,.0f}</td>" in html.split("Whole budget", 1)[1][:200]
     by_loc = pd.read_csv(tmp_path / "solved" / "localities_years.csv")
     for loc in by_loc["locality"].unique():
         assert f"<b>{loc}</b>:" in html

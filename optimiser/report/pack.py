@@ -332,8 +332,14 @@ def money_rows(solved: Solved) -> list[tuple[str, str]]:
     parts = envelope(sol)
     years = settings.get("annualise_years")
     workers = int(sum((sol.get("outreach") or {}).values()))
-    rows = [("Centres: running costs" + (f", and one-off costs spread over {years:g} years"
-                                         if years else ""), parts["centres_cost"]),
+    plan_years = sol.get("years") or []
+    if plan_years:  # a multi-year plan: its final year, one-off costs as they fall
+        centres = (f"Centres in {plan_years[-1]['year']}: running costs, and the one-off costs "
+                   "falling that year")
+    else:
+        centres = "Centres: running costs" + (
+            f", and one-off costs spread over {years:g} years" if years else "")
+    rows = [(centres, parts["centres_cost"]),
             (f"Outreach workers ({workers})", parts["outreach_cost"])]
     for key, what in (("grants", "Grants"), ("set_aside", "Set aside")):
         for label, amount in (settings.get(key) or {}).items():
