@@ -245,7 +245,9 @@ class Constraints(_Strict):
 class SolverSettings(_Strict):
     """Solver choice and honesty settings. ``gap`` 0 means: stop only at a proven optimum."""
 
-    name: Literal["highs", "cbc"] = "highs"
+    #: ``search``: plan and bound for large coverage instances with a binding budget
+    #: (model/search.py).
+    name: Literal["highs", "cbc", "search"] = "highs"
     # A default limit so a hard instance never runs unattended for hours; hitting it is
     # reported honestly as time_limit with the best bound and gap.
     time_limit_s: float | None = Field(default=600.0, gt=0)
@@ -504,7 +506,7 @@ class Scenario(_Strict):
 
 _FIELD_HINTS = {
     "objective": "use one of: " + ", ".join(OBJECTIVES),
-    "solver.name": "use highs or cbc",
+    "solver.name": "use highs, cbc or search",
     "solver.gap": "a relative gap between 0 (proven optimal) and 1, e.g. 0.005 for 0.5%",
     "budget": "a number of pounds a year, e.g. 10000000 (no £ sign or commas)",
     "target_reach": "a share between 0 and 1, e.g. 0.9 for 90%",

@@ -50,6 +50,20 @@ def test_mclp_budget_4_reaches_875247(sf, solver):
     assert result.gap == 0.0
 
 
+def test_mclp_budget_4_by_plan_and_bound_finds_875247(sf):
+    """``solver.name: search`` (model/search.py) finds spopt's optimum and bounds it honestly."""
+    minutes, pop = sf
+    model = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=pop, threshold=5000, annual_cost=1.0, budget=4,
+        scenario={"solver": {"name": "search"}}, reach_model="coverage")
+    result = model.solve()
+    assert result.objective_value == pytest.approx(875_247, abs=1e-6)
+    assert result.open.sum() == 4
+    assert result.best_bound >= 875_247 - 1e-6
+    assert result.status in ("optimal", "feasible")
+    assert result.status == "optimal" or result.gap > 0
+
+
 def test_lscp_min_cost_full_cover_costs_8(sf):
     minutes, pop = sf
     model = FamilyCentreModel.from_cost_matrix(

@@ -394,6 +394,10 @@ class FamilyCentreModel:
 
     def run(self, time_limit: float | None) -> tuple[str, str, float | None, float]:
         """Solve the current problem; return (status, detail, solver bound, seconds)."""
+        if self.settings.solver == "search":
+            from optimiser.model.search import run_search
+
+            return run_search(self, time_limit)
         solver = self._solver(time_limit)
         self.no_plan = False
         start = time.perf_counter()
