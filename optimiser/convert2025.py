@@ -215,10 +215,14 @@ WARD24_COLUMNS = {"lsoa21_name": "LSOA21NM", "lsoa21_code": "LSOA21CD", "ward24_
 UTLA23_COLUMNS = {"ltla23_code": ("LTLA23CD", "LAD23CD"), "ltla23_name": ("LTLA23NM", "LAD23NM"),
                   "utla23_code": ("UTLA23CD", "CTYUA23CD"),
                   "utla23_name": ("UTLA23NM", "CTYUA23NM")}
+# The service's field is Urban_rural_flag (geographr's data-raw/ruc21_lsoa21.R); a shapefile
+# cuts it to Urban_rura.
 RUC21_COLUMNS = {"lsoa21_code": "LSOA21CD", "ruc21_code": "RUC21CD",
-                 "classification": ("RUC21NM", "RUC21"), "ruc": ("Urban_rura", "URBAN_RURAL",
-                                                                  "Urban_rural_flag")}
-CHANGES_COLUMNS = {"lsoa11_name": "LSOA11NM", "lsoa11_code": "LSOA11CD",
+                 "classification": ("RUC21NM", "RUC21"),
+                 "ruc": ("Urban_rural_flag", "Urban_rura", "URBAN_RURAL")}
+# The ONS service names the 2011 code F_LSOA11CD ("from"; geographr's
+# data-raw/lookup_lsoa11_lsoa21_ltla22.R selects it so); a portal CSV may say LSOA11CD.
+CHANGES_COLUMNS = {"lsoa11_name": "LSOA11NM", "lsoa11_code": ("F_LSOA11CD", "LSOA11CD"),
                    "change_code": "CHGIND", "lsoa21_name": "LSOA21NM", "lsoa21_code": "LSOA21CD",
                    "ltla22_name": "LAD22NM", "ltla22_code": "LAD22CD"}
 

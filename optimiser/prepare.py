@@ -498,16 +498,18 @@ def _given_sites(settings: PrepareSettings, areas: pd.DataFrame, root: Path, bou
     return existing, {"from": "DfE children's centres (existing)"}
 
 
-def _candidates(option: str, areas: pd.DataFrame, root: Path, given: pd.DataFrame | None,
-                costs: DefaultCosts) -> tuple[pd.DataFrame | None, dict]:
-    """Generated candidates for ``--candidates`` (None for ``none``) and facts about them."""
+def _candidates(option: str, areas: pd.DataFrame, centroids: pd.DataFrame,
+                given: pd.DataFrame | None, costs: DefaultCosts
+                ) -> tuple[pd.DataFrame | None, dict]:
+    """Generated candidates for ``--candidates`` (None for ``none``) and facts about them;
+    ``centroids`` are the vintage's LSOA centroids (the town centres are placed in them)."""
     from optimiser.towns import TOWNS_SOURCE, town_centres
 
     if option == "none":
         return None, {}
     if option == "all-areas":
         return all_area_candidates(areas, costs, existing=given), {}
-    towns = town_centres(areas, loaders.load_centroids(root))
+    towns = town_centres(areas, centroids)
     sites = generate_candidates(areas, costs, towns=towns, existing=given)
     return sites, {"town_centres": {"source": TOWNS_SOURCE, "places": len(towns)}}
 
@@ -525,7 +527,9 @@ def build_sites(settings: PrepareSettings, areas: pd.DataFrame, root: Path, boun
     """
     option = settings.candidate_option
     given, info = _given_sites(settings, areas, root, boundaries, costs, used)
-    generated, facts = _candidates(option, areas, root, given, costs)
+    # The vintage's centroids: a 2025 data folder need not hold the LSOA 2011 ones.
+    centroids = get_vintage(settings.vintage).load_centroids(root)
+    generated, facts = _candidates(option, areas, centroids, given, costs)
     info.update(candidates=option, generated=0 if generated is None else len(generated),
                 **facts)
     if generated is None:
