@@ -240,7 +240,9 @@ def download_arcgis(url: str, dest: Path, params: Mapping[str, str] | None = Non
     """Page through an ArcGIS layer and save its records as one CSV at ``dest`` (atomically).
 
     Columns keep the server's field names and order, rows are sorted; the file is what a
-    portal "download CSV" gives, so the same converter reads either.
+    portal "download CSV" gives, so the same converter reads either. With ``f=geojson`` in
+    ``params`` (boundary polygons) the features are saved as one GeoJSON FeatureCollection,
+    which the boundary converter reads as it would the portal's GeoJSON download.
     """
     if (params or {}).get("f") == "geojson":
         return _save_geojson(url, dest, arcgis_geojson(url, params, progress=progress))

@@ -295,7 +295,12 @@ def test_data_fetch_2025_unattended_then_prepare(
     assert len(areas) == 429
     assert areas["population"].sum() == want[[f"age_{a}" for a in range(5)]].to_numpy().sum()
     meta = json.loads((out / "prepare.json").read_text())
-    assert "ONS" in json.dumps(meta["vintage"])
+    # Modelled CIN/CPP add up to DfE's 2024 figures, shared by File 7's IDACI rate (no stand-in).
+    assert (int(areas["cin"].sum()), int(areas["cpp"].sum())) == (3_862, 532)
+    assert meta["cases"]["year"] == 2024 and "rate" not in meta["cases"]  # no stand-in rate
+    assert "x IDACI score," in meta["cases"]["method"]
+    assert set(areas["population_estimate"]) == {"ONS mid-2024, LSOA 2021"}
+    assert {s["file"] for s in meta["sources"]} >= {L.IMD_FILE, L.POPULATION_ONS_FILE}
 
 
 def test_unobtainable_2025_files_are_named_in_one_message(
