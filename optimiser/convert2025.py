@@ -32,6 +32,7 @@ import pandas as pd
 
 from optimiser.convert import _numbers, _open_workbook, _read_csv_text
 from optimiser.errors import InputError
+from optimiser.loaders2025 import ONS_PWC_METHOD
 
 _HINT = ("the publisher's layout may have changed: check the file, download it again with "
          "'optimiser data fetch --vintage 2025 --force', or use --mirror with a folder of "
@@ -257,7 +258,7 @@ def centroids_from_pwc21(path: str | Path) -> pd.DataFrame:
     df = _numbers(df, ["easting", "northing"], path, integer=False)
     tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
     lon, lat = tr.transform(df["easting"].to_numpy(), df["northing"].to_numpy())
-    df.insert(1, "method", "ons_pwc_2021")
+    df.insert(1, "method", ONS_PWC_METHOD)
     df["latitude"], df["longitude"] = np.round(lat, 7), np.round(lon, 7)
     return df.sort_values("lsoa21cd", kind="stable").reset_index(drop=True)
 

@@ -239,8 +239,9 @@ def sha256(path: Path) -> str:
     return _HASHES[key]
 
 
-def _source(root: Path, rel: str) -> dict:
-    info = {**SOURCE_INFO, **get_vintage("2025").sources, **get_vintage("2019").sources}
+def _source(root: Path, rel: str, v: Vintage | None = None) -> dict:
+    info = {**SOURCE_INFO, **get_vintage("2025").sources, **get_vintage("2019").sources,
+            **(v.sources if v is not None else {})}
     title, vintage = info[rel]
     return {"file": rel, "title": title, "vintage": vintage, "licence": OGL,
             "sha256": sha256(Path(root) / rel)}
@@ -633,6 +634,7 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     v = get_vintage(settings.vintage)
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror, vintage=v.key)
+    v = v.for_data(root)  # e.g. ONS's own centroids in a downloaded 2025 root
     la = resolve_la(settings.la, v.load_utla_lookup(root), districts=v.load_ward_lookup(root))
     areas = build_areas(root, la, v)
     _check_indicators_present(areas, weights, v)
@@ -700,7 +702,7 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     areas_csv = areas_csv[columns]
     sites_csv = _sites_for_csv(validate_sites(sites, Path("sites.csv")))
 
-    sources = [_source(root, rel) for rel in used]
+    sources = [_source(root, rel, v) for rel in used]
     if settings.boundaries is None and v.key == "2025":
         boundaries_entry = {"source": "mirror",
                             "title": SOURCE_INFO[loaders2025.BOUNDARIES_FILE][0],

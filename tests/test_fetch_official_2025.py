@@ -258,6 +258,15 @@ def test_data_fetch_2025_unattended_then_prepare(
     split = weights[weights["change_code"] == "S"]
     parts = split.groupby("lsoa11cd")["lsoa21cd"].transform("size")
     assert len(split) == 41 and (split["weight"] == (1 / parts).round(6)).all()  # equal shares
+    # A council's LSOA 2011 counts carried across say which weights shared them.
+    from optimiser.crosswalk import carry_counts
+
+    parent = split["lsoa11cd"].iloc[0]
+    moved, facts = carry_counts(pd.DataFrame({"lsoa11cd": [parent], "cin": [7]}), "lsoa11cd",
+                                ["cin"], root)
+    assert moved["cin"].sum() == 7 and len(moved) == (split["lsoa11cd"] == parent).sum()
+    assert "shared by equal shares among its 2021 LSOAs (downloaded data" in facts["method"]
+    assert L.weights_label(mirror) == "the data mirror's apportioning weights"
 
     import geopandas as gpd
 
@@ -301,6 +310,11 @@ def test_data_fetch_2025_unattended_then_prepare(
     assert "x IDACI score," in meta["cases"]["method"]
     assert set(areas["population_estimate"]) == {"ONS mid-2024, LSOA 2021"}
     assert {s["file"] for s in meta["sources"]} >= {L.IMD_FILE, L.POPULATION_ONS_FILE}
+    # ONS's own centroids: named as such, and no caveat about derived ones.
+    title = {s["file"]: s["title"] for s in meta["sources"]}[L.CENTROIDS_FILE]
+    assert title == "ONS LSOA (December 2021) population-weighted centroids"
+    assert not any("postcode points" in c for c in meta["vintage"]["caveats"])
+    assert not any(c.startswith("population:") for c in meta["vintage"]["caveats"])
 
 
 def test_unobtainable_2025_files_are_named_in_one_message(
