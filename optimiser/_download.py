@@ -148,6 +148,41 @@ def _session():
     return session
 
 
+def _arcgis_pages(url: str, params: Mapping[str, str] | None, progress: bool
+                  ) -> Iterator[list[dict]]:
+    """The features of an ArcGIS layer, page by page (``resultOffset``), until the server says
+    no more remain: neither ``exceededTransferLimit`` (at the top of Esri JSON, under
+    ``properties`` in GeoJSON) nor a full page."""
+    import requests
+    from tqdm import tqdm
+
+    query = {"where": "1=1", "outFields": "*", "returnGeometry": "false", "f": "json",
+             "resultRecordCount": str(ARCGIS_PAGE), **(params or {})}
+    asked = int(query["resultRecordCount"])
+    session = _session()
+    done = 0
+    with tqdm(unit=" rows", desc=url.split("/services/")[-1][:40], leave=False,
+              disable=not (progress and _on_terminal())) as bar:
+        for _page in range(ARCGIS_MAX_PAGES):
+            page_url = f"{url}?{urllib.parse.urlencode({**query, 'resultOffset': done})}"
+            try:
+                resp = session.get(page_url, timeout=TIMEOUT_S)
+                resp.raise_for_status()
+                doc = resp.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise _failure(page_url, exc) from None
+            features = _features(doc, page_url)
+            done += len(features)
+            bar.update(len(features))
+            yield features
+            more = doc.get("exceededTransferLimit") or (
+                doc.get("properties") or {}).get("exceededTransferLimit")
+            if not features or not (more or len(features) >= asked):
+                return
+    raise DataSourceError(f"{url} still reported more records after {ARCGIS_MAX_PAGES} pages",
+                          hint=MIRROR_HINT)
+
+
 def arcgis_rows(url: str, params: Mapping[str, str] | None = None, *, progress: bool = True
                 ) -> list[dict[str, object]]:
     """Every record of an ArcGIS FeatureServer layer, read page by page from its query endpoint.
@@ -166,30 +201,15 @@ def arcgis_rows(url: str, params: Mapping[str, str] | None = None, *, progress: 
         One dict of attributes per record, in the server's order. A point geometry, when asked
         for, is added as ``X`` and ``Y`` (in the requested ``outSR``).
     """
-    import requests
-    from tqdm import tqdm
+    return [_record(f) for page in _arcgis_pages(url, params, progress) for f in page]
 
-    query = {"where": "1=1", "outFields": "*", "returnGeometry": "false", "f": "json",
-             "resultRecordCount": str(ARCGIS_PAGE), **(params or {})}
-    rows: list[dict[str, object]] = []
-    session = _session()
-    with tqdm(unit=" rows", desc=url.split("/services/")[-1][:40], leave=False,
-              disable=not (progress and _on_terminal())) as bar:
-        for _page in range(ARCGIS_MAX_PAGES):
-            page_url = f"{url}?{urllib.parse.urlencode({**query, 'resultOffset': len(rows)})}"
-            try:
-                resp = session.get(page_url, timeout=TIMEOUT_S)
-                resp.raise_for_status()
-                doc = resp.json()
-            except (requests.RequestException, ValueError) as exc:
-                raise _failure(page_url, exc) from None
-            features = _features(doc, page_url)
-            rows.extend(_record(f) for f in features)
-            bar.update(len(features))
-            if not doc.get("exceededTransferLimit") or not features:
-                return rows
-    raise DataSourceError(f"{url} still reported more records after {ARCGIS_MAX_PAGES} pages",
-                          hint=MIRROR_HINT)
+
+def arcgis_geojson(url: str, params: Mapping[str, str] | None = None, *,
+                   progress: bool = True) -> list[dict]:
+    """Every feature of an ArcGIS layer as GeoJSON features (``f=geojson``, WGS84), page by
+    page: the polygons of a boundary layer."""
+    query = {"returnGeometry": "true", **(params or {}), "f": "geojson"}
+    return [f for page in _arcgis_pages(url, query, progress) for f in page]
 
 
 def _features(doc: object, url: str) -> list[dict]:
@@ -220,8 +240,12 @@ def download_arcgis(url: str, dest: Path, params: Mapping[str, str] | None = Non
     """Page through an ArcGIS layer and save its records as one CSV at ``dest`` (atomically).
 
     Columns keep the server's field names and order, rows are sorted; the file is what a
-    portal "download CSV" gives, so the same converter reads either.
+    portal "download CSV" gives, so the same converter reads either. With ``f=geojson`` in
+    ``params`` (boundary polygons) the features are saved as one GeoJSON FeatureCollection,
+    which the boundary converter reads as it would the portal's GeoJSON download.
     """
+    if (params or {}).get("f") == "geojson":
+        return _save_geojson(url, dest, arcgis_geojson(url, params, progress=progress))
     rows = arcgis_rows(url, params, progress=progress)
     if not rows:
         raise DataSourceError(f"{url} returned no records", hint=MIRROR_HINT)
@@ -230,11 +254,27 @@ def download_arcgis(url: str, dest: Path, params: Mapping[str, str] | None = Non
     # same checksum (recorded at first download), whatever order the pages came in.
     text = table.astype(str)
     table = table.loc[text.sort_values(list(text.columns), kind="stable").index]
+    _atomic_write(dest, lambda fh: table.to_csv(fh, index=False, lineterminator="\n"))
+
+
+def _save_geojson(url: str, dest: Path, features: list[dict]) -> None:
+    """The features as one GeoJSON FeatureCollection at ``dest`` (sorted, as the CSVs are, so
+    the file and its recorded checksum do not depend on the server's order)."""
+    import json
+
+    if not features:
+        raise DataSourceError(f"{url} returned no features", hint=MIRROR_HINT)
+    ordered = sorted(features, key=lambda f: json.dumps(f.get("properties"), sort_keys=True))
+    doc = {"type": "FeatureCollection", "features": ordered}
+    _atomic_write(dest, lambda fh: json.dump(doc, fh, separators=(",", ":")))
+
+
+def _atomic_write(dest: Path, write) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            table.to_csv(fh, index=False, lineterminator="\n")
+            write(fh)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

@@ -32,6 +32,7 @@ import pandas as pd
 
 from optimiser.convert import _numbers, _open_workbook, _read_csv_text
 from optimiser.errors import InputError
+from optimiser.loaders2025 import ONS_PWC_METHOD
 
 _HINT = ("the publisher's layout may have changed: check the file, download it again with "
          "'optimiser data fetch --vintage 2025 --force', or use --mirror with a folder of "
@@ -215,10 +216,14 @@ WARD24_COLUMNS = {"lsoa21_name": "LSOA21NM", "lsoa21_code": "LSOA21CD", "ward24_
 UTLA23_COLUMNS = {"ltla23_code": ("LTLA23CD", "LAD23CD"), "ltla23_name": ("LTLA23NM", "LAD23NM"),
                   "utla23_code": ("UTLA23CD", "CTYUA23CD"),
                   "utla23_name": ("UTLA23NM", "CTYUA23NM")}
+# The service's field is Urban_rural_flag (geographr's data-raw/ruc21_lsoa21.R); a shapefile
+# cuts it to Urban_rura.
 RUC21_COLUMNS = {"lsoa21_code": "LSOA21CD", "ruc21_code": "RUC21CD",
-                 "classification": ("RUC21NM", "RUC21"), "ruc": ("Urban_rura", "URBAN_RURAL",
-                                                                  "Urban_rural_flag")}
-CHANGES_COLUMNS = {"lsoa11_name": "LSOA11NM", "lsoa11_code": "LSOA11CD",
+                 "classification": ("RUC21NM", "RUC21"),
+                 "ruc": ("Urban_rural_flag", "Urban_rura", "URBAN_RURAL")}
+# The ONS service names the 2011 code F_LSOA11CD ("from"; geographr's
+# data-raw/lookup_lsoa11_lsoa21_ltla22.R selects it so); a portal CSV may say LSOA11CD.
+CHANGES_COLUMNS = {"lsoa11_name": "LSOA11NM", "lsoa11_code": ("F_LSOA11CD", "LSOA11CD"),
                    "change_code": "CHGIND", "lsoa21_name": "LSOA21NM", "lsoa21_code": "LSOA21CD",
                    "ltla22_name": "LAD22NM", "ltla22_code": "LAD22CD"}
 
@@ -253,7 +258,7 @@ def centroids_from_pwc21(path: str | Path) -> pd.DataFrame:
     df = _numbers(df, ["easting", "northing"], path, integer=False)
     tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
     lon, lat = tr.transform(df["easting"].to_numpy(), df["northing"].to_numpy())
-    df.insert(1, "method", "ons_pwc_2021")
+    df.insert(1, "method", ONS_PWC_METHOD)
     df["latitude"], df["longitude"] = np.round(lat, 7), np.round(lon, 7)
     return df.sort_values("lsoa21cd", kind="stable").reset_index(drop=True)
 

@@ -7,7 +7,8 @@ plain join would silently drop the changed areas. Here a file's codes are classi
 - every code an LSOA 2021 code: used as it is;
 - every code an LSOA 2011 code, some not LSOA 2021 codes: **carried across** with the ONS LSOA
   2011 -> 2021 lookup and its change codes (U unchanged, S split, M merged, X irregular) and the
-  data mirror's apportioning weights (``vintage2025/lsoa2021/lsoa11_lsoa21_apportion_weights.csv``):
+  data mirror's apportioning weights (``vintage2025/lsoa2021/lsoa11_lsoa21_apportion_weights.csv``;
+  in a downloaded data root, equal shares, and the notes say which):
   an unchanged or merged 2011 LSOA's count goes whole to its 2021 LSOA; a split one's count is
   shared among its 2021 LSOAs by the weights, as whole numbers (largest remainder: the parts add
   up to the 2011 count exactly). A locality follows its 2011 LSOA to each 2021 LSOA; a 2021 LSOA
@@ -137,6 +138,8 @@ def carry_counts(df: pd.DataFrame, code: str, columns: list[str], root: Path
         ``lsoa21cd`` and ``columns`` (integers, summed over the 2011 LSOAs each 2021 LSOA comes
         from), and facts for ``prepare.json``: how many 2011 codes, how many were split.
     """
+    from optimiser.loaders2025 import weights_label
+
     src = df[[code, *columns]].rename(columns={code: "lsoa11cd"})
     src["lsoa11cd"] = src["lsoa11cd"].astype(str).str.strip()
     pairs = _pairs(src["lsoa11cd"], root).merge(src, on="lsoa11cd", how="left")
@@ -153,7 +156,7 @@ def carry_counts(df: pd.DataFrame, code: str, columns: list[str], root: Path
     info = {"from": "LSOA 2011", "to": "LSOA 2021", "lsoa11_codes": len(src),
             "lsoa11_split": split,
             "method": "ONS LSOA 2011 to 2021 lookup with change codes; split LSOAs' counts "
-                      "shared by the data mirror's apportioning weights (largest remainder)"}
+                      f"shared by {weights_label(root)} (largest remainder)"}
     return out, info
 
 

@@ -57,6 +57,9 @@ CENTROIDS_FILE = f"{PREFIX}/lsoa2021/lsoa21_centroids_derived.csv"
 POPULATION_RECUT_FILE = f"{PREFIX}/lsoa2021/lsoa21_population_mid2019_apportioned.csv"
 #: The official ONS LSOA 2021 estimates as converted by ``optimiser data fetch`` (optional).
 POPULATION_ONS_FILE = f"{PREFIX}/population/lsoa21_population_ons_sape.csv"
+#: The ``method`` of ONS's own LSOA 2021 population-weighted centroids in
+#: :data:`CENTROIDS_FILE` (the table ``optimiser data fetch`` builds; the mirror's are derived).
+ONS_PWC_METHOD = "ons_pwc_2021"
 
 #: English LSOAs 2021 (IoD 2025 covers each exactly once).
 ENGLISH_LSOAS = 33_755
@@ -366,6 +369,16 @@ def load_lsoa11_to_21_weights(root: Path) -> pd.DataFrame:
     (1 except for splits and irregular changes; each 2011 LSOA's weights sum to 1):
     ``lsoa11cd, lsoa21cd, change_code, weight``."""
     return _read_weights(root, _file(root, WEIGHTS_FILE))
+
+
+def weights_label(root: Path) -> str:
+    """What the apportioning weights of a data root are, for the notes: the mirror's (a blend of
+    postcode counts and equal shares; its table keeps the postcode-only ``w_proxy``) or a
+    download's equal shares (the postcode-based weights cannot be rebuilt from a download)."""
+    header = pd.read_csv(_file(root, WEIGHTS_FILE), nrows=0).columns
+    if "w_proxy" in header:
+        return "the data mirror's apportioning weights"
+    return "equal shares among its 2021 LSOAs (downloaded data: no postcode-based weights)"
 
 
 def boundaries_file(root: Path) -> Path:

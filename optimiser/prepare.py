@@ -239,8 +239,9 @@ def sha256(path: Path) -> str:
     return _HASHES[key]
 
 
-def _source(root: Path, rel: str) -> dict:
-    info = {**SOURCE_INFO, **get_vintage("2025").sources, **get_vintage("2019").sources}
+def _source(root: Path, rel: str, v: Vintage | None = None) -> dict:
+    info = {**SOURCE_INFO, **get_vintage("2025").sources, **get_vintage("2019").sources,
+            **(v.sources if v is not None else {})}
     title, vintage = info[rel]
     return {"file": rel, "title": title, "vintage": vintage, "licence": OGL,
             "sha256": sha256(Path(root) / rel)}
@@ -498,16 +499,18 @@ def _given_sites(settings: PrepareSettings, areas: pd.DataFrame, root: Path, bou
     return existing, {"from": "DfE children's centres (existing)"}
 
 
-def _candidates(option: str, areas: pd.DataFrame, root: Path, given: pd.DataFrame | None,
-                costs: DefaultCosts) -> tuple[pd.DataFrame | None, dict]:
-    """Generated candidates for ``--candidates`` (None for ``none``) and facts about them."""
+def _candidates(option: str, areas: pd.DataFrame, centroids: pd.DataFrame,
+                given: pd.DataFrame | None, costs: DefaultCosts
+                ) -> tuple[pd.DataFrame | None, dict]:
+    """Generated candidates for ``--candidates`` (None for ``none``) and facts about them;
+    ``centroids`` are the vintage's LSOA centroids (the town centres are placed in them)."""
     from optimiser.towns import TOWNS_SOURCE, town_centres
 
     if option == "none":
         return None, {}
     if option == "all-areas":
         return all_area_candidates(areas, costs, existing=given), {}
-    towns = town_centres(areas, loaders.load_centroids(root))
+    towns = town_centres(areas, centroids)
     sites = generate_candidates(areas, costs, towns=towns, existing=given)
     return sites, {"town_centres": {"source": TOWNS_SOURCE, "places": len(towns)}}
 
@@ -525,7 +528,9 @@ def build_sites(settings: PrepareSettings, areas: pd.DataFrame, root: Path, boun
     """
     option = settings.candidate_option
     given, info = _given_sites(settings, areas, root, boundaries, costs, used)
-    generated, facts = _candidates(option, areas, root, given, costs)
+    # The vintage's centroids: a 2025 data folder need not hold the LSOA 2011 ones.
+    centroids = get_vintage(settings.vintage).load_centroids(root)
+    generated, facts = _candidates(option, areas, centroids, given, costs)
     info.update(candidates=option, generated=0 if generated is None else len(generated),
                 **facts)
     if generated is None:
@@ -629,6 +634,7 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     v = get_vintage(settings.vintage)
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror, vintage=v.key)
+    v = v.for_data(root)  # e.g. ONS's own centroids in a downloaded 2025 root
     la = resolve_la(settings.la, v.load_utla_lookup(root), districts=v.load_ward_lookup(root))
     areas = build_areas(root, la, v)
     _check_indicators_present(areas, weights, v)
@@ -696,7 +702,7 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     areas_csv = areas_csv[columns]
     sites_csv = _sites_for_csv(validate_sites(sites, Path("sites.csv")))
 
-    sources = [_source(root, rel) for rel in used]
+    sources = [_source(root, rel, v) for rel in used]
     if settings.boundaries is None and v.key == "2025":
         boundaries_entry = {"source": "mirror",
                             "title": SOURCE_INFO[loaders2025.BOUNDARIES_FILE][0],

@@ -24,8 +24,10 @@ is enough. ``base_url`` (``--base-url`` / ``$OPTIMISER_DATA_BASE_URL``) moves ev
 another root, ``https://host/path`` -> ``BASE/host/path``: an offline folder (``file://``) or a
 local server holding the official files under their publishers' paths.
 
-The manifest is one file per data vintage (``data/sources.toml`` for IMD 2019 on LSOA 2011); a
-later vintage adds its own manifest and converters beside these.
+One manifest (``data/sources.toml``) lists the sources of both data vintages: IMD 2019 on LSOA
+2011, and IoD 2025 on LSOA 2021 (entries with ``vintages = ["2025"]``, converters in
+:mod:`optimiser.sources2025`). ONS boundary layers are read as GeoJSON pages
+(``query = { f = "geojson" }``) and saved as one FeatureCollection.
 
 Examples
 --------
@@ -100,6 +102,10 @@ class Source:
     #: The data vintages the source serves (``vintages = ["2025"]`` in the manifest; see
     #: :mod:`optimiser.sources2025`).
     vintages: tuple[str, ...] = ("2019",)
+    #: A derived table of the reference mirror that serves instead of this source's tables (the
+    #: mid-2019 population re-cut to LSOA 2021 for the ONS LSOA 2021 estimates): a mirror that
+    #: holds it needs no copy of this source's tables; a download needs the source itself.
+    stand_in: str = ""
 
     def for_day(self, day: dt.date) -> Source:
         stamp = day.strftime("%Y%m%d")
@@ -206,6 +212,9 @@ CONVERTERS: dict[str, Callable[[Path], dict[str, bytes]]] = {
     "ons_lsoa21": _one("lookups/lsoa11_lsoa21_lad22_ew.csv", convert.lsoa21_lookup),
     "gias_childrens_centres": _one("childrens_centres/childrens_centres.csv",
                                    convert.childrens_centres_from_gias),
+    "dfe_ons_population_0_17": _one(
+        "children_in_need/ons_mid_year_population_0_17_by_la_2012_to_2024.csv",
+        lambda p: convert.dfe_table(p, "population_estimate")),
     **CONVERTERS_2025,  # the 2025 vintage's (IoD 2025 on LSOA 2021): optimiser/sources2025.py
 }
 
@@ -309,10 +318,14 @@ class TableCheck:
     optional: bool
     expected_sha256: str
     actual_sha256: str
+    #: The mirror's derived table that stands in for this one, when present (``stand_in``).
+    stand_in: str = ""
 
     @property
     def status(self) -> str:
         if not self.present:
+            if self.stand_in:
+                return f"absent (derived {self.stand_in} stands in)"
             return "absent (optional)" if self.optional else "MISSING"
         if not self.expected_sha256:
             return "present (no checksum recorded)"
@@ -333,10 +346,11 @@ def check_tables(root: str | Path, manifest: str | Path | Sequence[Source] | Non
         for rel in s.canonical:
             path = root / rel
             present = path.is_file()
+            stand_in = s.stand_in if s.stand_in and (root / s.stand_in).is_file() else ""
             out.append(TableCheck(
                 source=s.id, table=rel, present=present, optional=s.optional,
                 expected_sha256=s.sha256_canonical.get(rel, ""),
-                actual_sha256=sha256_file(path) if present else ""))
+                actual_sha256=sha256_file(path) if present else "", stand_in=stand_in))
     return out
 
 

@@ -21,8 +21,9 @@ from pathlib import Path
 from optimiser import convert2025
 from optimiser import loaders2025 as L
 
-#: Sources of both vintages (DfE figures are per local authority: no LSOA geography).
-SHARED = ("dfe_cin_b1", "dfe_cpp_d5")
+#: Sources of both vintages (DfE figures, and the ONS children 0-17 series DfE publishes with
+#: them, are per local authority: no LSOA geography).
+SHARED = ("dfe_cin_b1", "dfe_cpp_d5", "dfe_ons_population_0_17")
 
 
 def for_vintage(sources: Iterable, vintage: str | None) -> list:

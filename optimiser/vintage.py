@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -120,6 +120,19 @@ class Vintage:
         """``<code>, latitude, longitude`` (2019) or ``<code>, x, y, method`` (2025, BNG)."""
         return self._reader("load_centroids")(root)
 
+    def for_data(self, root: Path) -> Vintage:
+        """This vintage as the data root's own tables make it. A 2025 root built by ``optimiser
+        data fetch`` holds ONS's LSOA 2021 population-weighted centroids, not the mirror's
+        derived ones: its sources say so and the derived-centroids caveat is dropped."""
+        if self.key != "2025":
+            return self
+        methods = set(loaders2025.load_centroids(root)["method"])
+        if methods != {loaders2025.ONS_PWC_METHOD}:
+            return self
+        sources = {**self.sources, loaders2025.CENTROIDS_FILE: _ONS_CENTROIDS_2021}
+        return replace(self, sources=sources,
+                       caveats=tuple(c for c in self.caveats if c != _DERIVED_CENTROIDS))
+
     def describe(self, population: dict | None = None) -> dict:
         """The vintage for ``prepare.json``: key, label, geography, sources, caveats."""
         caveats = list(self.caveats)
@@ -152,6 +165,10 @@ _V2019 = Vintage(
            "ruc": loaders.RUC_FILE, "centroids": loaders.CENTROIDS_FILE},
 )
 
+_DERIVED_CENTROIDS = ("centroids of the 1,842 LSOAs 2021 made by splitting a 2011 LSOA are "
+                      "derived from postcode points, not ONS population-weighted centroids")
+_ONS_CENTROIDS_2021 = ("ONS LSOA (December 2021) population-weighted centroids", "LSOA 2021")
+
 _V2025 = Vintage(
     key="2025", label="IoD 2025 on LSOA 2021", index="English Indices of Deprivation 2025",
     geography="LSOA 2021", code="lsoa21cd", default_year=2024, english_lsoas=33_755,
@@ -175,8 +192,7 @@ _V2025 = Vintage(
         "IoD 2025 publishes the IDACI score only in Files 5 and 7; without it the modelled "
         "children in need and on protection plans are shared by children 0-17 x the Income "
         "domain score (the share of people income-deprived) instead of the IDACI score",
-        "centroids of the 1,842 LSOAs 2021 made by splitting a 2011 LSOA are derived from "
-        "postcode points, not ONS population-weighted centroids",
+        _DERIVED_CENTROIDS,
         "areas are placed in districts and upper-tier authorities by ONS's 2024 best-fit "
         "lookup (e.g. E01027305 in Cherwell, Oxfordshire)",
     ),

@@ -3,7 +3,8 @@
 Files are served under ``/<host>/<path>[?query]``, the layout the ``--base-url`` override asks
 for; ONS ArcGIS FeatureServer layers answer their ``query`` endpoint with ArcGIS JSON pages,
 capped at the server's own ``max_records`` whatever the client asks (as ArcGIS Online does), and
-``exceededTransferLimit`` while more remain.
+``exceededTransferLimit`` while more remain: Esri JSON (``f=json``; point geometries as ``x``,
+``y``) or, for a layer with polygons, GeoJSON (``f=geojson``; the flag under ``properties``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Layer:
     records: list[dict[str, object]]
     points: list[tuple[float, float]] | None = None
     points_wgs84: list[tuple[float, float]] | None = None
+    #: GeoJSON geometries (WGS84), answered to ``f=geojson``.
+    shapes: list[dict[str, object]] | None = None
 
 
 @dataclass
@@ -42,6 +45,13 @@ class Official:
         offset = int(query.get("resultOffset", 0))
         count = min(int(query.get("resultRecordCount", self.max_records)), self.max_records)
         rows = layer.records[offset:offset + count]
+        more = offset + len(rows) < len(layer.records)
+        if query.get("f") == "geojson":
+            assert layer.shapes is not None
+            feats = [{"type": "Feature", "id": i, "geometry": layer.shapes[i], "properties": a}
+                     for i, a in enumerate(rows, start=offset)]
+            return {"type": "FeatureCollection", "features": feats,
+                    **({"properties": {"exceededTransferLimit": True}} if more else {})}
         features: list[dict[str, object]] = []
         with_geometry = query.get("returnGeometry", "true").lower() == "true"
         for i, attrs in enumerate(rows, start=offset):
@@ -57,7 +67,7 @@ class Official:
                        for k in (layer.records[0] if layer.records else {})],
             "features": features,
         }
-        if offset + len(rows) < len(layer.records):
+        if more:
             doc["exceededTransferLimit"] = True
         return doc
 
@@ -80,7 +90,7 @@ def _handler(official: Official) -> type[http.server.BaseHTTPRequestHandler]:
             layer = _LAYER.match(split.path)
             if layer and layer.group(1) in official.layers:
                 query = dict(urllib.parse.parse_qsl(split.query))
-                if query.get("f") != "json" or query.get("where") != "1=1":
+                if query.get("f") not in ("json", "geojson") or query.get("where") != "1=1":
                     return self._send(200, json.dumps({"error": {
                         "code": 400, "message": "Invalid or missing input parameters."}}
                     ).encode(), "application/json")

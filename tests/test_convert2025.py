@@ -199,18 +199,34 @@ def test_manifest_2025_entries_are_complete_and_honest(mirror):
     for s in sources:
         assert s.licence == "Open Government Licence v3.0"
         assert s.landing_page.startswith("https://")
-        assert s.url == "" or s.url.startswith("https://")
-        if not s.url:
-            assert "confirmed on first download" in s.note
+        assert s.url.startswith("https://")  # every 2025 source has a direct address
         for rel, digest in s.sha256_canonical.items():
             assert rel in s.canonical and re.fullmatch(r"[0-9a-f]{64}", digest)
             assert digest in sources_md  # copied from the mirror's SOURCES.md, never made up
     shared = {s.id for s in for_vintage(load_manifest(), "2025")} - {s.id for s in sources}
-    assert shared == {"dfe_cin_b1", "dfe_cpp_d5"}
+    assert shared == {"dfe_cin_b1", "dfe_cpp_d5", "dfe_ons_population_0_17"}
     checks = verify_mirror(mirror, vintage="2025")
-    assert {c.status for c in checks} <= {"checksum ok", "present (no checksum recorded)",
-                                          "absent (optional)"}
-    assert loaders2025.POPULATION_ONS_FILE not in required_tables(sources)
+    # The mirror holds no ONS LSOA 2021 estimates: its re-cut mid-2019 table stands in for them.
+    assert {c.status for c in checks} == {
+        "checksum ok", "present (no checksum recorded)",
+        f"absent (derived {loaders2025.POPULATION_RECUT_FILE} stands in)"}
+    # A download has no such stand-in: it needs the ONS estimates.
+    assert loaders2025.POPULATION_ONS_FILE in required_tables(sources)
+
+
+def test_a_mirror_without_the_population_or_its_stand_in_is_refused(mirror, tmp_path):
+    import shutil
+
+    from optimiser.errors import DataSourceError
+    from optimiser.sources import verify_mirror
+
+    copy = tmp_path / "mirror"
+    shutil.copytree(mirror / "vintage2025", copy / "vintage2025")
+    shutil.copytree(mirror / "children_in_need", copy / "children_in_need")
+    (copy / loaders2025.POPULATION_RECUT_FILE).unlink()
+    with pytest.raises(DataSourceError, match="1 canonical table\\(s\\) are missing from the "
+                                              "mirror: vintage2025/population/"):
+        verify_mirror(copy, vintage="2025")
 
 
 def test_no_lsoa_2021_population_names_both_files(tmp_path):
@@ -219,3 +235,134 @@ def test_no_lsoa_2021_population_names_both_files(tmp_path):
     with pytest.raises(DataSourceError, match="the data folder holds no LSOA 2021 population: "
                                               "neither the ONS estimates"):
         loaders2025.load_population(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# The layouts the ONS services and portals give (data/sources.toml says where each was
+# confirmed): a converter reads the FeatureServer's fields and the portal CSV's alike.
+# --------------------------------------------------------------------------------------------
+
+
+def test_change_coded_lookup_from_the_service_and_the_portal_csv(tmp_path):
+    service = ("F_LSOA11CD,LSOA11NM,CHGIND,LSOA21CD,LSOA21NM,LAD22CD,LAD22NM,ObjectId\n"
+               "E01028424,Oxford 001A,S,E01035737,Oxford 001F,E07000178,Oxford,2\n"
+               "E01028424,Oxford 001A,S,E01028424,Oxford 001A,E07000178,Oxford,1\n"
+               "E01028425,Oxford 001B,U,E01028425,Oxford 001B,E07000178,Oxford,3\n")
+    portal = service.replace("F_LSOA11CD", "LSOA11CD")
+    (tmp_path / "s.csv").write_text(service)
+    (tmp_path / "p.csv").write_text("\ufeff" + portal)  # the portal's CSV starts with a BOM
+    a = convert2025.ons_lookup21(tmp_path / "s.csv", convert2025.CHANGES_COLUMNS)
+    b = convert2025.ons_lookup21(tmp_path / "p.csv", convert2025.CHANGES_COLUMNS)
+    assert a.to_dict("records") == b.to_dict("records")
+    assert a.columns.tolist() == ["lsoa11_name", "lsoa11_code", "change_code", "lsoa21_name",
+                                  "lsoa21_code", "ltla22_name", "ltla22_code"]
+    w = convert2025.weights_from_changes(a)
+    assert w.set_index("lsoa21_code")["weight"].to_dict() == {
+        "E01028424": 0.5, "E01035737": 0.5, "E01028425": 1.0}
+
+
+def test_ruc21_from_the_service_fields(tmp_path):
+    path = tmp_path / "LSOA21_RUC21_EW_LU.csv"
+    path.write_text("LSOA21CD,RUC21CD,RUC21NM,Urban_rural_flag,ObjectId\n"
+                    "E01028424,UN1,Urban: Nearer to a major town or city,Urban,1\n"
+                    "E01028600,RSF1,Smaller rural: Further from a major town or city,Rural,2\n")
+    df = convert2025.ons_lookup21(path, convert2025.RUC21_COLUMNS)
+    root = tmp_path / "root"
+    (root / loaders2025.RUC_FILE).parent.mkdir(parents=True)
+    df.to_csv(root / loaders2025.RUC_FILE, index=False)
+    ruc = loaders2025.load_rural_urban(root).set_index("lsoa21cd")
+    assert ruc["rural"].to_dict() == {"E01028424": False, "E01028600": True}
+
+
+def test_centroids_from_the_service_points_and_the_portal_csv(tmp_path):
+    # E01000001's point as the mirror's centroid table gives it in both systems (SOURCES.md).
+    (tmp_path / "service.csv").write_text("LSOA21CD,GlobalID,X,Y\n"
+                                          "E01000001,{A},532180.9,181797.9\n")
+    (tmp_path / "portal.csv").write_text("FID,LSOA21CD,GlobalID,x,y\n"
+                                         "1,E01000001,{A},532180.9,181797.9\n")
+    a = convert2025.centroids_from_pwc21(tmp_path / "service.csv")
+    b = convert2025.centroids_from_pwc21(tmp_path / "portal.csv")
+    assert a.to_dict("records") == b.to_dict("records")
+    row = a.iloc[0]
+    assert (row["method"], row["easting"], row["northing"]) == ("ons_pwc_2021", 532180.9,
+                                                                181797.9)
+    assert row["latitude"] == pytest.approx(51.5196426, abs=1e-6)
+    assert row["longitude"] == pytest.approx(-0.096276, abs=1e-6)
+
+
+def test_boundaries_from_the_services_geojson_pages(tmp_path):
+    """The FeatureCollection a fetch saves from the service's GeoJSON pages (WGS84) becomes the
+    canonical GeoPackage in British National Grid."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    square = gpd.GeoSeries([box(451000, 206000, 452000, 207000)], crs="EPSG:27700")
+    geom = json.loads(square.to_crs("EPSG:4326").to_json())["features"][0]["geometry"]
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "geometry": geom,
+         "properties": {"LSOA21CD": "E01028424", "LSOA21NM": "Oxford 001A", "LSOA21NMW": ""}}]}
+    src = tmp_path / "bsc.geojson"
+    src.write_text(json.dumps(doc))
+    out = tmp_path / "b.gpkg"
+    out.write_bytes(convert2025.boundaries_from_ons21(src))
+    got = gpd.read_file(out)
+    assert got.crs.to_epsg() == 27700 and got.columns.tolist() == ["lsoa21cd", "lsoa21nm",
+                                                                   "geometry"]
+    assert got.area.iloc[0] == pytest.approx(1e6, rel=1e-4)
+    (tmp_path / "nocode.geojson").write_text(json.dumps(
+        {**doc, "features": [{**doc["features"][0], "properties": {"NAME": "x"}}]}))
+    with pytest.raises(InputError, match="the official column 'LSOA21CD' is missing"):
+        convert2025.boundaries_from_ons21(tmp_path / "nocode.geojson")
+
+
+def test_file7_2025_in_its_56_column_layout(tmp_path):
+    """The published File 7: 4 identifiers, 16 indices x (score, rank, decile), one decile
+    header cut short, 4 mid-2022 denominators."""
+    subs = ["Children and Young People", "Adult Skills", "Geographical Barriers",
+            "Wider Barriers", "Indoors", "Outdoors"]
+    indices = [*convert2025.FILE7_DOMAINS.values(), *((f"{n} Sub-domain", " Score")
+                                                      for n in subs)]
+    cols = ["LSOA code (2021)", "LSOA name (2021)", "Local Authority District code (2024)",
+            "Local Authority District name (2024)"]
+    for name, score in indices:
+        cols += [name + score, name + convert2025._RANK, name + convert2025._DECILE]
+    cut = "Children and Young People Sub-domain Decile (where 1 is most deprived 10% of LSO"
+    cols = [cut if c.startswith(cut) else c for c in cols]
+    cols += ["Total population: mid 2022", "Dependent Children aged 0-15: mid 2022",
+             "Older population aged 60 and over: mid 2022",
+             "Working age population 18-66 (for use with Employment Deprivation Domain): "
+             "mid 2022"]
+    assert len(cols) == 56
+    row = ["E01000001", "City of London 001A", "E09000001", "City of London"]
+    for k in range(16):
+        row += [f"{0.01 * (k + 1):.3f}", str(100 + k), str(1 + k % 10)]
+    row += ["1615", "200", "300", "1000"]
+    path = tmp_path / "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv"
+    pd.DataFrame([row], columns=cols).to_csv(path, index=False)
+    main, file3 = convert2025.iod2025_from_file7(path)
+    got = main.iloc[0]
+    assert (got["IMD_score"], got["IMD_rank"], got["IMD_decile"]) == (0.01, 100, 1)
+    assert (got["IDACI_score"], got["IDAOPI_score"]) == (0.09, 0.1)
+    assert file3.iloc[0]["Income Deprivation Affecting Children Index (IDACI)"
+                         + convert2025._RANK] == 108
+    with pytest.raises(InputError, match="the official column 'Crime Score' is missing"):
+        pd.DataFrame([row], columns=[c.replace("Crime Score", "Crime Sc0re")
+                                     for c in cols]).to_csv(path, index=False)
+        convert2025.iod2025_from_file7(path)
+
+
+def test_ons_children_0_17_series_converter(tmp_path):
+    from optimiser.sources import CONVERTERS
+
+    path = tmp_path / "ons_mid-year_population_estimates_2012_to_2024.csv"
+    header = ("time_period,time_identifier,geographic_level,country_code,country_name,"
+              "region_code,region_name,old_la_code,new_la_code,la_name,age_group,"
+              "population_estimate\n")
+    body = ("2024,Reporting year,Local authority,E92000001,England,E12000008,South East,931,"
+            "E10000025,Oxfordshire,Children aged 0 to 17 years,150000\n")
+    path.write_text(header + body)
+    out = CONVERTERS["dfe_ons_population_0_17"](path)
+    assert list(out.values()) == [(header + body).encode()]  # the published table unchanged
+    path.write_text(header.replace("population_estimate", "estimate") + body)
+    with pytest.raises(InputError, match="the official column 'population_estimate'"):
+        CONVERTERS["dfe_ons_population_0_17"](path)

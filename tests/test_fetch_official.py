@@ -26,6 +26,7 @@ from optimiser import convert as C
 from optimiser import loaders as L
 from optimiser.cli import app
 from optimiser.errors import DataSourceError
+from optimiser.growth import TREND_FILE
 from optimiser.sources import fetch_all, load_manifest
 
 ARCGIS = "services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services"
@@ -36,6 +37,10 @@ SAPE = ("www.ons.gov.uk/file?uri=%2fpeoplepopulationandcommunity%2fpopulationand
         "mid2019sape22dt2/sape22dt2mid2019lsoasyoaestimatesunformatted.zip")
 DFE = ("raw.githubusercontent.com/dfe-analytical-services/CSC_outcomes_and_enablers/"
        "1329930840af1494de032849c2f07a5d58e08f61/data-raw/")
+# DfE's copy of the ONS 0-17 series (the multi-year trend), shared by both vintages.
+POP_0_17 = ("raw.githubusercontent.com/dfe-analytical-services/CSC_outcomes_and_enablers/"
+            "c19350f74e8d3c1ad18beb2d6069f0c82f19a571/data-raw/"
+            "ons_mid-year_population_estimates_2012_to_2024.csv")
 RUC = "ons.maps.arcgis.com/sharing/rest/content/items/9855221596994bde8363a685cb3dd58a/data"
 GIAS = re.compile(r"ea-edubase-api-prod\.azurewebsites\.net/edubase/downloads/public/"
                   r"edubasealldata\d{8}\.csv")
@@ -91,6 +96,7 @@ def official(mirror: Path) -> Official:
     files[DFE + "b1_children_in_need_2013_to_2024.csv"] = (mirror / L.CIN_FILE).read_bytes()
     files[DFE + "d5_cpps_at31march_by_duration_2013_to_2024.csv"] = (
         mirror / L.CPP_FILE).read_bytes()
+    files[POP_0_17] = (mirror / TREND_FILE).read_bytes()
     ruc = subset(L.RUC_FILE)
     ruc["FID"] = range(1, len(ruc) + 1)
     files[RUC] = ruc.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
@@ -136,6 +142,9 @@ def _check_oxfordshire(root: Path) -> None:
     lsoa21 = L.load_lsoa11_to_21(root)
     assert len(lsoa21) == 407 and "E01035999" not in set(lsoa21["lsoa21cd"])
     assert len(L.load_childrens_centres(root)) == 4
+    trend = pd.read_csv(root / TREND_FILE, dtype=str)
+    assert trend.loc[(trend["new_la_code"] == OXON) & (trend["time_period"] == "2019"),
+                     "population_estimate"].tolist() == ["144429"]
 
 
 def test_data_fetch_unattended_from_official_layouts(

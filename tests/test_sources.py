@@ -31,6 +31,7 @@ from optimiser import _download
 from optimiser import loaders as L
 from optimiser.cli import app
 from optimiser.errors import DataSourceError
+from optimiser.growth import TREND_FILE
 from optimiser.paths import cache_dir
 from optimiser.sources import (
     Source,
@@ -62,7 +63,7 @@ def manifest_2019() -> list:
 
 def test_manifest_entries_are_complete_and_honest(mirror: Path) -> None:
     sources = manifest_2019()
-    assert len({s.id for s in sources}) == len(sources) == 10
+    assert len({s.id for s in sources}) == len(sources) == 11
     assert set(required_tables(sources)) == set(L.CANONICAL_FILES)
     sources_md = (mirror / "SOURCES.md").read_text()
     for s in sources:
@@ -91,7 +92,7 @@ def test_manifest_entries_are_complete_and_honest(mirror: Path) -> None:
     assert {s.id for s in sources if s.access == "arcgis"} == {
         "ons_lsoa11_utla19", "ons_lsoa11_ward19", "ons_lsoa11_pwc", "ons_lsoa11_lsoa21"}
     # Known hashes where the file cannot change (DfE's copies at a fixed commit).
-    for sid in ("dfe_cin_b1", "dfe_cpp_d5"):
+    for sid in ("dfe_cin_b1", "dfe_cpp_d5", "dfe_ons_population_0_17"):
         assert by_id[sid].sha256_official == next(iter(by_id[sid].sha256_canonical.values()))
 
 
@@ -103,8 +104,11 @@ def test_mirror_tables_match_manifest_checksums(mirror: Path) -> None:
     for c in required:
         digest = hashlib.sha256((mirror / c.table).read_bytes()).hexdigest()
         assert digest == c.expected_sha256
-    gias = next(c for c in checks if c.optional)
-    assert gias.status == "absent (optional)" and gias.ok
+    optional = {c.source: c for c in checks if c.optional}
+    assert optional["gias_childrens_centres"].status == "absent (optional)"
+    # DfE's copy of the ONS 0-17 series (the multi-year trend) is the mirror's table.
+    assert optional["dfe_ons_population_0_17"].status == "checksum ok"
+    assert all(c.ok for c in optional.values())
 
 
 def test_manifest_errors(tmp_path: Path) -> None:
@@ -144,6 +148,7 @@ def served(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_sape_workbook(name("ons_sape_mid2019"), pop[pop["lsoa11cd"].isin(ox)])
     name("dfe_cin_b1").write_bytes((mirror / L.CIN_FILE).read_bytes())
     name("dfe_cpp_d5").write_bytes((mirror / L.CPP_FILE).read_bytes())
+    name("dfe_ons_population_0_17").write_bytes((mirror / TREND_FILE).read_bytes())
     for sid, rel in [("ons_lsoa11_utla19", L.UTLA_FILE), ("ons_lsoa11_ward19", L.WARD_FILE),
                      ("ons_ruc11", L.RUC_FILE), ("ons_lsoa11_lsoa21", L.LSOA21_FILE)]:
         df = pd.read_csv(mirror / rel, dtype=str, keep_default_na=False)
@@ -195,7 +200,7 @@ def test_fetch_from_local_files_converts_and_loads(served: Path, tmp_path: Path)
     root = fetch_all(manifest=local(manifest_2019(), served.as_uri()), cache=cache, day=DAY,
                      progress=False, log=lines.append)
     assert root == cache / "canonical"
-    assert len(lines) == 10
+    assert len(lines) == 11
     # The converted tables load and hold Oxfordshire's real figures.
     assert len(L.load_imd(root)) == 407
     pop = L.load_population(root)
@@ -216,7 +221,7 @@ def test_fetch_from_local_files_converts_and_loads(served: Path, tmp_path: Path)
         "same_as_reference_mirror"] is None
     # Trust on first use: the checksum of every download is recorded.
     records = json.loads((cache / "official" / "checksums.json").read_text())
-    # (not for the two DfE tables, whose checksums the manifest knows)
+    # (not for the three DfE tables, whose checksums the manifest knows)
     assert len(records) == 8
     for s in manifest_2019():
         s = s.for_day(DAY)
@@ -389,7 +394,7 @@ def test_cli_data_fetch_with_mirror(mirror: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["data", "fetch", "--mirror", str(mirror), "--vintage", "2019"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("checksum ok") == 9
+    assert result.output.count("checksum ok") == 10  # 9 required, and the ONS 0-17 series
     assert "no download" in result.output
     root = linked_mirror(mirror, tmp_path, skip=L.IMD_FILE)
     result = runner.invoke(app, ["data", "fetch", "--mirror", str(root), "--vintage", "2019"])
@@ -401,7 +406,7 @@ def test_cli_data_fetch_with_mirror(mirror: Path, tmp_path: Path) -> None:
 def test_cli_data_list() -> None:
     result = CliRunner().invoke(app, ["data", "list", "--vintage", "2019"])
     assert result.exit_code == 0
-    assert result.output.count("Open Government Licence v3.0") == 10
+    assert result.output.count("Open Government Licence v3.0") == 11
     assert "gias_childrens_centres (optional)" in result.output
 
 
