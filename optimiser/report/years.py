@@ -167,7 +167,8 @@ def site_year_states(site_ids: list[str], existing: np.ndarray, open_by_year: np
             rows.append({"year": year, "site_id": site, "state": state, "since": since,
                          "words": SITE_YEAR_WORDS[state].format(year=year, since=since)})
             before = now
-    return pd.DataFrame(rows, columns=["year", "site_id", "state", "since", "words"])
+    return pd.DataFrame(rows, columns=["year", "site_id", "state", "since", "words"]).astype(
+        {"since": "Int64"})
 
 
 def plan_years(folder: Path, site_ids: list[str]) -> PlanYears | None:
