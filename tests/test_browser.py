@@ -24,8 +24,15 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from report_fixtures import HOSTILE_AREA, HOSTILE_LOCALITY, HOSTILE_SITE, make_solved
+from report_fixtures import (
+    HOSTILE_AREA,
+    HOSTILE_LOCALITY,
+    HOSTILE_SITE,
+    make_solved,
+    make_solved_years,
+)
 
 from optimiser.report import build_pack
 
@@ -438,4 +445,110 @@ def test_compact_tooltip_and_detail_popup(browser, pack):
     popup.wait_for(timeout=5000)
     assert "Locality children in need" in popup.inner_text()
     assert watch.errors == []
+    page.context.close()
+
+
+# ------------------------------------------------------------------------------------------
+# A multi-year plan: the year control
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def years_pack(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("browser_years")
+    solved = make_solved_years(root)
+    build_pack(solved, root / "pack", self_contained=True)
+    return root / "pack"
+
+
+#: Per visible site marker: its classes and its tooltip's rows (label -> text).
+_SITE_TIPS = """async () => {
+  const out = [];
+  for (const el of document.querySelectorAll('.site-marker.year-site')) {
+    el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+    const tips = document.querySelectorAll('.leaflet-tooltip');
+    const rows = {};
+    tips[tips.length - 1].querySelectorAll('tr').forEach(tr => {
+      rows[tr.children[0].innerText.trim()] = tr.children[1].innerText.trim(); });
+    el.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
+    out.push({cls: el.className, rows: rows});
+  }
+  return out;
+}"""
+
+#: The locality labels' year lines that are shown (data-year, text).
+_WORKER_LINES = """() => [...document.querySelectorAll('.locality-label [data-year]')]
+  .filter(e => getComputedStyle(e).display !== 'none')
+  .map(e => [e.getAttribute('data-year'), e.closest('.locality-label').innerText])"""
+
+
+#: The state a site's words name (its marker's class is ``site-year-<state>``).
+_STATE_OF = {"Opens in": "opens", "Closes in": "closes", "Open (open today)": "open",
+             "Open (opened in": "opened", "Closed (closed in": "closed"}
+
+
+def _schedule_words(solved: Path) -> dict[int, dict[str, str]]:
+    """Per year, each site drawn (by name) and its state in words, from schedule.csv."""
+    from test_map_years import expected_states
+
+    schedule = pd.read_csv(solved / "schedule.csv")
+    years = pd.read_csv(solved / "years.csv")["year"].tolist()
+    names = dict(zip(schedule["site_id"].astype(str), schedule["name"], strict=True))
+    return {y: {names[s]: w for s, w in got.items()}
+            for y, got in expected_states(schedule, years).items()}
+
+
+def test_multi_year_map_switches_years(browser, years_pack):
+    """Each year chosen shows that year's sites with their state (against schedule.csv), the
+    year's outreach workers (against localities_years.csv), and says the year in the title,
+    the legend and every tooltip."""
+    ARTEFACTS.mkdir(exist_ok=True)
+    solved = years_pack.parent / "years_solved"
+    expected = _schedule_words(solved)
+    by_loc = pd.read_csv(solved / "localities_years.csv")
+    page, watch = _new_page(browser)
+    page.goto((years_pack / "map.html").as_uri())
+    _wait_for_map(page)
+    years = sorted(expected)
+    assert page.locator('input[name="plan-year"]:checked').get_attribute("value") == \
+        str(years[-1])
+    for year in reversed(years):
+        radio = page.locator(f'input[name="plan-year"][value="{year}"]')
+        if not radio.is_checked():
+            _then_settle(page, radio.check)
+        tips = page.evaluate(_SITE_TIPS)
+        shown = {t["rows"]["Site"]: t["rows"]["In the plan"] for t in tips}
+        assert shown == expected[year], year
+        assert all(t["rows"]["Year"] == str(year) for t in tips)
+        for t in tips:  # the symbol is the state's
+            words = t["rows"]["In the plan"]
+            state = next(s for w, s in _STATE_OF.items() if words.startswith(w))
+            assert f"site-year-{state} " in t["cls"] + " ", (words, t["cls"])
+        title = page.locator(".map-title").inner_text()
+        assert f"{year}: " in title and all(f"{y}: " not in title for y in years if y != year)
+        legend = page.locator(".map-legend").inner_text()
+        assert f"Sites in {year}" in legend
+        assert all(f"Sites in {y}" not in legend for y in years if y != year)
+        # outreach workers that year: the circles and the locality names' second line
+        mine = by_loc[(by_loc["year"] == year) & (by_loc["outreach_workers"] > 0)]
+        assert page.locator("path.outreach-marker").count() == len(mine)
+        lines = page.evaluate(_WORKER_LINES)
+        assert sorted(line for _y, line in lines) == sorted(
+            f"{loc}\n{n} outreach worker{'s' if n != 1 else ''}"
+            for loc, n in zip(mine["locality"], mine["outreach_workers"], strict=True))
+        assert {y for y, _line in lines} <= {str(year)}
+        boxes = page.evaluate(_BOXES)
+        assert _clashes(boxes) == [], year
+        page.screenshot(path=str(ARTEFACTS / f"map_year_{year}.png"))
+    # the localities shaded by their share served: the tooltip says the year and the share
+    page.get_by_text("Localities: share of need served in the year chosen").click()
+    page.wait_for_function("document.querySelectorAll('path.locality-year').length > 0")
+    first = by_loc.iloc[0]
+    page.locator("path.locality-year").first.dispatch_event("mouseover")
+    tip = page.locator(".leaflet-tooltip.locality-tooltip")
+    tip.wait_for(timeout=5000)
+    assert f"{first['locality']} in {years[0]}" in tip.inner_text()
+    assert f"Share of need served: {100 * first['reach_share']:.1f}%" in tip.inner_text()
+    assert f"Share of need served in {years[0]}" in page.locator(".map-legend").inner_text()
+    assert watch.errors == [] and watch.dialogs == []
     page.context.close()
