@@ -32,6 +32,11 @@ tooltip, a label or the page, and data reach the page's scripts only as JSON wit
 
 Areas without boundaries (a hand-made instance whose area ids are not LSOA codes) are drawn as
 circles at their points, and the legend says so.
+
+A plan over several years (the solved folder has ``years.csv``, ``schedule.csv`` and
+``localities_years.csv``) gets a year control in the title box: the sites, outreach workers and
+a locality layer of the share of need served follow the year chosen
+(:mod:`optimiser.report._map_years`); the area layers are the last year's and say so.
 """
 
 from __future__ import annotations
