@@ -552,3 +552,21 @@ def test_multi_year_map_switches_years(browser, years_pack):
     assert f"Share of need served in {years[0]}" in page.locator(".map-legend").inner_text()
     assert watch.errors == [] and watch.dialogs == []
     page.context.close()
+
+
+def test_multi_year_map_on_a_phone(browser, years_pack):
+    """At 390 px wide the title box, taller with the year control, keeps clear of the layer
+    button, and a year can still be chosen."""
+    page, watch = _new_page(browser, width=390, height=844)
+    page.goto((years_pack / "map.html").as_uri())
+    _wait_for_map(page)
+    boxes = page.evaluate(_BOXES)
+    title = page.locator(".map-title").bounding_box()
+    title = [title["x"], title["y"], title["x"] + title["width"], title["y"] + title["height"]]
+    assert not _overlap(title, boxes["layers"], slack=0)
+    assert _inside(boxes["county"], boxes["map"])
+    _then_settle(page, page.locator('input[name="plan-year"]').first.check)
+    assert page.evaluate("window.optimiserYears.year") == \
+        page.locator('input[name="plan-year"]').first.get_attribute("value")
+    assert watch.errors == [] and watch.dialogs == []
+    page.context.close()

@@ -366,6 +366,8 @@ def year_css(years: list[int]) -> str:
             ".map-years label { font-size: 13px; cursor: pointer; white-space: nowrap; }\n"
             ".map-title small[data-year] { max-width: 320px; }\n"
             ".leaflet-tooltip.locality-tooltip { font-size: 12px; }\n"
+            # A phone: the title box (taller with the years) keeps clear of the layer button.
+            "@media (max-width: 600px) { .map-title { max-width: calc(100vw - 175px); } }\n"
             "</style>")
 
 
