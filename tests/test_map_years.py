@@ -120,6 +120,9 @@ def test_the_page_holds_every_year_and_escapes_names(years_solved, years_pack):
     assert "Localities: share of need served in the year chosen" in page
     assert HOSTILE_SITE not in page and "<script>alert" not in page
     assert "\\u0026#96;\\u0026#36;{alert(3)}" in page       # the hostile site, as text
+    index = (years_pack / "index.html").read_text()
+    assert "choose a year in the map's title box" in index
+    assert "green kept, blue new" not in index
     pack = json.loads((years_pack / "pack.json").read_text())
     assert pack["site_markers"] == map_counts(read_solved(years_solved))["sites"]
 
@@ -130,6 +133,7 @@ def test_one_year_maps_have_no_year_control(tmp_path):
     page = (tmp_path / "pack" / "map.html").read_text()
     assert "plan-year" not in page and "Sites in the year chosen" not in page
     assert "Sites: kept, closed and new" in page
+    assert "choose a year" not in (tmp_path / "pack" / "index.html").read_text()
 
 
 def test_states_when_a_site_reopens():
