@@ -550,6 +550,14 @@ def test_multi_year_map_switches_years(browser, years_pack):
     assert f"{first['locality']} in {years[0]}" in tip.inner_text()
     assert f"Share of need served: {100 * first['reach_share']:.1f}%" in tip.inner_text()
     assert f"Share of need served in {years[0]}" in page.locator(".map-legend").inner_text()
+    # the hostile locality's name (the third locality) shows as text
+    page.locator("path.locality-year").first.dispatch_event("mouseout")
+    page.locator("path.locality-year").nth(2).dispatch_event("mouseover")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.locality-tooltip')].some("
+        "t => t.innerText.includes('alert(2)'))", timeout=5000)
+    texts = page.locator(".leaflet-tooltip.locality-tooltip").all_inner_texts()
+    assert any(f"{HOSTILE_LOCALITY} in {years[0]}" in t for t in texts)
     assert watch.errors == [] and watch.dialogs == []
     page.context.close()
 
