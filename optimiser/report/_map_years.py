@@ -8,8 +8,12 @@ For the year chosen (the plan's last year at first) the map shows:
   ("Opens in 2027"); a candidate not open by then is not drawn;
 - **outreach workers** per locality that year (circles, and the locality names' second line);
 - **localities shaded by the share of their need served that year** (an area layer of its own,
-  from ``localities_years.csv``: the solved folder has no area figures per year, so the area
-  layers stay the final year's, and their legend says so);
+  from ``localities_years.csv``);
+- the area layers **reached by a centre or outreach** and **change against today's network**
+  in that year (from ``areas_years.csv``, classed by the single-year map's rules:
+  :func:`optimiser.report.map.replaced_by_outreach` on the year's rows); the area's tooltip and
+  popup say the year. A solved folder written before ``areas_years.csv`` keeps the last year's
+  area layers, and their legend says so;
 - in the title box, the year's centres, workers, spend against budget and share served, and in
   the legend the year's sites by state.
 
@@ -33,7 +37,17 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from optimiser.model.words import money, plural
-from optimiser.report.map import _feature_collection, _fmt, _points, esc, svg_shape
+from optimiser.report.map import (
+    CHANGE_LABELS,
+    REACH_LABELS,
+    TO_OUTREACH,
+    _feature_collection,
+    _fmt,
+    _points,
+    esc,
+    replaced_by_outreach,
+    svg_shape,
+)
 from optimiser.report.solved import served_of_capacity
 from optimiser.report.years import OPEN_STATES, PlanYears
 
@@ -57,6 +71,8 @@ STATE_LEGEND = {"open": "Open today, still open", "opens": "Opens this year",
 SHARE_BREAKS = (0.2, 0.4, 0.6, 0.8)
 SHARE_COLOURS = ("#ffffd4", "#fed98e", "#fe9929", "#d95f0e", "#993404")
 SHARE_NONE = "#d9d9d9"
+#: The change layer's words by class (the single-year map's, and its outreach class).
+CHANGE_WORDS = {**CHANGE_LABELS, "to_outreach": TO_OUTREACH}
 
 
 def share_class(share: object) -> int | None:
@@ -108,6 +124,11 @@ def year_summary(plan: PlanYears, year: int) -> str:
             f"{_share_text(row['reach_share'])} of need")
 
 
+def year_words(plan: PlanYears) -> str:
+    """The year chosen, in words that follow the year control ("2027")."""
+    return "".join(_year_span(y, str(y)) for y in plan.years)
+
+
 def title_html(name: str, la: str, n_areas: int, plan: PlanYears) -> str:
     """The title box: the plan, the year control (radio buttons), the year's summary."""
     first, last = plan.years[0], plan.years[-1]
@@ -156,7 +177,7 @@ def legend_sections(plan: PlanYears, tiers: dict[str, str]) -> str:
         if len(rows) == 1:
             rows.append('<div class="lg-row">no centre open</div>')
         parts.append(_year_span(y, "".join(rows), "div"))
-    share = "".join(_year_span(y, str(y)) for y in plan.years)
+    share = year_words(plan)
     parts.append(f'<div data-layer="{esc(LAYER_LOCALITIES)}"><div class="lg-title">Share of '
                  f"need served in {share}, by locality</div>")
     parts += [f'<div class="lg-row"><span class="lg-swatch" style="background:{c}"></span>'
@@ -168,6 +189,35 @@ def legend_sections(plan: PlanYears, tiers: dict[str, str]) -> str:
 # ------------------------------------------------------------------------------------------
 # Layers
 # ------------------------------------------------------------------------------------------
+
+
+def area_year_props(plan: PlanYears, area_ids: list[str]) -> pd.DataFrame | None:
+    """Per area (in ``area_ids``' order), the area layers' classes and words in each year, as
+    dicts keyed by the year as text: ``_change_y`` (a key of
+    :data:`~optimiser.report.map.CHANGE_COLOURS`), ``_change_t`` ("Loses access in 2027"),
+    ``_reach_y`` (a key of :data:`~optimiser.report.map.REACH_COLOURS`), ``_reach_t``. An area
+    without a row in a year has no class ("") and "n/a". None without ``areas_years.csv``."""
+    if plan.areas is None:
+        return None
+    rows = plan.areas.assign(area_id=plan.areas["area_id"].astype(str))
+    change = rows["change"].astype(str).where(~replaced_by_outreach(rows), "to_outreach")
+    rows = rows.assign(_change=change, _reach=rows["reached_by"].astype(str))
+    out = {k: [{} for _ in area_ids] for k in ("_change_y", "_change_t", "_reach_y", "_reach_t")}
+    where = {a: k for k, a in enumerate(area_ids)}
+    for area, year, cls, reach in rows[["area_id", "year", "_change", "_reach"]].itertuples(
+            index=False):
+        k, y = where[area], str(int(year))
+        out["_change_y"][k][y] = cls
+        out["_change_t"][k][y] = f"{CHANGE_WORDS.get(cls, esc(cls))} in {y}"
+        out["_reach_y"][k][y] = reach
+        out["_reach_t"][k][y] = f"{REACH_LABELS.get(reach, esc(reach))} in {y}"
+    for k in range(len(area_ids)):
+        for y in map(str, plan.years):
+            out["_change_y"][k].setdefault(y, "")
+            out["_change_t"][k].setdefault(y, "n/a")
+            out["_reach_y"][k].setdefault(y, "")
+            out["_reach_t"][k].setdefault(y, "n/a")
+    return pd.DataFrame(out)
 
 
 def site_layers(m, plan: PlanYears, sites: pd.DataFrame,
@@ -313,9 +363,42 @@ class YearControl(MacroElement):
                     l.bindTooltip('', {sticky: true, className: 'locality-tooltip'});
                 });
             }
+            // The area layers: each feature's words follow the year (the popups and tooltips
+            // read them when opened); the reach and change layers' colours too.
+            var areaLayers = [
+            {%- for layer in this.area_layers %} {{ layer.get_name() }},{% endfor %} ];
+            var restyled = [
+            {%- for layer, key, colours in this.restyled %}
+                [{{ layer.get_name() }}, {{ key|tojson }}, {{ colours|tojson }}],
+            {%- endfor %}
+            ];
+            function chooseAreas(year) {
+                areaLayers.forEach(function(g) {
+                    g.eachLayer(function(l) {
+                        var p = l.feature.properties;
+                        if (!p._change_y) { return; }
+                        p._change = p._change_y[year]; p.change = p._change_t[year];
+                        p._reached_by = p._reach_y[year]; p.reached = p._reach_t[year];
+                    });
+                });
+                restyled.forEach(function(r) {
+                    var g = r[0], key = r[1], colours = r[2];
+                    var base = g._yearBase = g._yearBase || g.options.style;
+                    // the layer's own style (outline, class) with the year's fill; a full
+                    // style, as the highlight's mouseout resets to it
+                    var style = function(f) {
+                        var s = Object.assign({}, base(f));
+                        s.fillColor = colours[f.properties[key]] || '#ffffff';
+                        return s;
+                    };
+                    g.options.style = style;
+                    g.setStyle(style);
+                });
+            }
             var state = window.optimiserYears = {year: null};
             function choose(year) {
                 year = String(year);
+                chooseAreas(year);
                 groups.forEach(function(g) {
                     g[0].clearLayers();
                     if (g[1][year]) { g[0].addLayer(g[1][year]); }
@@ -346,12 +429,19 @@ class YearControl(MacroElement):
         """
     )
 
-    def __init__(self, groups: list[tuple[object, dict]], localities, first: int) -> None:
+    def __init__(self, groups: list[tuple[object, dict]], localities, first: int, *,
+                 area_layers: list | None = None,
+                 restyled: list[tuple[object, str, dict[str, str]]] | None = None) -> None:
+        """``area_layers``: the area layers whose features carry the words per year
+        (:func:`area_year_props`); ``restyled``: (layer, class property, colours by class) of
+        those whose fill follows the year."""
         super().__init__()
         self._name = "YearControl"
         self.groups = [(g, layers) for g, layers in groups if g is not None]
         self.localities = localities
         self.first = first
+        self.area_layers = area_layers or []
+        self.restyled = restyled or []
 
 
 def year_css(years: list[int]) -> str:

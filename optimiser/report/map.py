@@ -36,7 +36,8 @@ circles at their points, and the legend says so.
 A plan over several years (the solved folder has ``years.csv``, ``schedule.csv`` and
 ``localities_years.csv``) gets a year control in the title box: the sites, outreach workers and
 a locality layer of the share of need served follow the year chosen
-(:mod:`optimiser.report._map_years`); the area layers are the last year's and say so.
+(:mod:`optimiser.report._map_years`), and with ``areas_years.csv`` the reach and change layers
+too (the need layer and the nearest centre are the last year's and say so).
 """
 
 from __future__ import annotations
@@ -346,14 +347,16 @@ def _swatch(colour: str, label: str) -> str:
 
 def legend_html(counts_need: list[int], circles: bool, modelled: bool,
                 decisions_present: list[tuple[str, str]], *, final_year: int | None = None,
-                years_html: str = "") -> str:
+                years_html: str = "", area_years: str = "") -> str:
     """The legend's HTML (only constant text and numbers; nothing from input files).
 
-    A multi-year plan's: the area layers are its ``final_year``'s, and ``years_html`` (the
-    sites of the year chosen, :func:`optimiser.report._map_years.legend_sections`) stands for
-    the sites' section.
+    A multi-year plan's: the area layers are its ``final_year``'s, or the year chosen's when
+    ``area_years`` (the year's words, :func:`optimiser.report._map_years.year_words`) is
+    given, and ``years_html`` (the sites of the year chosen,
+    :func:`optimiser.report._map_years.legend_sections`) stands for the sites' section.
     """
     yr = f" in {final_year} (the plan's last year)" if final_year else ""
+    yr = f" in {area_years}" if area_years else yr
     parts = [f'<div data-layer="{esc(LAYER_NEED)}"><div class="lg-title">Need index '
              "(1 = county average)</div>"]
     for colour, label, n in zip(NEED_COLOURS, need_class_labels(), counts_need, strict=True):
@@ -822,9 +825,14 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     sites = solved.sites.copy()
     site_pts = gpd.GeoSeries(gpd.points_from_xy(sites["x"], sites["y"]), crs=BNG).to_crs(WGS84)
     site_name = dict(zip(sites["site_id"], sites["name"], strict=True))
-    plan = plan_years(solved.folder, sites["site_id"].astype(str).tolist())
+    plan = plan_years(solved.folder, sites["site_id"].astype(str).tolist(),
+                      areas["area_id"].astype(str).tolist())
     # A multi-year plan's areas.csv and sites.csv are its last year's: say so where shown.
     yr = f" in {plan.years[-1]}" if plan else ""
+    by_year = _map_years.area_year_props(plan, areas["area_id"].astype(str).tolist()) \
+        if plan else None
+    # With areas_years.csv the reach and change words say their year themselves.
+    yr_area = "" if by_year is not None else yr
 
     # --- area properties (all display text, escaped) ---
     replaced = replaced_by_outreach(areas)
@@ -868,6 +876,17 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     props["_reached_by"] = areas["reached_by"].astype(str).to_numpy()
     props["_change"] = areas["change"].astype(str).where(~replaced, "to_outreach").to_numpy()
     served = dict(zip(sites["site_id"], served_of_capacity(sites).map(esc), strict=True))
+    if by_year is not None:  # the year control swaps these; the last year's at first
+        if not solved.network_known:
+            by_year["_change_t"] = [{y: props["change"].iloc[0] for y in t}
+                                    for t in by_year["_change_t"]]
+        for col in by_year.columns:
+            props[col] = by_year[col].to_numpy()
+        last = str(plan.years[-1])
+        props["_change"] = [d[last] for d in by_year["_change_y"]]
+        props["change"] = [d[last] for d in by_year["_change_t"]]
+        props["_reached_by"] = [d[last] for d in by_year["_reach_y"]]
+        props["reached"] = [d[last] for d in by_year["_reach_t"]]
     props["band"] = [labels[c] for c in cls]
     props["centre_load"] = [served.get(s, "n/a") if isinstance(s, str) and s else "n/a"
                             for s in areas.get("site_id", pd.Series([None] * len(areas)))]
@@ -884,7 +903,7 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
               "change", "loc_need", "loc_cin", "loc_cpp", "loc_reach", "loc_sites",
               "loc_outreach"]
     aliases = ["Area", "Locality", "Need index", "Children", "IMD decile (1 = most deprived)",
-               f"Reach{yr}", f"Nearest open centre{yr}", f"Against today{yr}",
+               f"Reach{yr_area}", f"Nearest open centre{yr}", f"Against today{yr_area}",
                "Locality need index", f"Locality children in need{mark}",
                f"Locality protection plans{mark}", f"Locality share of need reached{yr}",
                f"Locality centres{yr}", f"Locality outreach workers{yr}"]
@@ -896,28 +915,37 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                    zoom_snap=0.25, zoom_delta=0.5)
     add_context(m, context or map_context(shapes.shapes, areas["area_id"].astype(str).tolist()))
 
-    def area_layer(name: str, cls_name: str, colour, show: bool) -> None:
+    def area_layer(name: str, cls_name: str, colour, show: bool,
+                   tip: tuple[str, str] | None = None) -> folium.GeoJson:
         def style(feature: dict) -> dict:
             return {"fillColor": colour(feature["properties"]), "fillOpacity": 0.75,
                     "color": "#666666", "weight": 0.5, "className": cls_name}
 
-        folium.GeoJson(
+        more = [tip] if tip else []
+        return folium.GeoJson(
             area_fc, name=name, overlay=False, show=show, style_function=style,
             highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(fields=tip_fields, aliases=tip_aliases, sticky=True,
-                                          class_name="area-tooltip"),
+            tooltip=folium.GeoJsonTooltip(fields=tip_fields + [f for f, _a in more],
+                                          aliases=tip_aliases + [a for _f, a in more],
+                                          sticky=True, class_name="area-tooltip"),
             popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, class_name="area-popup",
                                       max_width=360),
             smooth_factor=0.5,
         ).add_to(m)
 
-    area_layer(LAYER_NEED, "area-polygon area-need",
-               lambda p: NEED_COLOURS[p["_need_class"]], True)
-    area_layer(LAYER_REACH, "area-polygon area-reach",
-               lambda p: REACH_COLOURS.get(p["_reached_by"], "#ffffff"), False)
+    # A plan by year: the reach and change layers' tooltips say the year chosen's class.
+    yearly = by_year is not None
+    area_layers = [area_layer(LAYER_NEED, "area-polygon area-need",
+                              lambda p: NEED_COLOURS[p["_need_class"]], True)]
+    area_layers.append(area_layer(LAYER_REACH, "area-polygon area-reach",
+                                  lambda p: REACH_COLOURS.get(p["_reached_by"], "#ffffff"),
+                                  False, ("reached", "Reach") if yearly else None))
+    restyled = [(area_layers[-1], "_reached_by", REACH_COLOURS)]
     if solved.network_known:  # otherwise every area would "gain"
-        area_layer(LAYER_CHANGE, "area-polygon area-change",
-                   lambda p: CHANGE_COLOURS.get(p["_change"], "#ffffff"), False)
+        area_layers.append(area_layer(LAYER_CHANGE, "area-polygon area-change",
+                                      lambda p: CHANGE_COLOURS.get(p["_change"], "#ffffff"),
+                                      False, ("change", "Against today") if yearly else None))
+        restyled.append((area_layers[-1], "_change", CHANGE_COLOURS))
     if plan:
         localities_by_year = _map_years.locality_layer(m, plan, loc_geo,
                                                        loc_bng["locality"].tolist())
@@ -1032,13 +1060,15 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
         plan, dict(zip(sites["site_id"].astype(str), sites["tier"].astype(str),
                        strict=True))) if plan else ""
     _Legend(legend_html(counts, shapes.circles, modelled, decisions_present,
-                        final_year=plan.years[-1] if plan else None, years_html=years_legend),
+                        final_year=plan.years[-1] if plan else None, years_html=years_legend,
+                        area_years=_map_years.year_words(plan) if yearly else ""),
             LAYER_NEED).add_to(m)
     control = folium.LayerControl(collapsed=False, position="topright")
     control.add_to(m)
     if plan:
-        _map_years.YearControl([sites_by_year, outreach], localities_by_year,
-                               plan.years[-1]).add_to(m)
+        _map_years.YearControl([sites_by_year, outreach], localities_by_year, plan.years[-1],
+                               area_layers=area_layers if yearly else None,
+                               restyled=restyled if yearly else None).add_to(m)
     box = [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]]
     _Furniture(control, box).add_to(m)  # fits the county, clear of the legend and controls
 

@@ -126,12 +126,16 @@ class PlanYears:
         ``words`` (``"Opens in 2027"``).
     localities
         ``localities_years.csv``: ``year, locality, sites, outreach_workers, reach_share``.
+    areas
+        ``areas_years.csv``: ``year, area_id, reached_by, reached_before, change, ...``; None in
+        a folder written before it (the map's area layers are then the last year's).
     """
 
     years: list[int]
     table: pd.DataFrame
     sites: pd.DataFrame
     localities: pd.DataFrame
+    areas: pd.DataFrame | None = None
 
 
 def site_year_states(site_ids: list[str], existing: np.ndarray, open_by_year: np.ndarray,
@@ -171,15 +175,16 @@ def site_year_states(site_ids: list[str], existing: np.ndarray, open_by_year: np
         {"since": "Int64"})
 
 
-def plan_years(folder: Path, site_ids: list[str]) -> PlanYears | None:
+def plan_years(folder: Path, site_ids: list[str],
+               area_ids: list[str] | None = None) -> PlanYears | None:
     """The plan year by year from a solved folder's ``years.csv``, ``schedule.csv`` and
-    ``localities_years.csv``; None for a one-year plan.
+    ``localities_years.csv`` (and ``areas_years.csv`` when there); None for a one-year plan.
 
     Raises
     ------
     InputError
-        The three files disagree with each other or with ``sites.csv`` (the file and column
-        named).
+        The files disagree with each other, with ``sites.csv`` or with ``area_ids`` (those of
+        ``areas.csv``): the file and column named.
     """
     got = read_years(folder)
     if got is None:
@@ -202,14 +207,35 @@ def plan_years(folder: Path, site_ids: list[str]) -> PlanYears | None:
     loc_path = folder / "localities_years.csv"
     _need_columns(by_loc, ["year", "locality", "sites", "outreach_workers", "reach_share"],
                   loc_path)
-    stray = ~by_loc["year"].isin(years)
+    _need_known(by_loc, "year", years, "years.csv", loc_path)
+    return PlanYears(years, table, site_year_states(ids.tolist(), existing, state, years),
+                     by_loc, _areas_years(folder, years, area_ids))
+
+
+def _areas_years(folder: Path, years: list[int], area_ids: list[str] | None
+                 ) -> pd.DataFrame | None:
+    """``areas_years.csv`` checked against the years and ``areas.csv``; None if absent."""
+    path = folder / "areas_years.csv"
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""],
+                        dtype={"area_id": str})
+    _need_columns(table, ["area_id", "year", "reached_by", "reached_before", "change"], path)
+    _need_known(table, "year", years, "years.csv", path)
+    if area_ids is not None:
+        _need_known(table, "area_id", area_ids, "areas.csv", path)
+    return table
+
+
+def _need_known(table: pd.DataFrame, column: str, known: list, where: str, path: Path) -> None:
+    """Every value of ``column`` is among ``known`` (those of ``where``)."""
+    stray = ~table[column].isin(known)
     if stray.any():
         i = int(np.flatnonzero(stray.to_numpy())[0])
-        raise InputError(f"year {by_loc['year'].iloc[i]} is not in years.csv", file=loc_path,
-                         row=i + 2, column="year",
+        what = "year" if column == "year" else "area"
+        raise InputError(f"{what} {table[column].iloc[i]} is not in {where}", file=path,
+                         row=i + 2, column=column,
                          hint="write the folder again with 'optimiser solve'")
-    return PlanYears(years, table, site_year_states(ids.tolist(), existing, state, years),
-                     by_loc)
 
 
 def _need_columns(table: pd.DataFrame, columns: list[str], path: Path) -> None:
