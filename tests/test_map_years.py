@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from report_fixtures import HOSTILE_SITE, make_solved, make_solved_years
 
 from optimiser.errors import InputError
 from optimiser.report import build_pack
-from optimiser.report._map_years import open_ids, year_summary
+from optimiser.report._map_years import area_year_props, open_ids, year_summary
 from optimiser.report.map import build_map, esc, map_counts
 from optimiser.report.solved import read_solved
 from optimiser.report.years import plan_years, site_year_states
@@ -107,6 +108,113 @@ def test_map_data_per_year_matches_the_solution(years_solved):
     assert map_counts(solved)["sites"] == len(expected[last])
 
 
+#: areas_years.csv's columns (docs/interfaces.md): no counts of children in need or on plans.
+AREAS_YEARS_COLUMNS = ["area_id", "year", "population", "demand", "site_share",
+                       "outreach_share", "reach_share", "children_served", "reached",
+                       "reached_by", "reached_before", "change"]
+
+
+def expected_change_classes(rows: pd.DataFrame) -> list[str]:
+    """The change layer's class of each row, written out here: gains or loses as solve says;
+    an area reached today, now reached by outreach and not gaining or losing: its centre is
+    replaced by outreach; otherwise no change."""
+    out = []
+    for change, by, before in zip(rows["change"], rows["reached_by"], rows["reached_before"],
+                                  strict=True):
+        if change in ("gains", "loses"):
+            out.append(change)
+        elif bool(before) and by == "outreach":
+            out.append("to_outreach")
+        else:
+            out.append("same")
+    return out
+
+
+def test_areas_years_add_up_to_each_year_and_end_in_areas_csv(years_solved):
+    """areas_years.csv: every area every year; a year's children served and need reached add
+    up to years.csv's; the final year's rows are areas.csv's; no CIN/CPP columns."""
+    rows = pd.read_csv(years_solved / "areas_years.csv", dtype={"area_id": str})
+    areas = pd.read_csv(years_solved / "areas.csv", dtype={"area_id": str})
+    table = pd.read_csv(years_solved / "years.csv")
+    assert rows.columns.tolist() == AREAS_YEARS_COLUMNS
+    assert len(rows) == len(areas) * len(table) == 36
+    for year, mine in rows.groupby("year"):
+        row = table[table["year"] == year].iloc[0]
+        assert mine["area_id"].tolist() == areas["area_id"].tolist()
+        assert mine["children_served"].sum() == pytest.approx(row["children_served"], abs=0.05)
+        assert (mine["demand"] * mine["reach_share"]).sum() == pytest.approx(
+            row["need_reached"], abs=1e-3)
+    last = rows[rows["year"] == table["year"].max()].reset_index(drop=True)
+    same = [c for c in AREAS_YEARS_COLUMNS if c not in ("year",)]
+    pd.testing.assert_frame_equal(last[same], areas[same], check_dtype=False)
+    # The fixture's plan: S2 closes in 2026 and outreach covers the south, S3 opens in 2027.
+    by_year = {y: Counter(expected_change_classes(m)) for y, m in rows.groupby("year")}
+    assert by_year == {2026: {"same": 8, "to_outreach": 4}, 2027: {"same": 10, "to_outreach": 2},
+                       2028: {"same": 12}}
+
+
+def test_areas_years_known_answer_loses_then_regains():
+    """Two areas, each by its own hub; the 2027 budget keeps one hub: the other area loses
+    access in 2027 and, the hub reopening in 2028 (allowed), has it again; growth in 2028."""
+    from optimiser.model import FamilyCentreModel
+    from optimiser.scenario import parse_scenario
+    from optimiser.solve_years import solve_years
+
+    one = FamilyCentreModel.from_cost_matrix(
+        np.array([[5.0, 50.0], [50.0, 5.0]]), demand=[20.0, 10.0], budget=1e9,
+        annual_cost=[4.0, 4.0], status=["existing", "existing"], capacity=[100.0, 100.0])
+    keys = {"instance": ".", "multi_year": {"reopen": True},
+            "years": [{"year": 2026, "budget": 8}, {"year": 2027, "budget": 4},
+                      {"year": 2028, "budget": 8, "children": 1.5}]}
+    sol = solve_years(parse_scenario(keys), one.instance)
+    rows = sol.extra_tables["areas_years.csv"]
+    assert rows["change"].tolist() == ["same", "same", "same", "loses", "same", "same"]
+    assert rows["reached_by"].tolist() == ["site", "site", "site", "none", "site", "site"]
+    assert rows["reached_before"].all()
+    assert rows["population"].tolist() == [20, 10, 20, 10, 30, 15]
+    assert rows["children_served"].tolist() == [20, 10, 20, 0, 30, 15]
+    schedule = sol.extra_tables["schedule.csv"]
+    assert schedule["opens"].tolist()[1] == 2028 and schedule["closes"].tolist()[1] == 2027
+
+
+def test_area_layers_follow_the_year(years_solved):
+    """The reach and change layers' class and words per year, from areas_years.csv; the last
+    year's are the single-year map's (areas.csv)."""
+    solved = read_solved(years_solved)
+    ids = solved.areas["area_id"].astype(str).tolist()
+    plan = plan_years(years_solved, solved.sites["site_id"].astype(str).tolist(), ids)
+    got = area_year_props(plan, ids)
+    rows = pd.read_csv(years_solved / "areas_years.csv", dtype={"area_id": str})
+    words = {"same": "No change", "to_outreach": "Centre replaced by outreach",
+             "gains": "Gains access", "loses": "Loses access"}
+    for y in plan.years:
+        mine = rows[rows["year"] == y].set_index("area_id").loc[ids]
+        classes = expected_change_classes(mine)
+        assert [d[str(y)] for d in got["_change_y"]] == classes
+        assert [d[str(y)] for d in got["_change_t"]] == [f"{words[c]} in {y}" for c in classes]
+        assert [d[str(y)] for d in got["_reach_y"]] == mine["reached_by"].tolist()
+        assert all(d[str(y)].endswith(f" in {y}") for d in got["_reach_t"])
+    final = solved.areas.assign(reached_before=solved.areas["reached_before"].astype(bool))
+    assert [d["2028"] for d in got["_change_y"]] == expected_change_classes(final)
+    # the page: the change layer's legend follows the year, the words are in the features
+    page = build_map(solved, pd.DataFrame({"locality": []}), self_contained=False)
+    legend = 'Against today in <span data-year="2026">2026</span><span data-year="2027">'
+    assert json.dumps(legend)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e") in page
+    assert "Centre replaced by outreach in 2026" in page
+    assert "(the plan" not in page
+
+
+def test_a_folder_without_areas_years_keeps_the_last_years_area_layers(years_solved,
+                                                                        tmp_path):
+    folder = tmp_path / "solved"
+    shutil.copytree(years_solved, folder)
+    (folder / "areas_years.csv").unlink()
+    page = build_map(read_solved(folder), pd.DataFrame({"locality": []}),
+                     self_contained=False)
+    assert "Against today in 2028 (the plan" in page  # the legend (escaped in the page)
+    assert '"_change_y"' not in page and "plan-year" in page
+
+
 def test_the_page_holds_every_year_and_escapes_names(years_solved, years_pack):
     page = (years_pack / "map.html").read_text()
     plan = plan_years(years_solved, read_solved(years_solved).sites["site_id"].tolist())
@@ -125,6 +233,22 @@ def test_the_page_holds_every_year_and_escapes_names(years_solved, years_pack):
     assert "green kept, blue new" not in index
     pack = json.loads((years_pack / "pack.json").read_text())
     assert pack["site_markers"] == map_counts(read_solved(years_solved))["sites"]
+
+
+def test_the_pack_says_whether_a_closed_centre_may_reopen(years_solved, years_pack,
+                                                          tmp_path):
+    index = (years_pack / "index.html").read_text()
+    assert "A closed centre does not reopen." in index and "may reopen" not in index
+    folder = tmp_path / "solved"
+    shutil.copytree(years_solved, folder)
+    solution = json.loads((folder / "solution.json").read_text())
+    solution["settings"]["multi_year"]["reopen"] = True
+    (folder / "solution.json").write_text(json.dumps(solution))
+    build_pack(folder, tmp_path / "pack", self_contained=False)
+    index = " ".join((tmp_path / "pack" / "index.html").read_text().split())
+    assert "A centre closed in one year may reopen in a later year (this option allows it)." \
+        in index
+    assert "does not reopen" not in index
 
 
 def test_one_year_maps_have_no_year_control(tmp_path):
@@ -156,6 +280,12 @@ def test_states_when_a_site_reopens():
      "'maybe' is not true or false"),
     (lambda f: _edit(f / "localities_years.csv", "2027,", "2031,"), "localities_years.csv",
      "year", "year 2031 is not in years.csv"),
+    (lambda f: _edit(f / "areas_years.csv", ",2027,", ",2031,"), "areas_years.csv",
+     "year", "year 2031 is not in years.csv"),
+    (lambda f: _edit(f / "areas_years.csv", "E01028513,", "E01099999,"), "areas_years.csv",
+     "area_id", "area E01099999 is not in areas.csv"),
+    (lambda f: _drop_column(f / "areas_years.csv", "change"), "areas_years.csv", "change",
+     "the table has no column 'change'"),
 ])
 def test_inconsistent_year_files_are_one_clear_error(years_solved, tmp_path, change, file,
                                                      column, words):

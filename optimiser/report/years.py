@@ -36,13 +36,17 @@ def read_years(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] 
     return years, schedule, by_loc
 
 
-def years_context(folder: Path, site_names: dict[str, str]) -> dict | None:
-    """The pack's year-by-year section: table rows, chart (SVG and PNG) and changes by place."""
+def years_context(folder: Path, site_names: dict[str, str],
+                  settings: dict | None = None) -> dict | None:
+    """The pack's year-by-year section: table rows, chart (SVG and PNG), changes by place, and
+    whether a closed centre may reopen (``settings``: ``solution.json``'s, whose
+    ``multi_year.reopen`` says)."""
     got = read_years(folder)
     if got is None:
         return None
     years, schedule, by_loc = got
-    return {"columns": [label for _c, label in YEAR_COLUMNS],
+    reopen = bool(((settings or {}).get("multi_year") or {}).get("reopen"))
+    return {"reopen": reopen, "columns": [label for _c, label in YEAR_COLUMNS],
             "rows": year_rows(years, site_names),
             "svg": charts.years_chart(years), "png": charts.years_chart(years, fmt="png"),
             "changes": changes_by_locality(years, schedule, by_loc, site_names)}
