@@ -558,8 +558,73 @@ def test_multi_year_map_switches_years(browser, years_pack):
         "t => t.innerText.includes('alert(2)'))", timeout=5000)
     texts = page.locator(".leaflet-tooltip.locality-tooltip").all_inner_texts()
     assert any(f"{HOSTILE_LOCALITY} in {years[0]}" in t for t in texts)
+    page.locator("path.locality-year").nth(2).dispatch_event("mouseout")
+    _change_layer_follows_the_year(page, solved, years)
     assert watch.errors == [] and watch.dialogs == []
     page.context.close()
+
+
+#: One area polygon of the change layer hovered: its tooltip's rows, then its fill after the
+#: pointer leaves (the highlight resets to the year's style).
+_AREA_TIP = """k => {
+  const el = document.querySelectorAll('path.area-change')[k];
+  el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  const tips = document.querySelectorAll('.leaflet-tooltip.area-tooltip');
+  const rows = {};
+  tips[tips.length - 1].querySelectorAll('tr').forEach(tr => {
+    rows[tr.children[0].innerText.trim()] = tr.children[1].innerText.trim(); });
+  el.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
+  return {rows: rows, fill: el.getAttribute('fill')};
+}"""
+
+_CHANGE_WORDS = {"same": "No change", "to_outreach": "Centre replaced by outreach",
+                 "gains": "Gains access", "loses": "Loses access"}
+
+
+def _change_layer_follows_the_year(page, solved: Path, years: list[int]) -> None:
+    """The change layer, year by year: each area's colour and tooltip from areas_years.csv
+    (an area whose centre outreach replaces in 2026 has no change by 2028), the legend's
+    year."""
+    from test_map_years import expected_change_classes
+
+    from optimiser.report.map import CHANGE_COLOURS
+
+    rows = pd.read_csv(solved / "areas_years.csv", dtype={"area_id": str})
+    order = pd.read_csv(solved / "areas.csv", dtype={"area_id": str})["area_id"].tolist()
+    classes = {y: expected_change_classes(rows[rows["year"] == y].set_index("area_id")
+                                          .loc[order]) for y in years}
+    moving = next(k for k in range(len(order))
+                  if len({classes[y][k] for y in years}) > 1)
+    assert classes[years[0]][moving] == "to_outreach" and classes[years[-1]][moving] == "same"
+    page.get_by_text("Areas: change against today's network").click()
+    page.wait_for_function("document.querySelectorAll('path.area-change').length > 0")
+    for year in years:
+        radio = page.locator(f'input[name="plan-year"][value="{year}"]')
+        if not radio.is_checked():
+            _then_settle(page, radio.check)
+        fills = page.evaluate("[...document.querySelectorAll('path.area-change')]"
+                              ".map(p => p.getAttribute('fill'))")
+        assert fills == [CHANGE_COLOURS[c] for c in classes[year]], year
+        tip = page.evaluate(_AREA_TIP, moving)
+        assert tip["rows"]["Against today"] == \
+            f"{_CHANGE_WORDS[classes[year][moving]]} in {year}"
+        assert tip["fill"] == CHANGE_COLOURS[classes[year][moving]]
+        legend = page.locator(".map-legend").inner_text()
+        assert f"Against today in {year}" in legend
+        assert all(f"Against today in {y}" not in legend for y in years if y != year)
+    # the reach layer too: each area's colour is what reaches it in the year chosen
+    from optimiser.report.map import REACH_COLOURS
+
+    page.get_by_text("Areas: reached by a centre or outreach").click()
+    page.wait_for_function("document.querySelectorAll('path.area-reach').length > 0")
+    for year in reversed(years):
+        radio = page.locator(f'input[name="plan-year"][value="{year}"]')
+        if not radio.is_checked():
+            _then_settle(page, radio.check)
+        by = rows[rows["year"] == year].set_index("area_id").loc[order, "reached_by"]
+        fills = page.evaluate("[...document.querySelectorAll('path.area-reach')]"
+                              ".map(p => p.getAttribute('fill'))")
+        assert fills == [REACH_COLOURS[b] for b in by], year
 
 
 def test_multi_year_map_on_a_phone(browser, years_pack):

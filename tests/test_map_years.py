@@ -230,6 +230,8 @@ def test_the_page_holds_every_year_and_escapes_names(years_solved, years_pack):
     assert "\\u0026#96;\\u0026#36;{alert(3)}" in page       # the hostile site, as text
     index = (years_pack / "index.html").read_text()
     assert "choose a year in the map's title box" in index
+    assert "what changes against today's network, are the year chosen's too" in " ".join(
+        index.split())
     assert "green kept, blue new" not in index
     pack = json.loads((years_pack / "pack.json").read_text())
     assert pack["site_markers"] == map_counts(read_solved(years_solved))["sites"]

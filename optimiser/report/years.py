@@ -46,7 +46,8 @@ def years_context(folder: Path, site_names: dict[str, str],
         return None
     years, schedule, by_loc = got
     reopen = bool(((settings or {}).get("multi_year") or {}).get("reopen"))
-    return {"reopen": reopen, "columns": [label for _c, label in YEAR_COLUMNS],
+    return {"reopen": reopen, "areas_by_year": (folder / "areas_years.csv").is_file(),
+            "columns": [label for _c, label in YEAR_COLUMNS],
             "rows": year_rows(years, site_names),
             "svg": charts.years_chart(years), "png": charts.years_chart(years, fmt="png"),
             "changes": changes_by_locality(years, schedule, by_loc, site_names)}
