@@ -132,6 +132,24 @@ def baseline_shares(model: FamilyCentreModel) -> tuple[np.ndarray, np.ndarray]:
     return model.reach.access(d.existing), share
 
 
+def area_reached_by(result: ModelResult) -> np.ndarray:
+    """Per area, what reaches it: ``"site"``, ``"outreach"`` (the larger share) or ``"none"``
+    (not reached: half or less of it covered)."""
+    return np.where(~result.reached, "none",
+                    np.where(result.site_cover >= result.outreach_share, "site", "outreach"))
+
+
+def area_change(reached: np.ndarray, reached_before: np.ndarray) -> np.ndarray:
+    """Per area, the change against today's network: ``"gains"`` (reached now, not under
+    today's network), ``"loses"`` (the other way round) or ``"same"``.
+
+    >>> area_change(np.array([True, False, True]), np.array([False, True, True])).tolist()
+    ['gains', 'loses', 'same']
+    """
+    return np.where(reached & ~reached_before, "gains",
+                    np.where(~reached & reached_before, "loses", "same"))
+
+
 def build_solution(
     model: FamilyCentreModel,
     result: ModelResult,
@@ -172,9 +190,7 @@ def build_solution(
     open_ = result.open
     reach_share = result.reach_share
     reached = result.reached
-    reached_by = np.where(~reached, "none",
-                          np.where(result.site_cover >= result.outreach_share, "site",
-                                   "outreach"))
+    reached_by = area_reached_by(result)
     serving = result.shares.serving
     nearest, minutes = nearest_open_site(instance, model.scenario.reach, open_)
     site_ids = np.array(d.site_ids, dtype=object)
@@ -199,8 +215,7 @@ def build_solution(
     tab["site_id"] = np.where(serving >= 0, site_ids[np.maximum(serving, 0)], "")
     tab["travel_minutes"] = np.round(minutes, 2)
     tab["reached_before"] = covered_before
-    tab["change"] = np.where(reached & ~covered_before, "gains",
-                             np.where(~reached & covered_before, "loses", "same"))
+    tab["change"] = area_change(reached, covered_before)
     tab["children_served"] = np.round(d.population * result.children_served, 2)
     # The open site travel_minutes is measured to (any distance), so a table of areas that lose
     # access can say where their families' nearest centre now is.

@@ -10,6 +10,13 @@ and ``solution.json`` as for one year, so ``report`` and ``compare`` read it as 
   closes;
 - ``localities_years.csv``: one row per locality and year: open sites, outreach workers,
   children served and the need-weighted share served (what changes in each area, and when);
+- ``areas_years.csv``: one row per area and year: that year's children and need-weighted
+  children, the shares reached by a site and by outreach, the reach share, children served, what
+  reaches the area, whether today's network reaches it, and its change against today's network
+  (gains, loses, same: the rule of ``areas.csv``, :func:`optimiser.solution.area_change`, with
+  today's network serving that year's children). No counts of children in need or on
+  protection plans (``areas.csv`` copies the instance's columns; this file does not). The final
+  year's rows are ``areas.csv``'s figures;
 - ``solution.json`` ``years``: one object per year with ``year``, ``budget``, ``annual_cost``
   (that year's spend, one-off costs included), ``open_sites`` and ``reach_share``, and the
   rest of the ``years.csv`` row. ``objective_value`` is the (discounted) sum over the years.
@@ -24,7 +31,13 @@ from optimiser.instance import Instance
 from optimiser.model.explain import money
 from optimiser.model.years import MultiYearModel, MultiYearResult
 from optimiser.scenario import Scenario
-from optimiser.solution import Solution, build_solution
+from optimiser.solution import (
+    Solution,
+    area_change,
+    area_reached_by,
+    baseline_shares,
+    build_solution,
+)
 
 UNIT = "need-weighted children served, summed over the years"
 
@@ -54,7 +67,8 @@ def solve_years(scenario: Scenario, instance: Instance) -> Solution:
     table = years_table(plan)
     sol.summary["years"] = table.replace({np.nan: None}).to_dict(orient="records")
     sol.extra_tables = {"years.csv": table, "schedule.csv": schedule_table(plan, instance),
-                        "localities_years.csv": localities_years_table(plan)}
+                        "localities_years.csv": localities_years_table(plan),
+                        "areas_years.csv": areas_years_table(plan)}
     return sol
 
 
@@ -115,6 +129,26 @@ def localities_years_table(plan: MultiYearResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def areas_years_table(plan: MultiYearResult) -> pd.DataFrame:
+    """One row per area and year (see the module docstring), the years in order."""
+    parts, today = [], None
+    for yr, r in zip(plan.years, plan.results, strict=True):
+        d = yr.model.data
+        if today is None or not np.array_equal(today[0], d.population):
+            # Today's network serving this year's children (one evaluation per population).
+            today = (d.population, baseline_shares(yr.model)[0])
+        parts.append(pd.DataFrame({
+            "area_id": yr.instance.areas["area_id"].to_numpy(), "year": yr.year,
+            "population": d.population, "demand": np.round(d.demand, 6),
+            "site_share": np.round(r.site_share, 6),
+            "outreach_share": np.round(r.outreach_share, 6),
+            "reach_share": np.round(r.reach_share, 6),
+            "children_served": np.round(d.population * r.children_served, 2),
+            "reached": r.reached, "reached_by": area_reached_by(r),
+            "reached_before": today[1], "change": area_change(r.reached, today[1])}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def schedule_table(plan: MultiYearResult, instance: Instance) -> pd.DataFrame:
     """One row per site: open (True) or not in each year, and when it opens or closes."""
     sites = instance.sites
@@ -127,8 +161,11 @@ def schedule_table(plan: MultiYearResult, instance: Instance) -> pd.DataFrame:
     for t, year in enumerate(years):
         tab[f"open_{year}"] = state[:, t]
     start = np.c_[existing, state[:, :-1]]
-    tab["opens"] = [_first(years, state[j] & ~start[j]) for j in range(len(tab))]
-    tab["closes"] = [_first(years, ~state[j] & start[j]) for j in range(len(tab))]
+    # Whole years, blank when none (a column of ints and None would be written as floats).
+    tab["opens"] = pd.array([_first(years, state[j] & ~start[j]) for j in range(len(tab))],
+                            dtype="Int64")
+    tab["closes"] = pd.array([_first(years, ~state[j] & start[j]) for j in range(len(tab))],
+                             dtype="Int64")
     return tab
 
 

@@ -197,3 +197,31 @@ def make_solved(root: Path, *, hostile: bool = False, lsoa: bool = True,
             "status": ["optimal"] * 4,
         }).to_csv(root / "sweep.csv", index=False)
     return solved
+
+
+#: The multi-year plan solved on the fixture's instance: today S1, S5 and S2; a budget for
+#: today's network less a little, then room for the new hub, then less again, so sites open and
+#: close in different years and the outreach workers change.
+YEARS = [{"year": 2026, "budget": 800_000}, {"year": 2027, "budget": 1_350_000},
+         {"year": 2028, "budget": 900_000}]
+
+
+def make_solved_years(root: Path, *, hostile: bool = True) -> Path:
+    """Solve a three-year plan (exactly, in a few seconds) on :func:`make_solved`'s instance;
+    return its solved folder (``years.csv``, ``schedule.csv``, ``localities_years.csv``)."""
+    import yaml
+
+    from optimiser.scenario import load_scenario
+    from optimiser.solve import solve_scenario
+
+    root = Path(root)
+    make_solved(root, hostile=hostile)
+    scenario = {"name": "oxford-years", "instance": str((root / "instance").resolve()),
+                "objective": "max_reach", "years": YEARS,
+                "multi_year": {"one_off_costs": "in_year"},
+                "outreach": {"cost_per_worker": 42_000, "caseload": 84, "effectiveness": 0.6,
+                             "max_workers_per_locality": 3},
+                "solver": {"gap": 0}}
+    (root / "years.yaml").write_text(yaml.safe_dump(scenario))
+    solve_scenario(load_scenario(root / "years.yaml")).write(root / "years_solved")
+    return root / "years_solved"

@@ -24,8 +24,15 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from report_fixtures import HOSTILE_AREA, HOSTILE_LOCALITY, HOSTILE_SITE, make_solved
+from report_fixtures import (
+    HOSTILE_AREA,
+    HOSTILE_LOCALITY,
+    HOSTILE_SITE,
+    make_solved,
+    make_solved_years,
+)
 
 from optimiser.report import build_pack
 
@@ -438,4 +445,201 @@ def test_compact_tooltip_and_detail_popup(browser, pack):
     popup.wait_for(timeout=5000)
     assert "Locality children in need" in popup.inner_text()
     assert watch.errors == []
+    page.context.close()
+
+
+# ------------------------------------------------------------------------------------------
+# A multi-year plan: the year control
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def years_pack(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("browser_years")
+    solved = make_solved_years(root)
+    build_pack(solved, root / "pack", self_contained=True)
+    return root / "pack"
+
+
+#: Per visible site marker: its classes and its tooltip's rows (label -> text).
+_SITE_TIPS = """async () => {
+  const out = [];
+  for (const el of document.querySelectorAll('.site-marker.year-site')) {
+    el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+    const tips = document.querySelectorAll('.leaflet-tooltip');
+    const rows = {};
+    tips[tips.length - 1].querySelectorAll('tr').forEach(tr => {
+      rows[tr.children[0].innerText.trim()] = tr.children[1].innerText.trim(); });
+    el.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
+    out.push({cls: el.className, rows: rows});
+  }
+  return out;
+}"""
+
+#: The locality labels' year lines that are shown (data-year, text).
+_WORKER_LINES = """() => [...document.querySelectorAll('.locality-label [data-year]')]
+  .filter(e => getComputedStyle(e).display !== 'none')
+  .map(e => [e.getAttribute('data-year'), e.closest('.locality-label').innerText])"""
+
+
+#: The state a site's words name (its marker's class is ``site-year-<state>``).
+_STATE_OF = {"Opens in": "opens", "Closes in": "closes", "Open (open today)": "open",
+             "Open (opened in": "opened", "Closed (closed in": "closed"}
+
+
+def _schedule_words(solved: Path) -> dict[int, dict[str, str]]:
+    """Per year, each site drawn (by name) and its state in words, from schedule.csv."""
+    from test_map_years import expected_states
+
+    schedule = pd.read_csv(solved / "schedule.csv")
+    years = pd.read_csv(solved / "years.csv")["year"].tolist()
+    names = dict(zip(schedule["site_id"].astype(str), schedule["name"], strict=True))
+    return {y: {names[s]: w for s, w in got.items()}
+            for y, got in expected_states(schedule, years).items()}
+
+
+def test_multi_year_map_switches_years(browser, years_pack):
+    """Each year chosen shows that year's sites with their state (against schedule.csv), the
+    year's outreach workers (against localities_years.csv), and says the year in the title,
+    the legend and every tooltip."""
+    ARTEFACTS.mkdir(exist_ok=True)
+    solved = years_pack.parent / "years_solved"
+    expected = _schedule_words(solved)
+    by_loc = pd.read_csv(solved / "localities_years.csv")
+    page, watch = _new_page(browser)
+    page.goto((years_pack / "map.html").as_uri())
+    _wait_for_map(page)
+    years = sorted(expected)
+    assert page.locator('input[name="plan-year"]:checked').get_attribute("value") == \
+        str(years[-1])
+    for year in reversed(years):
+        radio = page.locator(f'input[name="plan-year"][value="{year}"]')
+        if not radio.is_checked():
+            _then_settle(page, radio.check)
+        tips = page.evaluate(_SITE_TIPS)
+        shown = {t["rows"]["Site"]: t["rows"]["In the plan"] for t in tips}
+        assert shown == expected[year], year
+        assert all(t["rows"]["Year"] == str(year) for t in tips)
+        for t in tips:  # the symbol is the state's
+            words = t["rows"]["In the plan"]
+            state = next(s for w, s in _STATE_OF.items() if words.startswith(w))
+            assert f"site-year-{state} " in t["cls"] + " ", (words, t["cls"])
+        title = page.locator(".map-title").inner_text()
+        assert f"{year}: " in title and all(f"{y}: " not in title for y in years if y != year)
+        legend = page.locator(".map-legend").inner_text()
+        assert f"Sites in {year}" in legend
+        assert all(f"Sites in {y}" not in legend for y in years if y != year)
+        # outreach workers that year: the circles and the locality names' second line
+        mine = by_loc[(by_loc["year"] == year) & (by_loc["outreach_workers"] > 0)]
+        assert page.locator("path.outreach-marker").count() == len(mine)
+        lines = page.evaluate(_WORKER_LINES)
+        assert sorted(line for _y, line in lines) == sorted(
+            f"{loc}\n{n} outreach worker{'s' if n != 1 else ''}"
+            for loc, n in zip(mine["locality"], mine["outreach_workers"], strict=True))
+        assert {y for y, _line in lines} <= {str(year)}
+        boxes = page.evaluate(_BOXES)
+        assert _clashes(boxes) == [], year
+        page.screenshot(path=str(ARTEFACTS / f"map_year_{year}.png"))
+    # the localities shaded by their share served: the tooltip says the year and the share
+    page.get_by_text("Localities: share of need served in the year chosen").click()
+    page.wait_for_function("document.querySelectorAll('path.locality-year').length > 0")
+    first = by_loc.iloc[0]
+    page.locator("path.locality-year").first.dispatch_event("mouseover")
+    tip = page.locator(".leaflet-tooltip.locality-tooltip")
+    tip.wait_for(timeout=5000)
+    assert f"{first['locality']} in {years[0]}" in tip.inner_text()
+    assert f"Share of need served: {100 * first['reach_share']:.1f}%" in tip.inner_text()
+    assert f"Share of need served in {years[0]}" in page.locator(".map-legend").inner_text()
+    # the hostile locality's name (the third locality) shows as text
+    page.locator("path.locality-year").first.dispatch_event("mouseout")
+    page.locator("path.locality-year").nth(2).dispatch_event("mouseover")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.locality-tooltip')].some("
+        "t => t.innerText.includes('alert(2)'))", timeout=5000)
+    texts = page.locator(".leaflet-tooltip.locality-tooltip").all_inner_texts()
+    assert any(f"{HOSTILE_LOCALITY} in {years[0]}" in t for t in texts)
+    page.locator("path.locality-year").nth(2).dispatch_event("mouseout")
+    _change_layer_follows_the_year(page, solved, years)
+    assert watch.errors == [] and watch.dialogs == []
+    page.context.close()
+
+
+#: One area polygon of the change layer hovered: its tooltip's rows, then its fill after the
+#: pointer leaves (the highlight resets to the year's style).
+_AREA_TIP = """k => {
+  const el = document.querySelectorAll('path.area-change')[k];
+  el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  const tips = document.querySelectorAll('.leaflet-tooltip.area-tooltip');
+  const rows = {};
+  tips[tips.length - 1].querySelectorAll('tr').forEach(tr => {
+    rows[tr.children[0].innerText.trim()] = tr.children[1].innerText.trim(); });
+  el.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
+  return {rows: rows, fill: el.getAttribute('fill')};
+}"""
+
+_CHANGE_WORDS = {"same": "No change", "to_outreach": "Centre replaced by outreach",
+                 "gains": "Gains access", "loses": "Loses access"}
+
+
+def _change_layer_follows_the_year(page, solved: Path, years: list[int]) -> None:
+    """The change layer, year by year: each area's colour and tooltip from areas_years.csv
+    (an area whose centre outreach replaces in 2026 has no change by 2028), the legend's
+    year."""
+    from test_map_years import expected_change_classes
+
+    from optimiser.report.map import CHANGE_COLOURS
+
+    rows = pd.read_csv(solved / "areas_years.csv", dtype={"area_id": str})
+    order = pd.read_csv(solved / "areas.csv", dtype={"area_id": str})["area_id"].tolist()
+    classes = {y: expected_change_classes(rows[rows["year"] == y].set_index("area_id")
+                                          .loc[order]) for y in years}
+    moving = next(k for k in range(len(order))
+                  if len({classes[y][k] for y in years}) > 1)
+    assert classes[years[0]][moving] == "to_outreach" and classes[years[-1]][moving] == "same"
+    page.get_by_text("Areas: change against today's network").click()
+    page.wait_for_function("document.querySelectorAll('path.area-change').length > 0")
+    for year in years:
+        radio = page.locator(f'input[name="plan-year"][value="{year}"]')
+        if not radio.is_checked():
+            _then_settle(page, radio.check)
+        fills = page.evaluate("[...document.querySelectorAll('path.area-change')]"
+                              ".map(p => p.getAttribute('fill'))")
+        assert fills == [CHANGE_COLOURS[c] for c in classes[year]], year
+        tip = page.evaluate(_AREA_TIP, moving)
+        assert tip["rows"]["Against today"] == \
+            f"{_CHANGE_WORDS[classes[year][moving]]} in {year}"
+        assert tip["fill"] == CHANGE_COLOURS[classes[year][moving]]
+        legend = page.locator(".map-legend").inner_text()
+        assert f"Against today in {year}" in legend
+        assert all(f"Against today in {y}" not in legend for y in years if y != year)
+    # the reach layer too: each area's colour is what reaches it in the year chosen
+    from optimiser.report.map import REACH_COLOURS
+
+    page.get_by_text("Areas: reached by a centre or outreach").click()
+    page.wait_for_function("document.querySelectorAll('path.area-reach').length > 0")
+    for year in reversed(years):
+        radio = page.locator(f'input[name="plan-year"][value="{year}"]')
+        if not radio.is_checked():
+            _then_settle(page, radio.check)
+        by = rows[rows["year"] == year].set_index("area_id").loc[order, "reached_by"]
+        fills = page.evaluate("[...document.querySelectorAll('path.area-reach')]"
+                              ".map(p => p.getAttribute('fill'))")
+        assert fills == [REACH_COLOURS[b] for b in by], year
+
+
+def test_multi_year_map_on_a_phone(browser, years_pack):
+    """At 390 px wide the title box, taller with the year control, keeps clear of the layer
+    button, and a year can still be chosen."""
+    page, watch = _new_page(browser, width=390, height=844)
+    page.goto((years_pack / "map.html").as_uri())
+    _wait_for_map(page)
+    boxes = page.evaluate(_BOXES)
+    title = page.locator(".map-title").bounding_box()
+    title = [title["x"], title["y"], title["x"] + title["width"], title["y"] + title["height"]]
+    assert not _overlap(title, boxes["layers"], slack=0)
+    assert _inside(boxes["county"], boxes["map"])
+    _then_settle(page, page.locator('input[name="plan-year"]').first.check)
+    assert page.evaluate("window.optimiserYears.year") == \
+        page.locator('input[name="plan-year"]').first.get_attribute("value")
+    assert watch.errors == [] and watch.dialogs == []
     page.context.close()

@@ -32,6 +32,12 @@ tooltip, a label or the page, and data reach the page's scripts only as JSON wit
 
 Areas without boundaries (a hand-made instance whose area ids are not LSOA codes) are drawn as
 circles at their points, and the legend says so.
+
+A plan over several years (the solved folder has ``years.csv``, ``schedule.csv`` and
+``localities_years.csv``) gets a year control in the title box: the sites, outreach workers and
+a locality layer of the share of need served follow the year chosen
+(:mod:`optimiser.report._map_years`), and with ``areas_years.csv`` the reach and change layers
+too (the need layer and the nearest centre are the last year's and say so).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from folium.template import Template
 
 from optimiser.report.offline import inline_assets
 from optimiser.report.solved import Solved, served_of_capacity
+from optimiser.report.years import plan_years
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -270,11 +277,18 @@ def locality_shapes(shapes: gpd.GeoDataFrame, areas: pd.DataFrame) -> gpd.GeoDat
 def _svg_symbol(decision: str, tier: str, size: int | None = None) -> str:
     """An inline SVG symbol for a site: square for a hub, circle for a spoke; colour by decision;
     a closed site is hollow with a cross."""
-    size = size or (20 if tier == "hub" else 15)
     colour = DECISION_COLOURS.get(decision, "#555555")
     hollow = decision in ("close", "not_opened")
-    fill = "#ffffff" if hollow else colour
-    dash = ' stroke-dasharray="3,2"' if decision == "not_opened" else ""
+    return svg_shape(tier, colour, "#ffffff" if hollow else colour, cross=decision == "close",
+                     dashed=decision == "not_opened", size=size)
+
+
+def svg_shape(tier: str, colour: str, fill: str, *, cross: bool = False, dashed: bool = False,
+              size: int | None = None) -> str:
+    """A site's symbol: a square (hub) or circle (spoke) outlined in ``colour``, filled with
+    ``fill``, crossed out or dashed."""
+    size = size or (20 if tier == "hub" else 15)
+    dash = ' stroke-dasharray="3,2"' if dashed else ""
     s, h = size, size / 2
     if tier == "hub":
         shape = (f'<rect x="1.5" y="1.5" width="{s - 3}" height="{s - 3}" fill="{fill}" '
@@ -282,7 +296,7 @@ def _svg_symbol(decision: str, tier: str, size: int | None = None) -> str:
     else:
         shape = (f'<circle cx="{h}" cy="{h}" r="{h - 1.5}" fill="{fill}" stroke="{colour}" '
                  f'stroke-width="2.5"{dash}/>')
-    if decision == "close":
+    if cross:
         a, b = s * 0.28, s * 0.72
         shape += (f'<path d="M{a} {a}L{b} {b}M{b} {a}L{a} {b}" stroke="{colour}" '
                   f'stroke-width="2.5"/>')
@@ -332,22 +346,31 @@ def _swatch(colour: str, label: str) -> str:
 
 
 def legend_html(counts_need: list[int], circles: bool, modelled: bool,
-                decisions_present: list[tuple[str, str]]) -> str:
-    """The legend's HTML (only constant text and numbers; nothing from input files)."""
+                decisions_present: list[tuple[str, str]], *, final_year: int | None = None,
+                years_html: str = "", area_years: str = "") -> str:
+    """The legend's HTML (only constant text and numbers; nothing from input files).
+
+    A multi-year plan's: the area layers are its ``final_year``'s, or the year chosen's when
+    ``area_years`` (the year's words, :func:`optimiser.report._map_years.year_words`) is
+    given, and ``years_html`` (the sites of the year chosen,
+    :func:`optimiser.report._map_years.legend_sections`) stands for the sites' section.
+    """
+    yr = f" in {final_year} (the plan's last year)" if final_year else ""
+    yr = f" in {area_years}" if area_years else yr
     parts = [f'<div data-layer="{esc(LAYER_NEED)}"><div class="lg-title">Need index '
              "(1 = county average)</div>"]
     for colour, label, n in zip(NEED_COLOURS, need_class_labels(), counts_need, strict=True):
         parts.append(_swatch(colour, f"{label} <span class='lg-n'>({n} areas)</span>"))
     parts.append("</div>")
-    parts.append(f'<div data-layer="{esc(LAYER_REACH)}"><div class="lg-title">Areas</div>')
+    parts.append(f'<div data-layer="{esc(LAYER_REACH)}"><div class="lg-title">Areas{yr}</div>')
     parts += [_swatch(REACH_COLOURS[k], REACH_LABELS[k]) for k in REACH_COLOURS]
     parts.append("</div>")
     parts.append(f'<div data-layer="{esc(LAYER_CHANGE)}"><div class="lg-title">Against today'
-                 "</div>")
+                 f"{yr}</div>")
     parts += [_swatch(CHANGE_COLOURS[k], CHANGE_LABELS.get(k, TO_OUTREACH))
               for k in CHANGE_COLOURS]
     parts.append("</div>")
-    parts.append('<div class="lg-title">Sites</div>')
+    parts.append(years_html or '<div class="lg-title">Sites</div>')
     for decision, tier in decisions_present:
         label = f"{DECISION_LABELS[decision]} {tier}"
         parts.append(f'<div class="lg-row"><span class="lg-sym">{_svg_symbol(decision, tier)}'
@@ -686,7 +709,8 @@ class _Furniture(MacroElement):
                 pending = setTimeout(function() { pending = null; place(); }, 30);
             }
             function refit() { map.invalidateSize({animate: false}); fit(); place(); }
-            map.on('zoomend moveend overlayadd overlayremove baselayerchange resize', later);
+            map.on('zoomend moveend overlayadd overlayremove baselayerchange resize yearchange',
+                   later);
             var print = window.matchMedia('print');
             if (print.addEventListener) { print.addEventListener('change', refit); }
             window.addEventListener('beforeprint', refit);
@@ -788,6 +812,8 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     str
         The HTML page (deterministic: same inputs, same bytes).
     """
+    from optimiser.report import _map_years
+
     areas = solved.areas.copy()
     shapes = shapes or area_shapes(solved)
     area_geo = _to_wgs84(shapes.shapes, 10.0)
@@ -799,6 +825,14 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     sites = solved.sites.copy()
     site_pts = gpd.GeoSeries(gpd.points_from_xy(sites["x"], sites["y"]), crs=BNG).to_crs(WGS84)
     site_name = dict(zip(sites["site_id"], sites["name"], strict=True))
+    plan = plan_years(solved.folder, sites["site_id"].astype(str).tolist(),
+                      areas["area_id"].astype(str).tolist())
+    # A multi-year plan's areas.csv and sites.csv are its last year's: say so where shown.
+    yr = f" in {plan.years[-1]}" if plan else ""
+    by_year = _map_years.area_year_props(plan, areas["area_id"].astype(str).tolist()) \
+        if plan else None
+    # With areas_years.csv the reach and change words say their year themselves.
+    yr_area = "" if by_year is not None else yr
 
     # --- area properties (all display text, escaped) ---
     replaced = replaced_by_outreach(areas)
@@ -842,6 +876,17 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     props["_reached_by"] = areas["reached_by"].astype(str).to_numpy()
     props["_change"] = areas["change"].astype(str).where(~replaced, "to_outreach").to_numpy()
     served = dict(zip(sites["site_id"], served_of_capacity(sites).map(esc), strict=True))
+    if by_year is not None:  # the year control swaps these; the last year's at first
+        if not solved.network_known:
+            by_year["_change_t"] = [{y: props["change"].iloc[0] for y in t}
+                                    for t in by_year["_change_t"]]
+        for col in by_year.columns:
+            props[col] = by_year[col].to_numpy()
+        last = str(plan.years[-1])
+        props["_change"] = [d[last] for d in by_year["_change_y"]]
+        props["change"] = [d[last] for d in by_year["_change_t"]]
+        props["_reached_by"] = [d[last] for d in by_year["_reach_y"]]
+        props["reached"] = [d[last] for d in by_year["_reach_t"]]
     props["band"] = [labels[c] for c in cls]
     props["centre_load"] = [served.get(s, "n/a") if isinstance(s, str) and s else "n/a"
                             for s in areas.get("site_id", pd.Series([None] * len(areas)))]
@@ -852,15 +897,16 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     mark = " (modelled)" if modelled else ""
     # The tooltip is short (it follows the pointer); the click popup has the detail.
     tip_fields = ["area", "band", "nearest", "centre_load"]
-    tip_aliases = ["Area", "Need (1 = county average)", "Nearest open centre",
-                   "Its children served / capacity"]
+    tip_aliases = ["Area", "Need (1 = county average)", f"Nearest open centre{yr}",
+                   f"Its children served / capacity{yr}"]
     fields = ["area", "locality", "need", "children", "imd_decile", "reached", "nearest",
               "change", "loc_need", "loc_cin", "loc_cpp", "loc_reach", "loc_sites",
               "loc_outreach"]
     aliases = ["Area", "Locality", "Need index", "Children", "IMD decile (1 = most deprived)",
-               "Reach", "Nearest open centre", "Against today", "Locality need index",
-               f"Locality children in need{mark}", f"Locality protection plans{mark}",
-               "Locality share of need reached", "Locality centres", "Locality outreach workers"]
+               f"Reach{yr_area}", f"Nearest open centre{yr}", f"Against today{yr_area}",
+               "Locality need index", f"Locality children in need{mark}",
+               f"Locality protection plans{mark}", f"Locality share of need reached{yr}",
+               f"Locality centres{yr}", f"Locality outreach workers{yr}"]
 
     bounds = area_geo.total_bounds  # minx, miny, maxx, maxy
     m = folium.Map(location=[float((bounds[1] + bounds[3]) / 2),
@@ -869,28 +915,40 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                    zoom_snap=0.25, zoom_delta=0.5)
     add_context(m, context or map_context(shapes.shapes, areas["area_id"].astype(str).tolist()))
 
-    def area_layer(name: str, cls_name: str, colour, show: bool) -> None:
+    def area_layer(name: str, cls_name: str, colour, show: bool,
+                   tip: tuple[str, str] | None = None) -> folium.GeoJson:
         def style(feature: dict) -> dict:
             return {"fillColor": colour(feature["properties"]), "fillOpacity": 0.75,
                     "color": "#666666", "weight": 0.5, "className": cls_name}
 
-        folium.GeoJson(
+        more = [tip] if tip else []
+        return folium.GeoJson(
             area_fc, name=name, overlay=False, show=show, style_function=style,
             highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(fields=tip_fields, aliases=tip_aliases, sticky=True,
-                                          class_name="area-tooltip"),
+            tooltip=folium.GeoJsonTooltip(fields=tip_fields + [f for f, _a in more],
+                                          aliases=tip_aliases + [a for _f, a in more],
+                                          sticky=True, class_name="area-tooltip"),
             popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, class_name="area-popup",
                                       max_width=360),
             smooth_factor=0.5,
         ).add_to(m)
 
-    area_layer(LAYER_NEED, "area-polygon area-need",
-               lambda p: NEED_COLOURS[p["_need_class"]], True)
-    area_layer(LAYER_REACH, "area-polygon area-reach",
-               lambda p: REACH_COLOURS.get(p["_reached_by"], "#ffffff"), False)
+    # A plan by year: the reach and change layers' tooltips say the year chosen's class.
+    yearly = by_year is not None
+    area_layers = [area_layer(LAYER_NEED, "area-polygon area-need",
+                              lambda p: NEED_COLOURS[p["_need_class"]], True)]
+    area_layers.append(area_layer(LAYER_REACH, "area-polygon area-reach",
+                                  lambda p: REACH_COLOURS.get(p["_reached_by"], "#ffffff"),
+                                  False, ("reached", "Reach") if yearly else None))
+    restyled = [(area_layers[-1], "_reached_by", REACH_COLOURS)]
     if solved.network_known:  # otherwise every area would "gain"
-        area_layer(LAYER_CHANGE, "area-polygon area-change",
-                   lambda p: CHANGE_COLOURS.get(p["_change"], "#ffffff"), False)
+        area_layers.append(area_layer(LAYER_CHANGE, "area-polygon area-change",
+                                      lambda p: CHANGE_COLOURS.get(p["_change"], "#ffffff"),
+                                      False, ("change", "Against today") if yearly else None))
+        restyled.append((area_layers[-1], "_change", CHANGE_COLOURS))
+    if plan:
+        localities_by_year = _map_years.locality_layer(m, plan, loc_geo,
+                                                       loc_bng["locality"].tolist())
 
     # --- localities: boundaries, outreach, labels ---
     loc_props = pd.DataFrame({"locality": loc_bng["locality"].map(esc)})
@@ -910,7 +968,10 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
         "_radius": [float(6 + 5 * np.sqrt(w)) for w in workers],
     })
     has_workers = workers > 0
-    if has_workers.any():
+    if plan:
+        outreach = _map_years.outreach_layers(m, plan, loc_bng["locality"].tolist(),
+                                              label_pts.x.to_numpy(), label_pts.y.to_numpy())
+    elif has_workers.any():
         fc = _points(label_pts.x.to_numpy()[has_workers], label_pts.y.to_numpy()[has_workers],
                      outreach_props[has_workers], "o")
         folium.GeoJson(
@@ -924,10 +985,12 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                 aliases=["Locality", "Outreach workers", "Share of need reached"]),
         ).add_to(m)
 
+    worker_lines = (_map_years.locality_worker_lines(plan, loc_bng["locality"].tolist())
+                    if plan else
+                    [f"<br><small>{w:.0f} outreach worker{'s' if w != 1 else ''}</small>"
+                     if w > 0 else "" for w in workers])
     _label_layer(m, label_pts.x.to_numpy(), label_pts.y.to_numpy(), _label_props(
-        [esc(loc) + (f"<br><small>{w:.0f} outreach worker{'s' if w != 1 else ''}</small>"
-                     if w > 0 else "")
-         for loc, w in zip(loc_bng["locality"], workers, strict=True)],
+        [esc(loc) + line for loc, line in zip(loc_bng["locality"], worker_lines, strict=True)],
         [RANK_LOCALITY] * len(loc_bng), ["locality-label"] * len(loc_bng)),
         "Locality names", "n")
 
@@ -970,22 +1033,42 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
                          "Areas it serves", "Children served / capacity a year"]),
         ).add_to(m)
 
-    shown = sites["decision"].isin(["keep", "close", "open_new"])
-    site_layer(shown, "Sites: kept, closed and new", True)
+    if plan:  # the year chosen's sites; candidates never opened in the plan apart
+        sites_by_year = _map_years.site_layers(m, plan, sites, site_pts)
+        shown = sites["site_id"].astype(str).isin(plan.sites["site_id"])
+        sites.loc[~shown, "decision"] = "not_opened"
+    else:
+        shown = sites["decision"].isin(["keep", "close", "open_new"])
+        site_layer(shown, "Sites: kept, closed and new", True)
     site_layer(~shown, "Candidate sites not opened", False)
 
     decisions_present = [(d, t) for d in ("keep", "open_new", "close", "not_opened")
                          for t in ("hub", "spoke")
                          if ((sites["decision"] == d) & (sites["tier"] == t)).any()]
+    if plan:  # the year chosen's sites are in the legend's year sections
+        decisions_present = [(d, t) for d, t in decisions_present if d == "not_opened"]
     counts = [int(sum(1 for c in cls if c == k)) for k in range(len(NEED_COLOURS))]
     m.get_root().header.add_child(Element(_CSS), name="optimiser_css")
-    title = (f'<div class="map-title">{esc(solved.name)}<small>{esc(solved.la_name)}: '
-             f"{len(areas)} areas, {int(shown.sum())} sites shown</small></div>")
+    if plan:
+        title = _map_years.title_html(solved.name, solved.la_name, len(areas), plan)
+        _map_years.add_year_page(m, plan)
+    else:
+        title = (f'<div class="map-title">{esc(solved.name)}<small>{esc(solved.la_name)}: '
+                 f"{len(areas)} areas, {int(shown.sum())} sites shown</small></div>")
     m.get_root().html.add_child(Element(title), name="optimiser_title")
-    _Legend(legend_html(counts, shapes.circles, modelled, decisions_present),
+    years_legend = _map_years.legend_sections(
+        plan, dict(zip(sites["site_id"].astype(str), sites["tier"].astype(str),
+                       strict=True))) if plan else ""
+    _Legend(legend_html(counts, shapes.circles, modelled, decisions_present,
+                        final_year=plan.years[-1] if plan else None, years_html=years_legend,
+                        area_years=_map_years.year_words(plan) if yearly else ""),
             LAYER_NEED).add_to(m)
     control = folium.LayerControl(collapsed=False, position="topright")
     control.add_to(m)
+    if plan:
+        _map_years.YearControl([sites_by_year, outreach], localities_by_year, plan.years[-1],
+                               area_layers=area_layers if yearly else None,
+                               restyled=restyled if yearly else None).add_to(m)
     box = [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]]
     _Furniture(control, box).add_to(m)  # fits the county, clear of the legend and controls
 
@@ -996,7 +1079,12 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
 
 
 def map_counts(solved: Solved) -> dict[str, int]:
-    """How many area polygons and site markers the map draws (for tests and the summary)."""
+    """How many area polygons and site markers the map draws at first (for tests and the
+    summary): for a multi-year plan, its last year's."""
+    plan = plan_years(solved.folder, solved.sites["site_id"].astype(str).tolist())
+    if plan:
+        return {"areas": len(solved.areas),
+                "sites": int((plan.sites["year"] == plan.years[-1]).sum())}
     shown = solved.sites["decision"].isin(["keep", "close", "open_new"])
     return {"areas": len(solved.areas), "sites": int(shown.sum())}
 

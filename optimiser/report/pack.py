@@ -800,7 +800,8 @@ def _option_page(solved: Solved, *, threshold: int, suppress: Sequence[str],
                      if solved.service_model else "")
     years = years_context(solved.folder, dict(zip(solved.sites["site_id"].astype(str),
                                                   solved.sites["name"].astype(str),
-                                                  strict=True)))
+                                                  strict=True)),
+                          solved.solution.get("settings") or {})
     ctx = {
         "title": solved.title, "name": solved.name, "anchor": anchor, "prefix": prefix,
         "note": note, "facts": facts, "money": money_rows(solved),
