@@ -16,9 +16,9 @@ hand them to :func:`run_tasks`, which
 Each task solves with single-threaded HiGHS and the scenario's fixed seed (``solver.threads``
 is set to 1 in the task: several one-thread solves fill the cores better than one
 many-thread solve, and a one-thread solve with a fixed seed takes the same path every time).
-So the results are the same whatever the number of workers. One caveat: a solve that stops at its time
-limit returns whatever it had found by then, which depends on the machine's speed and load;
-a run whose solves end at their gap or at optimality is the same on 1 or 64 workers.
+So the results are the same whatever the number of workers. One caveat: a solve that stops at
+its time limit returns whatever it had found by then, which depends on the machine's speed and
+load; a run whose solves end at their gap or at optimality is the same on 1 or 64 workers.
 
 A remote cluster (``--scheduler``) must have this package installed on its workers; tasks only
 return results (tables, plans), and the files are written by the command, here.

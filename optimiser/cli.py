@@ -358,6 +358,47 @@ def sensitivity(
 
 @app.command()
 @user_errors
+def national(
+    out: Annotated[Path, typer.Option("--out", help="Folder for national.csv, map.html, the "
+                                      "chart and every authority's solved folder (an earlier "
+                                      "national run's folder: resumed).")],
+    la: Annotated[list[str] | None, typer.Option(
+        "--la", help="Only these authorities: names or codes, comma-separated or repeated "
+        "(default: every English upper-tier authority).", show_default=False)] = None,
+    budget_per_child: Annotated[float | None, typer.Option(
+        "--budget-per-child", help="Budget rule: £ a year per child aged 0-4 (default 180: "
+        "England's Sure Start spending of about £0.6bn over 3.3m children; see the README).",
+        show_default=False)] = None,
+    budgets: Annotated[Path | None, typer.Option(
+        "--budgets", help="Budget rule: the councils' own figures, a CSV with columns code (or "
+        "name) and budget (£ a year); with --share-of-spend, a spend column.",
+        show_default=False)] = None,
+    share_of_spend: Annotated[float | None, typer.Option(
+        "--share-of-spend", help="Budget rule: this share of each council's spend today (the "
+        "spend column of --budgets; the official data holds no such figure).",
+        show_default=False)] = None,
+    time_limit: Annotated[float, typer.Option(
+        "--time-limit", help="Seconds each authority's solve may take.")] = 60.0,
+    gap: Annotated[float, typer.Option(
+        help="Each solve stops within this relative gap of the best possible.")] = 0.005,
+    mirror: MirrorOption = None,
+    vintage: VintageOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Every English upper-tier authority prepared and solved at a budget rule: a table, a
+    national map and chart, and each authority's solved folder."""
+    from optimiser.national import NationalSettings, run_national
+
+    settings = NationalSettings(out=out, mirror=mirror, vintage=vintage, la=tuple(la or ()),
+                                budget_per_child=budget_per_child, budgets=budgets,
+                                share_of_spend=share_of_spend, time_limit_s=time_limit, gap=gap)
+    summary = run_national(settings, workers=workers, scheduler=scheduler)
+    console.print(summary, highlight=False, markup=False)
+
+
+@app.command()
+@user_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo makes.")]
     = Path("out/demo"),
