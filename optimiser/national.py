@@ -33,6 +33,10 @@ one thread, seed 0, stopping within :data:`DEFAULT_GAP` of the best possible or 
 task per authority; each worker reads the national tables once (they are kept in memory per
 process) and slices out each authority.
 
+An authority whose DfE children-in-need figures for the vintage's year are suppressed or missing
+(Hampshire and the City of London at 31 March 2024) is modelled from the latest of the
+:data:`YEARS_BACK` years before with both figures; its row's ``note`` says so.
+
 **Resume**: an authority whose solved folder in ``DIR`` was solved at the same settings and
 budget is not solved again (its row is read back from the folder); a failed one is tried
 again. **Failures**: an authority that cannot be prepared or solved gets its row with the
@@ -73,8 +77,12 @@ AGE_GROUP = "0-4"
 NATIONAL_COLUMNS = [
     "code", "name", "areas", "children", "need", "children_deciles_1_2_share", "budget",
     "served_share", "served_share_deciles_1_2", "children_served", "sites", "annual_cost",
-    "cost_per_child_served", "gap", "status", "reason",
+    "cost_per_child_served", "gap", "status", "reason", "note",
 ]
+#: DfE suppresses or lacks some authorities' children-in-need figures for a year (Hampshire and
+#: the City of London at 31 March 2024). Their cases are then modelled from the latest earlier
+#: year with both figures, at most this many years back, and the row's ``note`` says so.
+YEARS_BACK = 3
 #: A row's status when the authority could not be prepared or solved (``reason`` says why).
 FAILED = "failed"
 NATIONAL_MARKER = "national.json"
@@ -243,29 +251,61 @@ def solve_authority(item: tuple[str, str], s: dict) -> dict[str, Any]:
     """Prepare and solve one authority into ``DIR``; its row (failed, with the reason, when
     anything goes wrong: the run carries on)."""
     code, name = item
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         row = _solve_authority(code, name, s)
     except OptimiserError as exc:
         row = failed_row(code, name, exc.problem)
     except Exception as exc:  # a bug: still this authority's row, not the whole run's end
         row = failed_row(code, name, f"unexpected error ({type(exc).__name__}: {exc})")
-    # the task's time goes to national.json only (national.csv is the same bytes every run)
-    return row | {"_seconds": round(time.perf_counter() - start, 2)}
+    # the task's times go to national.json only (national.csv is the same bytes every run)
+    return row | {"_seconds": round(time.perf_counter() - start, 2),
+                  "_cpu_seconds": round(time.process_time() - cpu, 2)}
 
 
 def _solve_authority(code: str, name: str, s: dict) -> dict[str, Any]:
-    from optimiser.prepare import PrepareSettings, build_instance, write_prepared
+    from optimiser.prepare import write_prepared
 
     out = Path(s["out"])
     if s["fixed"] is not None and code not in s["fixed"]:
         return failed_row(code, name, f"not in the budgets file {Path(s['budgets']).name}")
-    built = build_instance(PrepareSettings(la=code, mirror=s["mirror"], vintage=s["vintage"],
-                                           age_group=AGE_GROUP, candidates="generated"))
+    built = _prepare(code, s)
     instance_dir = out / "instances" / code
     write_prepared(built, instance_dir, reads=s["reads"])
     budget = _budget(code, int(built.areas["population"].sum()), s)
     return _solve_prepared(code, name, float(budget), s)
+
+
+def _prepare(code: str, s: dict):
+    """The authority's instance in memory, from the vintage's DfE year or (figures suppressed
+    or missing) the latest of the :data:`YEARS_BACK` years before it that has them."""
+    from optimiser.errors import DataSourceError
+    from optimiser.prepare import PrepareSettings, build_instance
+    from optimiser.vintage import get_vintage
+
+    year = get_vintage(s["vintage"]).default_year
+    for back in range(YEARS_BACK + 1):
+        try:
+            return build_instance(PrepareSettings(
+                la=code, mirror=s["mirror"], vintage=s["vintage"], age_group=AGE_GROUP,
+                candidates="generated", year=year - back))
+        except DataSourceError as exc:
+            if back == YEARS_BACK or not exc.problem.endswith("is suppressed or missing"):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _year_note(instance_dir: Path) -> str:
+    """The row's note when the instance's DfE year is not the vintage's."""
+    from optimiser.vintage import get_vintage
+
+    meta = json.loads((instance_dir / "prepare.json").read_text(encoding="utf-8"))
+    year = (meta.get("settings") or {}).get("year")
+    default = get_vintage((meta.get("vintage") or {}).get("key")).default_year
+    if year is None or year == default:
+        return ""
+    return (f"children in need and on protection plans modelled from DfE's 31 March {year} "
+            f"figures: those of {default} are suppressed or missing")
 
 
 def _solve_prepared(code: str, name: str, budget: float, s: dict) -> dict[str, Any]:
@@ -301,9 +341,12 @@ def authority_row(folder: Path, code: str, name: str) -> dict[str, Any]:
     solution = json.loads((folder / "solution.json").read_text(encoding="utf-8"))
     totals = solution.get("totals") or {}
     row = failed_row(code, name, "")
+    instance_dir = folder.parent.parent / "instances" / code
     row.update(status=solution.get("status"), gap=solution.get("gap"),
                budget=(solution.get("settings") or {}).get("budget"),
-               reason="; ".join(solution.get("explanation") or []) if not totals else "")
+               reason="; ".join(solution.get("explanation") or []) if not totals else "",
+               note=_year_note(instance_dir) if (instance_dir / "prepare.json").is_file()
+               else "")
     areas_file = folder / "areas.csv"
     if not totals or not areas_file.is_file():
         return row
@@ -391,6 +434,7 @@ def national_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col in ("areas", "children", "sites"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
     table["reason"] = table["reason"].fillna("")
+    table["note"] = table["note"].fillna("")
     return table.reset_index(drop=True)
 
 
@@ -436,7 +480,7 @@ def run_national(settings: NationalSettings, *, workers: int | None = None,
     rows.update({r["code"]: r for r in solved})
     table = national_table([rows[c] for c, _ in pairs])
     seconds = time.perf_counter() - start
-    tasks = {r["code"]: r["_seconds"] for r in solved}
+    tasks = {r["code"]: [r["_seconds"], r["_cpu_seconds"]] for r in solved}
     write_outputs(table, out, v.key, root, settings, seconds, resumed=len(pairs) - len(todo),
                   task_seconds=tasks)
     return summarise(table, out, seconds, len(pairs) - len(todo), settings.rule())
@@ -444,7 +488,7 @@ def run_national(settings: NationalSettings, *, workers: int | None = None,
 
 def write_outputs(table: pd.DataFrame, out: Path, vintage: str, root: Path,
                   settings: NationalSettings, seconds: float, resumed: int,
-                  task_seconds: dict[str, float]) -> None:
+                  task_seconds: dict[str, list[float]]) -> None:
     """national.csv, the map, the chart and national.json (each replaced whole)."""
     from optimiser.files import write_csv, write_json
     from optimiser.report.national import national_chart, national_map
@@ -459,7 +503,8 @@ def write_outputs(table: pd.DataFrame, out: Path, vintage: str, root: Path,
         "solver": {"time_limit_s": settings.time_limit_s, "gap": settings.gap, "threads": 1,
                    "seed": 0},
         "seconds": round(seconds, 1), "columns": NATIONAL_COLUMNS,
-        # each authority solved in this run: prepare and solve, seconds on its worker
+        # each authority solved in this run: prepare and solve on its worker, [wall-clock,
+        # CPU] seconds (CPU time does not grow when other jobs share the cores)
         "task_seconds": task_seconds,
     })
 

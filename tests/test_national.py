@@ -14,8 +14,8 @@ from optimiser.errors import InputError
 from optimiser.national import NATIONAL_COLUMNS, NationalSettings, run_national
 
 runner = CliRunner()
-#: Four small authorities: three unitaries of 1 to 57 areas, and the City of London, whose
-#: DfE child protection figure is suppressed (so it cannot be prepared: a failed row).
+#: Four small authorities of 1 to 57 areas; the City of London's DfE child protection figure
+#: for 2024 is suppressed, so its cases are modelled from 2023's (the row's note says so).
 FEW = ("Rutland", "Isles of Scilly", "E06000001", "City of London")
 
 
@@ -66,18 +66,51 @@ def test_rows_hold_the_plan_of_each_solved_folder(runs):
     assert 0 < table.loc["E06000001", "served_share_deciles_1_2"] <= 1
 
 
-def test_a_failed_authority_is_a_row_with_its_reason(runs):
+def test_suppressed_dfe_figures_fall_back_to_an_earlier_year_with_a_note(runs):
     tmp, output, _ = runs
-    row = pd.read_csv(tmp / "one" / "national.csv").set_index("code").loc["E09000001"]
-    assert row["status"] == "failed"
-    assert row["reason"] == ("DfE's child protection plans figure for City of London "
-                             "(E09000001) at 31 March 2024 is suppressed or missing")
-    assert pd.isna(row["served_share"]) and pd.isna(row["sites"])
-    assert not (tmp / "one" / "authorities" / "E09000001").exists()
+    table = pd.read_csv(tmp / "one" / "national.csv", dtype={"note": str}).set_index("code")
+    row = table.loc["E09000001"]
+    assert row["status"] == "optimal" and row["areas"] == 6
+    assert row["note"] == ("children in need and on protection plans modelled from DfE's 31 "
+                           "March 2023 figures: those of 2024 are suppressed or missing")
+    meta = json.loads((tmp / "one" / "instances" / "E09000001" / "prepare.json").read_text())
+    assert meta["settings"]["year"] == 2023
+    assert table.loc[["E06000001", "E06000017", "E06000053"], "note"].isna().all()
     text = " ".join(output.split())
-    assert "4 authorities at £180 a year per child aged 0-4" in text and "1 failed" in text
+    assert "4 authorities at £180 a year per child aged 0-4" in text and "0 failed" in text
     meta = json.loads((tmp / "one" / "national.json").read_text())
-    assert meta["failed"] == 1 and meta["authorities"] == 4 and meta["vintage"] == "2025"
+    assert meta["failed"] == 0 and meta["authorities"] == 4 and meta["vintage"] == "2025"
+
+
+def test_a_failed_authority_is_a_row_with_its_reason_and_the_run_carries_on(
+        tmp_path, mirror, monkeypatch):
+    import optimiser.national as national
+
+    real = national._prepare
+
+    def prepare(code, s):
+        if code == "E06000017":
+            raise InputError("Rutland's file is broken", hint="mend it")
+        if code == "E06000053":
+            raise ZeroDivisionError("a bug")
+        return real(code, s)
+
+    monkeypatch.setattr(national, "_prepare", prepare)
+    summary = run_national(NationalSettings(out=tmp_path / "out", mirror=mirror, la=FEW[:3]),
+                           workers=1, progress=False)
+    table = pd.read_csv(tmp_path / "out" / "national.csv").set_index("code")
+    assert table["status"].to_dict() == {"E06000001": "optimal", "E06000017": "failed",
+                                         "E06000053": "failed"}
+    assert table.loc["E06000017", "reason"] == "Rutland's file is broken"
+    assert table.loc["E06000053", "reason"] == "unexpected error (ZeroDivisionError: a bug)"
+    assert pd.isna(table.loc["E06000017", "served_share"])
+    assert not (tmp_path / "out" / "authorities" / "E06000017").exists()
+    assert "2 failed" in summary and "Rutland (E06000017): Rutland's file is broken" in summary
+    # Run again as it is: the failed ones are tried again, the solved one is not.
+    monkeypatch.setattr(national, "_prepare", real)
+    again = run_national(NationalSettings(out=tmp_path / "out", mirror=mirror, la=FEW[:3]),
+                         workers=1, progress=False)
+    assert "(1 already solved in out, 0 failed)" in " ".join(again.split())
 
 
 def test_each_solved_folder_is_what_report_reads(runs):
@@ -111,9 +144,9 @@ def test_resume_solves_only_what_is_not_solved_at_these_settings(runs, mirror):
     before = folder.stat().st_mtime_ns
     summary = run_national(NationalSettings(out=out, mirror=mirror, la=FEW), workers=1,
                            progress=False)
-    assert "(3 already solved in two, 1 failed)" in " ".join(summary.split())
+    assert "(4 already solved in two, 0 failed)" in " ".join(summary.split())
     assert folder.stat().st_mtime_ns == before  # not solved again
-    assert json.loads((out / "national.json").read_text())["resumed"] == 3
+    assert json.loads((out / "national.json").read_text())["resumed"] == 4
     assert (out / "national.csv").read_bytes() == (tmp / "one" / "national.csv").read_bytes()
     # Another budget rule: the authority is solved again, at its new budget.
     run_national(NationalSettings(out=out, mirror=mirror, la=("Rutland",),
