@@ -78,7 +78,7 @@ def _load(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def report(runs: list[dict], la: tuple[str, ...]) -> str:
+def report(runs: list[dict], la: tuple[str, ...], note: str = "") -> str:
     one = next((r for r in runs if r["workers"] == 1 and r["client_cpu"] is not None), None)
     base = one or runs[0]
     wall, cpu = task_times(base["meta"])
@@ -133,8 +133,9 @@ def report(runs: list[dict], la: tuple[str, ...]) -> str:
             "Tasks are independent: the time is the serial part, plus one read of the national "
             "tables (each worker reads them once, at the same time), plus the most loaded "
             "worker's share of the tasks' CPU seconds (longest first onto the least loaded). "
-            "This assumes a free core per worker; each worker holds the national tables "
-            "(about 0.5 GB).",
+            "This assumes a free core per worker; each worker process holds the national "
+            "tables and one authority's model (about 0.4 GB at its peak, measured on Kent, "
+            "the largest).",
             "",
             "| workers | time on an idle machine (estimate) |",
             "|---|---|",
@@ -148,6 +149,8 @@ def report(runs: list[dict], la: tuple[str, ...]) -> str:
             "the serial part bound the time: 64 workers gain little over 16 on ~150 tasks "
             "of a few seconds each.",
         ]
+    if note:
+        lines += ["", "## Note", "", note]
     lines.append("")
     return "\n".join(lines)
 
@@ -160,6 +163,7 @@ def main() -> None:
                         help="folder to keep each run in (default: a temporary folder)")
     parser.add_argument("--reuse", action="append", default=[], metavar="N=DIR",
                         help="report an earlier run of N workers in DIR instead of running it")
+    parser.add_argument("--note", default="", help="a paragraph to add about these runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the file")
     args = parser.parse_args()
     la = tuple(x.strip() for x in args.la.split(",") if x.strip())
@@ -170,7 +174,7 @@ def main() -> None:
             runs.append(run(n, la, keep))
             print(f"{n} worker(s): {runs[-1]['seconds']:.0f} s", flush=True)
         runs.sort(key=lambda r: r["workers"])
-        text = report(runs, la)
+        text = report(runs, la, args.note)
     print(text)
     if not args.no_write:
         OUT.write_text(text, encoding="utf-8")
