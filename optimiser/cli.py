@@ -54,6 +54,27 @@ VintageOption = Annotated[
 ]
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Solves at once: a local Dask cluster of N one-thread worker processes. "
+        "Default: the machine's cores. 1 solves in this process. The answers are the same "
+        "whatever N.",
+        show_default=False,
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to solve on "
+        "instead of a local cluster; its workers need this package installed.",
+        show_default=False,
+    ),
+]
+
+
 def _print_error(exc: OptimiserError) -> None:
     from rich.markup import escape
 
@@ -255,11 +276,14 @@ def sweep(
     keep_solved: Annotated[bool, typer.Option(
         "--keep-solved", help="Also write each budget's solved folder into OUT/budgets/.")]
     = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """One solve per budget: reach against budget (sweep.csv, sweep.png), knee marked."""
     from optimiser.sweep import run_sweep
 
-    summary = run_sweep(scenario, budgets, out, keep_solved=keep_solved)
+    summary = run_sweep(scenario, budgets, out, keep_solved=keep_solved, workers=workers,
+                        scheduler=scheduler)
     console.print(summary, highlight=False, markup=False)
 
 
@@ -271,11 +295,13 @@ def compare(
     floor: Annotated[float, typer.Option(
         help="Share of a locality's need that counts as its floor, for 'localities below "
         "their floor' (a scenario's constraints.locality_min_reach takes precedence).")] = 0.5,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Options side by side: cost, reach, reach in deprived areas, losers, travel."""
     from optimiser.compare import run_compare
 
-    summary = run_compare(scenarios, out, floor=floor)
+    summary = run_compare(scenarios, out, floor=floor, workers=workers, scheduler=scheduler)
     console.print(summary, highlight=False, markup=False)
 
 
@@ -319,11 +345,55 @@ def sensitivity(
         "--weight-draws", help="How many random need weightings to solve.")] = 50,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same "
                                       "tables.")] = 0,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Re-solve under random need weights: how often each site is chosen, how ranks move."""
     from optimiser.sensitivity import run_sensitivity
 
-    summary = run_sensitivity(scenario, weight_draws, out, seed=seed)
+    summary = run_sensitivity(scenario, weight_draws, out, seed=seed, workers=workers,
+                              scheduler=scheduler)
+    console.print(summary, highlight=False, markup=False)
+
+
+@app.command()
+@user_errors
+def national(
+    out: Annotated[Path, typer.Option("--out", help="Folder for national.csv, map.html, the "
+                                      "chart and every authority's solved folder (an earlier "
+                                      "national run's folder: resumed).")],
+    la: Annotated[list[str] | None, typer.Option(
+        "--la", help="Only these authorities: names or codes, comma-separated or repeated "
+        "(default: every English upper-tier authority).", show_default=False)] = None,
+    budget_per_child: Annotated[float | None, typer.Option(
+        "--budget-per-child", help="Budget rule: £ a year per child aged 0-4 (default 180: "
+        "England's Sure Start spending of about £0.6bn over 3.3m children; see the README).",
+        show_default=False)] = None,
+    budgets: Annotated[Path | None, typer.Option(
+        "--budgets", help="Budget rule: the councils' own figures, a CSV with columns code (or "
+        "name) and budget (£ a year); with --share-of-spend, a spend column.",
+        show_default=False)] = None,
+    share_of_spend: Annotated[float | None, typer.Option(
+        "--share-of-spend", help="Budget rule: this share of each council's spend today (the "
+        "spend column of --budgets; the official data holds no such figure).",
+        show_default=False)] = None,
+    time_limit: Annotated[float, typer.Option(
+        "--time-limit", help="Seconds each authority's solve may take.")] = 60.0,
+    gap: Annotated[float, typer.Option(
+        help="Each solve stops within this relative gap of the best possible.")] = 0.005,
+    mirror: MirrorOption = None,
+    vintage: VintageOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Every English upper-tier authority prepared and solved at a budget rule: a table, a
+    national map and chart, and each authority's solved folder."""
+    from optimiser.national import NationalSettings, run_national
+
+    settings = NationalSettings(out=out, mirror=mirror, vintage=vintage, la=tuple(la or ()),
+                                budget_per_child=budget_per_child, budgets=budgets,
+                                share_of_spend=share_of_spend, time_limit_s=time_limit, gap=gap)
+    summary = run_national(settings, workers=workers, scheduler=scheduler)
     console.print(summary, highlight=False, markup=False)
 
 

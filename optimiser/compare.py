@@ -284,12 +284,16 @@ def load_options(scenario_paths: Sequence[str | Path | Scenario]) -> list[Scenar
 
 def solve_options(
     scenario_paths: Sequence[str | Path | Scenario], out_dir: str | Path, *,
-    progress: bool = True,
+    progress: bool = True, workers: int | None = 1, scheduler: str | None = None,
 ) -> list[Path]:
     """Solve each scenario (a file, or one already loaded) into ``out_dir/<option name>/`` (a
-    normal solved folder each)."""
-    from optimiser.solve import solve_scenario
-    from optimiser.sweep import progress_bar
+    normal solved folder each).
+
+    One task per option on the Dask cluster of ``workers`` / ``scheduler``
+    (:mod:`optimiser._cluster`; by default here, in this process); each instance is read once.
+    """
+    from optimiser._cluster import one_thread, run_tasks
+    from optimiser.instance import read_instance
 
     scenarios = load_options(scenario_paths)
     names = [_slug(s.name) for s in scenarios]
@@ -302,13 +306,27 @@ def solve_options(
             )
         seen[n] = i
     out_dir = Path(out_dir)
+    instances = {}
+    for scenario in scenarios:
+        if scenario.instance_dir not in instances:
+            instances[scenario.instance_dir] = read_instance(scenario.instance_dir)
+    solutions = run_tasks(_solve_option, [one_thread(s) for s in scenarios], shared=instances,
+                          workers=workers, scheduler=scheduler, progress=progress,
+                          desc="options")
     folders = []
-    for scenario, name in progress_bar(zip(scenarios, names, strict=True), total=len(names),
-                                       desc="options", enabled=progress):
-        folder = out_dir / name
-        solve_scenario(scenario).write(folder)
-        folders.append(folder)
+    for solution, name in zip(solutions, names, strict=True):
+        solution.write(out_dir / name)
+        folders.append(out_dir / name)
     return folders
+
+
+def _solve_option(scenario: Scenario, instances: dict[Path, Any]) -> Any:
+    """Solve one option (a task: see optimiser._cluster); the solution without its model."""
+    from optimiser.solve import solve_scenario
+
+    solution = solve_scenario(scenario, instances[scenario.instance_dir])
+    solution.model = solution.result = None  # the tables are what is written
+    return solution
 
 
 def write_comparison(table: pd.DataFrame, out_dir: str | Path) -> None:
@@ -334,22 +352,28 @@ def run_compare(
     floor: float = DEFAULT_FLOOR,
     extra_funding: dict[str, float] | None = None,
     progress: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> str:
     """``optimiser compare``: solve every option, write the table, chart and solved folders.
 
     ``OUT/compare.csv``, ``OUT/compare.png``, ``OUT/compare.svg`` and ``OUT/options/<name>/``.
     ``extra_funding`` maps an option's name to money it spends outside the optimiser (e.g.
-    community grants), shown beside its cost.
+    community grants), shown beside its cost. ``workers`` and ``scheduler``: the Dask cluster
+    the options are solved on (default: a local one with a worker per core).
     """
+    from optimiser._cluster import check_workers
     from optimiser.files import atomic_output_dir
 
     if not 0 <= floor <= 1:
         raise InputError(f"the floor {floor} is not a share between 0 and 1", column="--floor",
                          hint="e.g. --floor 0.5 for half of a locality's need reached")
+    check_workers(workers, scheduler)
     scenarios = load_options(scenario_paths)
     reads = [p for s in scenarios for p in s.inputs()]
     with atomic_output_dir(out, reads=reads) as tmp:
-        folders = solve_options(scenarios, tmp / "options", progress=progress)
+        folders = solve_options(scenarios, tmp / "options", progress=progress, workers=workers,
+                                scheduler=scheduler)
         names = [json.loads((f / "solution.json").read_text())["scenario"] for f in folders]
         extra = [float((extra_funding or {}).get(n, 0.0)) for n in names]
         table = comparison_table(folders, floor=floor, extra_funding=extra)

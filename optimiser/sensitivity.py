@@ -13,9 +13,10 @@ Draws: weights ~ Dirichlet(concentration, ..., concentration) over the indicator
 with a positive weight in the instance's ``prepare.json``, else the four default indicators),
 i.e. uniformly over every way of sharing the total weight when ``concentration`` is 1. Each
 draw recomputes every area's need with :func:`optimiser.need.compute_need` (the instance's
-method, z-scores or ranks) and solves the scenario again. Draws are seeded (``seed``), solved on
-two processes (both cores of a council laptop) and gathered in draw order, so the same seed
-gives the same tables.
+method, z-scores or ranks) and solves the scenario again. Draws are seeded (``seed``), solved in
+chunks on a Dask cluster (:mod:`optimiser._cluster`: by default a local one with a worker per
+core; ``--workers``, ``--scheduler``) with single-threaded HiGHS, and gathered in draw order,
+so the same seed gives the same tables whatever the number of workers.
 
 Examples
 --------
@@ -27,11 +28,8 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +40,6 @@ from optimiser.errors import InputError, ScenarioError
 from optimiser.files import atomic_output_dir, check_output_dir, write_csv, write_json
 
 DEFAULT_DRAWS = 50
-DEFAULT_WORKERS = 2
 
 
 def draw_weights(indicators: list[str], draws: int, seed: int = 0,
@@ -89,34 +86,24 @@ def base_weights(instance_dir: Path, areas: pd.DataFrame) -> tuple[dict[str, flo
 
 
 # --------------------------------------------------------------------------------------------
-# One draw (runs in a worker process)
+# One chunk of draws (a task on a worker: see optimiser._cluster)
 # --------------------------------------------------------------------------------------------
 
-_CACHE: dict[str, Any] = {}
+
+def _solve_chunk(chunk: list[tuple[int, dict[str, float] | None]],
+                 shared: tuple) -> list[dict[str, Any]]:
+    """Solve a chunk of draws; ``shared`` is (scenario, instance, method), sent once."""
+    scenario, instance, method = shared
+    return [_solve_draw(index, weights, method, scenario, instance) for index, weights in chunk]
 
 
-def _load(scenario_file: str, scenario_data: dict, instance_dir: str):
-    key = f"{scenario_file}|{instance_dir}|{json.dumps(scenario_data, sort_keys=True)}"
-    if key not in _CACHE:
-        from optimiser.instance import read_instance
-        from optimiser.scenario import parse_scenario
-
-        scenario = parse_scenario(scenario_data)
-        scenario._source = Path(scenario_file) if scenario_file else None
-        scenario._instance_dir = Path(instance_dir)
-        _CACHE.clear()
-        _CACHE[key] = (scenario, read_instance(instance_dir))
-    return _CACHE[key]
-
-
-def _solve_draw(task: tuple) -> dict[str, Any]:
+def _solve_draw(index: int, weights: dict[str, float] | None, method: str, scenario,
+                instance) -> dict[str, Any]:
     """Recompute need with one weighting and solve; the plan and locality measures."""
     from optimiser.instance import Instance
     from optimiser.model import FamilyCentreModel
     from optimiser.need import compute_need, locality_summary
 
-    index, weights, method, scenario_file, scenario_data, instance_dir = task
-    scenario, instance = _load(scenario_file, scenario_data, instance_dir)
     areas = instance.areas.copy()
     if weights is not None:
         areas["need"] = compute_need(areas, weights, method).to_numpy()
@@ -167,22 +154,17 @@ class SensitivityResult:
     seconds: float = 0.0
 
 
-def run_draws(tasks: list[tuple], workers: int, progress: bool) -> list[dict[str, Any]]:
-    """Solve the tasks on ``workers`` processes (in this process when 1); in task order."""
-    from optimiser.sweep import progress_bar
+def run_draws(tasks: list[tuple[int, dict[str, float] | None]], shared: tuple, *,
+              workers: int | None = None, scheduler: str | None = None,
+              progress: bool = True) -> list[dict[str, Any]]:
+    """Solve the draws on the cluster (:mod:`optimiser._cluster`) in chunks; in task order."""
+    from optimiser._cluster import CHUNKS_PER_WORKER, chunks, open_client, run_tasks, worker_count
 
-    if workers <= 1 or len(tasks) <= 1:
-        return [_solve_draw(t) for t in progress_bar(tasks, total=len(tasks), desc="weights",
-                                                      enabled=progress)]
-    results: dict[int, dict[str, Any]] = {}
-    # spawn: a clean interpreter per worker (no solver threads inherited through fork).
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_solve_draw, t) for t in tasks]
-        for fut in progress_bar(as_completed(futures), total=len(futures), desc="weights",
-                                enabled=progress):
-            res = fut.result()
-            results[res["draw"]] = res
-    return [results[t[0]] for t in tasks]
+    with open_client(workers, scheduler, tasks=len(tasks)) as client:
+        parts = chunks(tasks, CHUNKS_PER_WORKER * worker_count(client))
+        done = run_tasks(_solve_chunk, parts, shared=shared, progress=progress,
+                         desc="weights", client=client)
+    return [res for part in done for res in part]
 
 
 def weight_sensitivity_solve(
@@ -191,14 +173,17 @@ def weight_sensitivity_solve(
     *,
     seed: int = 0,
     weights: np.ndarray | None = None,
-    workers: int = DEFAULT_WORKERS,
+    workers: int | None = None,
+    scheduler: str | None = None,
     progress: bool = True,
 ) -> SensitivityResult:
     """Re-solve ``scenario`` under ``draws`` random need weightings (see the module docstring).
 
     ``weights`` (draws × indicators, rows summing to 1) replaces the random draws, e.g. to test
-    given weightings.
+    given weightings. ``workers`` and ``scheduler``: where the draws are solved
+    (:mod:`optimiser._cluster`; default a local cluster of the machine's cores).
     """
+    from optimiser._cluster import one_thread
     from optimiser.instance import read_instance
 
     start = time.perf_counter()
@@ -209,12 +194,11 @@ def weight_sensitivity_solve(
     matrix = draw_weights(names, draws, seed) if weights is None else np.asarray(weights, float)
     if matrix.ndim != 2 or matrix.shape[1] != len(names):
         raise InputError(f"weights must have one column per indicator ({', '.join(names)})")
-    data = scenario.model_dump(mode="json")
-    src = str(scenario.source) if scenario.source else ""
-    tasks = [(0, None, method, src, data, str(instance_dir))]
-    tasks += [(i + 1, dict(zip(names, map(float, row), strict=True)), method, src, data,
-               str(instance_dir)) for i, row in enumerate(matrix)]
-    out = run_draws(tasks, max(1, min(workers, os.cpu_count() or 1)), progress)
+    tasks: list[tuple[int, dict[str, float] | None]] = [(0, None)]
+    tasks += [(i + 1, dict(zip(names, map(float, row), strict=True)))
+              for i, row in enumerate(matrix)]
+    out = run_draws(tasks, (one_thread(scenario), instance, method), workers=workers,
+                    scheduler=scheduler, progress=progress)
     base_res, draw_res = out[0], out[1:]
     if base_res["status"] == "infeasible":
         raise ScenarioError("the scenario has no feasible plan, so there is nothing to vary",
@@ -301,14 +285,18 @@ def check_draws(draws: int, seed: int) -> None:
 
 
 def run_sensitivity(scenario_path: str | Path, draws: int, out: str | Path, *, seed: int = 0,
-                    progress: bool = True) -> str:
+                    progress: bool = True, workers: int | None = None,
+                    scheduler: str | None = None) -> str:
     """``optimiser sensitivity``: the tables into ``out``; a plain summary."""
+    from optimiser._cluster import check_workers
     from optimiser.scenario import load_scenario
 
     check_draws(draws, seed)
+    check_workers(workers, scheduler)
     scenario = load_scenario(scenario_path)
     check_output_dir(Path(out).resolve(), scenario.inputs())  # before the draws are solved
-    result = weight_sensitivity_solve(scenario, draws, seed=seed, progress=progress)
+    result = weight_sensitivity_solve(scenario, draws, seed=seed, progress=progress,
+                                      workers=workers, scheduler=scheduler)
     with atomic_output_dir(out, reads=scenario.inputs()) as tmp:
         write_sensitivity(result, tmp)
         write_json(tmp / "sensitivity.json", {"scenario": scenario.name, "draws": draws,

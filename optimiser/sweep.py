@@ -5,8 +5,10 @@ budgets and tabulates, for each, the share of need-weighted children reached (ov
 areas in IMD deciles 1-2), the sites opened, the outreach workers, the annual cost, the solver's
 status and gap.
 
-Reuse between solves: the model's data (areas, sites, reach sets, costs) and the MILP itself are
-built once; only the right-hand side of the budget constraint changes between solves.
+Reuse between solves: the budgets are solved in chunks of :data:`SWEEP_CHUNK` (one task each on
+a Dask cluster, :mod:`optimiser._cluster`); in a chunk the model's data (areas, sites, reach
+sets, costs) and the MILP itself are built once, and only the right-hand side of the budget
+constraint changes between solves.
 
 Monotone frontier: more budget never reaches less. At a proven optimum this holds by
 construction (a plan affordable at a smaller budget is affordable at a larger one). When a solve
@@ -311,6 +313,11 @@ def progress_bar(iterable, *, total: int, desc: str, enabled: bool = True):
                 unit="solve")
 
 
+#: Budgets per task: a task builds the model once and re-solves it per budget. A fixed size,
+#: so the chunks (and the answers) are the same whatever the number of workers.
+SWEEP_CHUNK = 2
+
+
 def sweep_scenario(
     scenario: Scenario,
     budgets: Sequence[float],
@@ -318,12 +325,16 @@ def sweep_scenario(
     instance: Instance | None = None,
     progress: bool = True,
     solved_dir: str | Path | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
 ) -> tuple[pd.DataFrame, list[list[str]]]:
-    """Solve ``scenario`` once per budget, re-using one built model.
+    """Solve ``scenario`` once per budget, in chunks of :data:`SWEEP_CHUNK` budgets that
+    each re-use one built model.
 
     With ``solved_dir``, each budget's plan is also written as a full solved folder
     ``solved_dir/budget_<pounds>/`` (what ``optimiser solve`` writes; ``optimiser report`` makes a
-    pack of any of them).
+    pack of any of them). ``workers`` and ``scheduler``: where the chunks are solved
+    (:mod:`optimiser._cluster`; by default here, in this process).
 
     Returns
     -------
@@ -331,8 +342,8 @@ def sweep_scenario(
         The frontier table (:data:`SWEEP_COLUMNS`, sorted by budget, knee marked) and, per row,
         the open site ids of the plan behind it.
     """
+    from optimiser._cluster import chunks_of, one_thread, run_tasks
     from optimiser.instance import read_instance
-    from optimiser.model import FamilyCentreModel
     from optimiser.model.objectives import OBJECTIVES
 
     if not OBJECTIVES[scenario.objective].sweeps_budget:
@@ -345,27 +356,45 @@ def sweep_scenario(
         )
     budgets = sorted(float(b) for b in budgets)
     instance = instance if instance is not None else read_instance(scenario.instance_dir)
-    model = FamilyCentreModel.from_instance(instance, scenario.with_changes(budget=budgets[0]))
-    deprived = deprived_mask(instance)
+    shared = (one_thread(scenario), instance, solved_dir is not None)
+    done = run_tasks(_sweep_chunk, chunks_of(budgets, SWEEP_CHUNK), shared=shared,
+                     workers=workers, scheduler=scheduler, progress=progress, desc="sweep")
     rows = []
-    for budget in progress_bar(budgets, total=len(budgets), desc="sweep", enabled=progress):
-        model.set_budget(budget)
-        if solved_dir is None:
-            result = model.solve()
-            reason = "" if result.has_plan else no_plan_reason(model, result)
-        else:
-            from optimiser.solve import solve_model
-
-            at_budget = scenario.with_changes(budget=budget)
-            solution = solve_model(model, instance, at_budget)
-            solution.write(Path(solved_dir) / f"budget_{budget:.0f}")
-            result = solution.result
-            reason = "" if result.has_plan else "; ".join(solution.explanation)
-        rows.append(result_row(model, result, budget, deprived) | {"reason": reason})
+    for row, solution in (pair for part in done for pair in part):
+        if solution is not None:
+            solution.write(Path(solved_dir) / f"budget_{row['budget']:.0f}")
+        rows.append(row)
     table = frontier_table(rows)
     by_budget = {r["budget"]: r["open_sites"] for r in rows}
     plans = [by_budget[b] for b in table["plan_from_budget"]]
     return table, plans
+
+
+def _sweep_chunk(budgets: list[float], shared: tuple) -> list[tuple[dict[str, Any], Any]]:
+    """Build the model once and solve it at each budget (a task: see optimiser._cluster).
+
+    Returns (row, solution) per budget; the solution (for a solved folder) only when asked."""
+    from optimiser.model import FamilyCentreModel
+    from optimiser.solve import solve_model
+
+    scenario, instance, keep = shared
+    model = FamilyCentreModel.from_instance(instance, scenario.with_changes(budget=budgets[0]))
+    deprived = deprived_mask(instance)
+    out = []
+    for budget in budgets:
+        model.set_budget(budget)
+        solution = None
+        if not keep:
+            result = model.solve()
+            reason = "" if result.has_plan else no_plan_reason(model, result)
+        else:
+            solution = solve_model(model, instance, scenario.with_changes(budget=budget))
+            result = solution.result
+            reason = "" if result.has_plan else "; ".join(solution.explanation)
+            solution.model = solution.result = None  # the tables are what is written
+        out.append((result_row(model, result, budget, deprived) | {"reason": reason},
+                    solution))
+    return out
 
 
 def write_sweep(table: pd.DataFrame, plans: list[list[str]], out_dir: str | Path, *,
@@ -397,19 +426,25 @@ def _rounded(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: str | Path,
-              *, progress: bool = True, keep_solved: bool = False) -> str:
+              *, progress: bool = True, keep_solved: bool = False, workers: int | None = None,
+              scheduler: str | None = None) -> str:
     """``optimiser sweep``: solve per budget, write the table and chart, return a summary.
 
-    ``keep_solved`` also writes each budget's solved folder into ``out/budgets/``.
+    ``keep_solved`` also writes each budget's solved folder into ``out/budgets/``. ``workers``
+    and ``scheduler``: the Dask cluster the budgets are solved on (default: a local one with a
+    worker per core; :mod:`optimiser._cluster`).
     """
+    from optimiser._cluster import check_workers
     from optimiser.scenario import load_scenario
 
     values = parse_budgets(budgets)
+    check_workers(workers, scheduler)
     scenario = load_scenario(scenario_path)
     with atomic_output_dir(out, reads=scenario.inputs()) as tmp:
         start = time.perf_counter()
         table, plans = sweep_scenario(scenario, values, progress=progress,
-                                      solved_dir=tmp / "budgets" if keep_solved else None)
+                                      solved_dir=tmp / "budgets" if keep_solved else None,
+                                      workers=workers, scheduler=scheduler)
         seconds = time.perf_counter() - start
         write_sweep(table, plans, tmp, scenario_name=scenario.name, seconds=seconds)
     return summarise(table, Path(out), seconds)

@@ -8,7 +8,7 @@ Measures and prints, then writes to ``docs/benchmarks/decision_support.json`` an
 - **10-budget sweep**: ``sweep_scenario`` on the costed Oxfordshire instance, £4m-£16m, one model
   built and re-solved per budget; target < 30 s;
 - **compare**: the three consultation options solved and tabulated;
-- **sensitivity**: 20 random need weightings re-solved on two processes.
+- **sensitivity**: 20 random need weightings re-solved on a local Dask cluster (a worker per core).
 
 Usage::
 

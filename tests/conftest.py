@@ -87,3 +87,13 @@ def ox_postcodes() -> pd.DataFrame:
         pc.load_postcodes("O")
     df = pc.dataframe.dropna(subset=["oseast1m"])
     return df[df["laua"].isin(OXON_DISTRICTS)].sort_values("pcd").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """The address of a local Dask cluster of two one-thread workers, one per test module (a
+    cluster takes seconds to start): tests pass it as ``scheduler`` (``--scheduler``)."""
+    from optimiser._cluster import local_cluster
+
+    with local_cluster(2) as cluster:
+        yield cluster.scheduler_address

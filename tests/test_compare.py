@@ -15,7 +15,7 @@ from optimiser.errors import InputError
 
 
 @pytest.fixture(scope="module")
-def options(tmp_path_factory):
+def options(tmp_path_factory, dask_scheduler):
     folder = tmp_path_factory.mktemp("compare")
     facts = write_instance(folder / "instance", seed=5, n_areas=36, n_sites=7, localities=3)
     sites = pd.read_csv(folder / "instance" / "sites.csv")
@@ -31,7 +31,7 @@ def options(tmp_path_factory):
     ]
     out = folder / "out"
     summary = run_compare(paths, out, floor=0.6, extra_funding={"tight": 250_000},
-                          progress=False)
+                          progress=False, scheduler=dask_scheduler)
     return facts, out, summary
 
 
@@ -94,7 +94,7 @@ def test_duplicate_option_names_are_an_error(tmp_path):
     a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="same")
     b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="same")
     with pytest.raises(InputError, match="same name 'same'"):
-        run_compare([a, b], tmp_path / "out", progress=False)
+        run_compare([a, b], tmp_path / "out", progress=False, workers=1)
     assert not (tmp_path / "out").exists()  # no partial output
 
 
@@ -103,7 +103,7 @@ def test_floor_out_of_range_is_an_error(tmp_path):
         run_compare([tmp_path / "a.yaml"], tmp_path / "out", floor=50, progress=False)
 
 
-def test_cli_compare_and_sensitivity(tmp_path):
+def test_cli_compare_and_sensitivity(tmp_path, dask_scheduler):
     from typer.testing import CliRunner
 
     from optimiser.cli import app
@@ -113,15 +113,21 @@ def test_cli_compare_and_sensitivity(tmp_path):
     b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="b", budget=900_000)
     runner = CliRunner()
     done = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "cmp"),
-                               "--floor", "0.4"])
+                               "--floor", "0.4", "--scheduler", dask_scheduler])
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert table["option"].tolist() == ["a", "b"]
     assert (table["floor"] == 0.4).all()
     sens = runner.invoke(app, ["sensitivity", str(a), "--weight-draws", "3", "--out",
-                               str(tmp_path / "sens")])
+                               str(tmp_path / "sens"), "--scheduler", dask_scheduler])
     assert sens.exit_code == 0, sens.output
     assert len(pd.read_csv(tmp_path / "sens" / "sensitivity_draws.csv")) == 3
+    # One worker (in this process): the same comparison, byte for byte.
+    again = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "one"),
+                                "--floor", "0.4", "--workers", "1"])
+    assert again.exit_code == 0, again.output
+    for name in ("compare.csv", "options/a/areas.csv", "options/b/sites.csv"):
+        assert (tmp_path / "cmp" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
 
 
 def test_an_option_without_a_plan_is_a_row_not_a_crash(tmp_path):
@@ -133,7 +139,7 @@ def test_an_option_without_a_plan_is_a_row_not_a_crash(tmp_path):
     a = write_scenario(tmp_path / "a.yaml", tmp_path / "instance", name="a", budget=900_000)
     b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="b", budget=10,
                        constraints={"min_sites": 3})
-    summary = run_compare([a, b], tmp_path / "cmp", progress=False)
+    summary = run_compare([a, b], tmp_path / "cmp", progress=False, workers=1)
     assert "b: infeasible, no plan" in summary
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv", dtype=str, keep_default_na=False)
     assert table["status"].tolist() == ["optimal", "infeasible"]
@@ -174,7 +180,7 @@ def test_envelope_parts_add_up_with_grants_and_set_asides(tmp_path):
                        grants={"community grants": 200_000}, title="Option A: <grants>")
     b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="option-b-two",
                        budget=600_000, set_aside={"universal services": 300_000})
-    run_compare([a, b], tmp_path / "out", progress=False)
+    run_compare([a, b], tmp_path / "out", progress=False, workers=1)
     table = pd.read_csv(tmp_path / "out" / "compare.csv")
     assert table["title"].tolist() == ["Option A: <grants>", "Option B two"]
     assert table["envelope"].tolist() == [900_000, 900_000]
@@ -187,7 +193,8 @@ def test_envelope_parts_add_up_with_grants_and_set_asides(tmp_path):
     assert table["extra_funding"].tolist() == [200_000, 300_000]
 
 
-def test_compare_shipped_oxfordshire_options_shows_each_whole_envelope(prepared, tmp_path):
+def test_compare_shipped_oxfordshire_options_shows_each_whole_envelope(prepared, tmp_path,
+                                                                      dask_scheduler):
     """`optimiser compare scenarios/oxfordshire/option_*.yaml`: every option's £10m, in the
     CSV and in the chart (the shipped files, pointed at a prepared Oxfordshire)."""
     from typer.testing import CliRunner
@@ -199,7 +206,7 @@ def test_compare_shipped_oxfordshire_options_shows_each_whole_envelope(prepared,
     instance = costed_instance(prepared("Oxfordshire", "0-19"), tmp_path / "instance")
     paths = [scenario_copy(o, instance, tmp_path / "scenarios") for o in OPTIONS]
     done = CliRunner().invoke(app, ["compare", *map(str, paths), "--out",
-                                    str(tmp_path / "cmp")])
+                                    str(tmp_path / "cmp"), "--scheduler", dask_scheduler])
     assert done.exit_code == 0, done.output
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert table["envelope"].tolist() == [10_000_000] * 3

@@ -625,7 +625,7 @@ def test_pack_from_a_comparison_has_a_page_per_option(tmp_path):
     b = write_scenario(tmp_path / "b.yaml", tmp_path / "instance", name="option-b",
                        title="Option B: <two> & grants", budget=600_000,
                        grants={"community grants": 300_000})
-    run_compare([a, b], tmp_path / "cmp", progress=False)
+    run_compare([a, b], tmp_path / "cmp", progress=False, workers=1)
     summary = build_pack(tmp_path / "cmp", tmp_path / "pack")
     assert "2 options" in summary
     pack = tmp_path / "pack"

@@ -78,9 +78,10 @@ def test_sweep_matches_exhaustive_enumeration_at_every_budget(synthetic):
     assert table["knee"].sum() <= 1
 
 
-def test_run_sweep_writes_table_chart_and_summary(synthetic, tmp_path):
+def test_run_sweep_writes_table_chart_and_summary(synthetic, tmp_path, dask_scheduler):
     _, _, path = synthetic
-    summary = run_sweep(path, "0.3m,0.6m,0.9m,1.2m,2m", tmp_path / "out", progress=False)
+    summary = run_sweep(path, "0.3m,0.6m,0.9m,1.2m,2m", tmp_path / "out", progress=False,
+                        scheduler=dask_scheduler)
     out = tmp_path / "out"
     for name in ("sweep.csv", "sweep.png", "sweep.svg", "sweep.json"):
         assert (out / name).is_file(), name
@@ -89,8 +90,8 @@ def test_run_sweep_writes_table_chart_and_summary(synthetic, tmp_path):
     assert len(table) == 5
     assert (np.diff(table["reach_share"]) >= -1e-6).all()
     assert "5 budgets solved" in summary
-    # Same inputs, same bytes.
-    run_sweep(path, "0.3m,0.6m,0.9m,1.2m,2m", tmp_path / "again", progress=False)
+    # Same inputs, same bytes: here on two Dask workers, again in this process (one worker).
+    run_sweep(path, "0.3m,0.6m,0.9m,1.2m,2m", tmp_path / "again", progress=False, workers=1)
     for name in ("sweep.csv", "sweep.svg", "sweep.png"):
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
 
@@ -123,7 +124,8 @@ def test_oxfordshire_ten_budget_sweep_is_monotone(prepared, tmp_path):
     assert table["knee"].sum() == 1
 
 
-def test_cli_sweep_runs_and_reports_bad_budgets_as_one_error(synthetic, tmp_path):
+def test_cli_sweep_runs_and_reports_bad_budgets_as_one_error(synthetic, tmp_path,
+                                                            dask_scheduler):
     from typer.testing import CliRunner
 
     from optimiser.cli import app
@@ -131,11 +133,11 @@ def test_cli_sweep_runs_and_reports_bad_budgets_as_one_error(synthetic, tmp_path
     _, _, path = synthetic
     runner = CliRunner()
     ok = runner.invoke(app, ["sweep", str(path), "--budgets", "0.5m:1.5m:3", "--out",
-                             str(tmp_path / "cli")])
+                             str(tmp_path / "cli"), "--scheduler", dask_scheduler])
     assert ok.exit_code == 0, ok.output
     assert len(pd.read_csv(tmp_path / "cli" / "sweep.csv")) == 3
-    kept = runner.invoke(app, ["sweep", str(path), "--budgets", "0.5m,1m", "--keep-solved",
-                               "--out", str(tmp_path / "kept")])
+    kept = runner.invoke(app, ["sweep", str(path), "--budgets", "0.5m,1m,1.5m", "--keep-solved",
+                               "--out", str(tmp_path / "kept"), "--scheduler", dask_scheduler])
     assert kept.exit_code == 0, kept.output
     sweep = pd.read_csv(tmp_path / "kept" / "sweep.csv")
     for row in sweep.itertuples():
@@ -149,3 +151,25 @@ def test_cli_sweep_runs_and_reports_bad_budgets_as_one_error(synthetic, tmp_path
     assert bad.exit_code == 2
     assert "'lots' is not a budget" in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_sweep_is_the_same_on_one_and_two_workers_with_solved_folders(synthetic, tmp_path,
+                                                                    dask_scheduler):
+    """Budgets solved in chunks on two Dask workers, or here: the same table, plans and
+    solved folders (written here, from what the workers send back)."""
+    _, _, path = synthetic
+    scenario = load_scenario(path)
+    budgets = [0.3e6, 0.5e6, 0.7e6, 0.9e6, 1.2e6]
+    here, plans_here = sweep_scenario(scenario, budgets, progress=False,
+                                      solved_dir=tmp_path / "one")
+    there, plans_there = sweep_scenario(scenario, budgets, progress=False,
+                                        solved_dir=tmp_path / "two", scheduler=dask_scheduler)
+    pd.testing.assert_frame_equal(here.drop(columns="solve_seconds", errors="ignore"),
+                                  there.drop(columns="solve_seconds", errors="ignore"))
+    assert plans_here == plans_there
+    for b in budgets:
+        one = json.loads((tmp_path / "one" / f"budget_{b:.0f}" / "solution.json").read_text())
+        two = json.loads((tmp_path / "two" / f"budget_{b:.0f}" / "solution.json").read_text())
+        assert one["open_sites"] == two["open_sites"] and one["totals"] == two["totals"]
+        assert ((tmp_path / "one" / f"budget_{b:.0f}" / "areas.csv").read_bytes()
+                == (tmp_path / "two" / f"budget_{b:.0f}" / "areas.csv").read_bytes())
