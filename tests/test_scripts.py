@@ -146,6 +146,16 @@ def test_multi_year_scripts(script, budgets, mirror, tmp_path):
         assert year["outreach_workers"].sum() == row.outreach_workers
         assert year["sites"].sum() == row.sites_open
         assert year["children_served"].sum() <= row.children_served + 1e-6
+    # Per area and year: every area each year, adding up to the year; the last year's change
+    # against today is areas.csv's.
+    by_area = pd.read_csv(solved / "areas_years.csv", dtype={"area_id": str})
+    areas = pd.read_csv(solved / "areas.csv", dtype={"area_id": str})
+    for row in years.itertuples():
+        year = by_area[by_area["year"] == row.year]
+        assert year["area_id"].tolist() == areas["area_id"].tolist()
+        assert year["children_served"].sum() == pytest.approx(
+            row.children_served, abs=0.005 * len(year) + 0.01)
+    assert year["change"].tolist() == areas["change"].tolist()
     summary = json.loads((solved / "solution.json").read_text())
     assert [y["year"] for y in summary["years"]] == [2026, 2027, 2028, 2029]
     for entry, row in zip(summary["years"], years.itertuples(), strict=True):
