@@ -29,13 +29,14 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import InputError
 
 # Row numbers in messages are as a spreadsheet shows them: header is row 1, first data row is 2.
@@ -148,6 +149,7 @@ def read_table(
     text: Sequence[str] = (),
     what: str = "table",
     sheet: str | None = None,
+    at_most: Mapping[str, tuple[float, str]] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV file (or an Excel sheet) and check it, raising one clear :class:`InputError`
     on the first problem.
@@ -173,6 +175,10 @@ def read_table(
         What the file is, for the empty-file message (e.g. ``"sites file"``).
     sheet
         The sheet of a workbook (default: its first sheet); ignored for a CSV file.
+    at_most
+        Numeric columns with the largest plausible value and what the column holds, for the
+        hint (see :mod:`optimiser.limits`): a larger value is a typing error, and breaks the
+        solver.
 
     Returns
     -------
@@ -278,6 +284,16 @@ def read_table(
                     row=i + _FIRST_DATA_ROW, column=col,
                     hint="give an ordinary number (inf and -inf are not allowed; leave an "
                     "optional cell blank instead)")
+    for col, (limit, meaning) in (at_most or {}).items():
+        if col in df.columns:
+            over = (df[col] > limit).to_numpy(dtype=bool)
+            if over.any():
+                i = int(np.flatnonzero(over)[0])
+                raise InputError(
+                    f"value {limits.shown(df[col].iloc[i])} is more than {limits.shown(limit)}, "
+                    "too large to be real", file=path, row=i + _FIRST_DATA_ROW, column=col,
+                    hint=f"'{col}' is {meaning}; check for a typing error (extra zeros, a total "
+                    "in the wrong row)")
     for col in nonnegative:
         if col in df.columns:
             neg = df[col] < 0
@@ -393,6 +409,31 @@ def check_not_input(out: str | Path, reads: Iterable[str | Path | None]) -> None
                 "e.g. an 'out/...' folder beside them; nothing was written")
 
 
+def check_not_inside(out: str | Path, folders: Iterable[tuple[str | Path | None, str]]) -> None:
+    """Raise :class:`InputError` when ``out`` is inside one of ``folders`` (each with what it
+    is, e.g. "the data mirror"): folders of official data that optimiser only ever reads.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_not_inside("/data/mirror/inst", [("/data/mirror", "the data mirror")])
+    ... except InputError as err:
+    ...     print(err.problem)
+    --out is inside the data mirror /data/mirror, which holds official data optimiser only reads
+    """
+    target = Path(out).resolve()
+    for folder, what in folders:
+        if folder is None:
+            continue
+        src = Path(folder).resolve()
+        if target == src or src in target.parents:
+            raise InputError(
+                f"--out is {'' if target == src else 'inside '}{what} {src}, which holds "
+                "official data optimiser only reads",
+                file=out, hint="give --out a folder outside it, e.g. out/instance; nothing was "
+                "written")
+
+
 #: A folder ``prepare`` wrote holds this file: only ``prepare`` may replace it. An instance is
 #: what every other command reads, and hand edits may have gone into it.
 INSTANCE_FILE = "prepare.json"
@@ -404,6 +445,7 @@ def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
     neither is nor holds anything in ``reads`` (see :func:`check_not_input`). A prepared
     instance (it holds :data:`INSTANCE_FILE`) is replaced only by an instance (``instance``)."""
     check_not_input(out, reads)
+    _check_not_system_folder(out)
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir() or out.is_symlink():
@@ -424,6 +466,23 @@ def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
         problem, file=out,
         hint="give --out a new folder name (optimiser replaces a folder as a whole, and only "
         "one it wrote itself), or move those files away; nothing was written")
+
+
+#: Folders of the operating system's device and process files (Linux): not places for output.
+#: Writing there fails oddly (no such file, invalid argument) or, as root, writes to a device.
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+
+
+def _check_not_system_folder(out: Path) -> None:
+    target = Path(out).resolve()
+    for system in SYSTEM_FOLDERS:
+        if target == Path(system) or Path(system) in target.parents:
+            raise InputError(
+                f"--out is inside {system}, a folder of the operating system's "
+                f"{'device' if system == '/dev' else 'process and kernel'} files, not a place "
+                "for output", file=out,
+                hint="give --out a folder in your own files, e.g. out/solved; nothing was "
+                "written")
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import InputError
 from optimiser.files import parse_bool_column, read_table, suggest, write_csv
 from optimiser.geography import looks_like_degrees
@@ -79,6 +80,18 @@ class Instance:
     @property
     def existing_site_ids(self) -> list[str]:
         return self.sites.loc[self.sites["status"] == "existing", "site_id"].tolist()
+
+
+#: The largest plausible values (optimiser.limits), with what each column holds.
+AREA_LIMITS = {
+    "population": (limits.MAX_AREA_CHILDREN, "the number of children in the area"),
+    "need": (limits.MAX_NEED, "a multiplier averaging 1 over the county's children"),
+}
+SITE_LIMITS = {
+    "capacity": (limits.MAX_SITE_CAPACITY, "children a year (blank for no limit)"),
+    **{col: (limits.MAX_POUNDS, "pounds") for col in ("annual_cost", "setup_cost",
+                                                      "closure_cost")},
+}
 
 
 def _check_choice(df: pd.DataFrame, col: str, allowed: tuple[str, ...], file: Path) -> None:
@@ -260,7 +273,7 @@ def read_instance(folder: str | Path) -> Instance:
     areas = read_table(
         areas_file, required=AREA_REQUIRED, numeric=["x", "y"],
         nonnegative=["population", "need"], unique=["area_id"],
-        text=["area_id", "locality", "name"], what="areas file",
+        text=["area_id", "locality", "name"], what="areas file", at_most=AREA_LIMITS,
     )
     areas = validate_areas(areas, areas_file)
     sites = read_table(
@@ -268,6 +281,7 @@ def read_instance(folder: str | Path) -> Instance:
         # capacity may be blank (= unlimited), so it is checked for negatives in validate_sites
         nonnegative=[c for c in ("annual_cost", "setup_cost", "closure_cost")],
         unique=["site_id"], text=["site_id", "name", "locality"], what="sites file",
+        at_most=SITE_LIMITS,
     )
     sites = validate_sites(sites, sites_file)
     check_site_coordinates(sites, areas, sites_file)

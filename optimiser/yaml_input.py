@@ -7,6 +7,7 @@ file, the dotted key, the bad value and the fix, with close-match suggestions fo
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,9 @@ def _shown(value: Any, limit: int = 60) -> str:
         return "a mapping"
     if isinstance(value, (list, tuple)) and len(value) > 5:
         return f"a list of {len(value)} values"
+    if isinstance(value, datetime.date):
+        # YAML reads 2026-01-01 as a date: quote it as written, not as Python's repr
+        return f"the date {value.isoformat()}"
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 

@@ -128,7 +128,8 @@ def test_demo_and_prepare_never_replace_the_data_mirror(world):
     mirror.mkdir()
     (mirror / OUTPUT_MARKER).write_text("written by optimiser data fetch\n")
     (mirror / "imd2019").mkdir()
-    refused(["demo", "--mirror", mirror, "--out", mirror], world, READS)
+    refused(["demo", "--mirror", mirror, "--out", mirror], world,
+            "--out is the data mirror (--mirror)")
     refused(["demo", "--mirror", mirror, "--out", world], world, READS)
     refused(["prepare", "--la", "Oxfordshire", "--mirror", mirror, "--out", world], world,
             READS)
@@ -175,6 +176,16 @@ SCENARIOS: list[tuple[str, bytes, tuple[str, ...]]] = [
      ("key 'name': a list of 5000 values is not allowed",)),
     ("missing instance", SCENARIO.replace("instance: instance", "instance: nowhere").encode(),
      ("the instance folder", "does not exist")),
+    ("a date as budget", SCENARIO.replace("2000000", "2026-01-01").encode(),
+     ("key 'budget': the date 2026-01-01 is not allowed: Input should be a valid number",)),
+    ("budget 1e30", SCENARIO.replace("2000000", "1.0e+30").encode(),
+     ("key 'budget': £1e+30 is more than £10bn a year, more than any council spends in all",)),
+    ("set_aside 1e20", (SCENARIO + "set_aside: {x: 1.0e+20}\n").encode(),
+     ("key 'set_aside': £1e+20 is more than £10bn a year",)),
+    ("a solved folder as instance", SCENARIO.replace("instance: instance",
+                                                     "instance: solved").encode(),
+     ("key 'instance': the instance folder", "is a solved folder (it holds solution.json), not "
+      "an instance", "write 'instance: instance'")),
 ]
 
 
@@ -272,6 +283,16 @@ INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("blank locality", _cell("areas.csv", 2, "locality", ""), ("the area has no locality",)),
     ("latin-1 sites", _latin1_sites, ("not UTF-8", "CSV UTF-8")),
     ("semicolons", _semicolons, ("separated by semicolons",)),
+    ("capacity 1e15", _cell("sites.csv", 2, "capacity", "1e15"),
+     ("sites.csv, row 2, column 'capacity': value 1e+15 is more than 1,000,000, too large to "
+      "be real", "'capacity' is children a year (blank for no limit)")),
+    ("population 1e15", _cell("areas.csv", 3, "population", "1e15"),
+     ("areas.csv, row 3, column 'population': value 1e+15 is more than 1,000,000",)),
+    ("need 1e300", _cell("areas.csv", 2, "need", "1e300"),
+     ("areas.csv, row 2, column 'need': value 1e+300 is more than 1,000, too large to be real",
+      "a multiplier averaging 1 over the county's children")),
+    ("annual cost 1e15", _cell("sites.csv", 3, "annual_cost", "1e15"),
+     ("row 3, column 'annual_cost': value 1e+15 is more than 10,000,000,000",)),
     ("no sites rows", lambda r: (r / "sites.csv").write_text(
         (r / "sites.csv").read_text().splitlines()[0] + "\n"), ("header but no data rows",)),
 ]
@@ -669,3 +690,57 @@ def test_no_command_but_prepare_replaces_a_prepared_instance(world, command):
     with pytest.raises(Exception, match="only 'optimiser prepare' replaces an instance"):
         check_output_dir(other.resolve())
     check_output_dir(other.resolve(), instance=True)  # prepare may write it again
+
+
+# ----------------------------------------------------------------------------- review round 2
+
+
+def test_a_mistyped_option_is_one_line_not_a_box(world):
+    text = refused(["report", world / "solved", "--out", world.parent / "pack", "--threshold",
+                    "five"], world, "error: invalid value for '--threshold'",
+                   "hint: see 'optimiser report --help' for what it takes")
+    assert "╭" not in text and "Usage:" not in text
+
+
+def test_options_are_named_as_options_not_columns(world):
+    text = refused(["sweep", world / "scenario.yaml", "--budgets", "1m,lots", "--out",
+                    world.parent / "out"], world, "error: option --budgets: 'lots' is not a budget")
+    assert "column" not in text
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--cap", "1e30"], "option --cap: £1e+30 is more than £10bn, more than any council"),
+    (["--floor", "2e10"], "option --floor: £20,000,000,000 is more than £10bn"),
+])
+def test_allocate_refuses_amounts_beyond_any_council(world, args, expected):
+    refused(["allocate", world / "instance", "--budget", "1m", *args, "--out",
+             world.parent / "grants"], world, expected)
+    refused(["allocate", world / "instance", "--budget", "1e30", "--out",
+             world.parent / "grants"], world, "option --budget: budget £1e+30 is more than £10bn")
+
+
+def test_sweep_says_when_a_budget_is_given_twice(world, tmp_path):
+    res = runner.invoke(app, ["sweep", str(world / "scenario.yaml"), "--budgets", "1m,2m,1000000",
+                              "--out", str(tmp_path / "sweep")])
+    assert res.exit_code == 0, res.output
+    assert "note: £1m was given twice: each budget is solved once" in res.output
+    assert pd.read_csv(tmp_path / "sweep" / "sweep.csv")["budget"].tolist() == [1e6, 2e6]
+
+
+@pytest.mark.parametrize("out", ["/proc/optimiser-out", "/sys/x", "/dev/optimiser-out"])
+def test_out_in_a_system_folder_is_one_message(world, out):
+    refused(["solve", world / "scenario.yaml", "--out", out], world,
+            f"--out is inside /{out.split('/')[1]}, a folder of the operating system's")
+    assert not Path(out).exists()
+
+
+def test_prepare_and_demo_never_write_inside_the_data_mirror(world, monkeypatch):
+    mirror = world / "mirror"
+    (mirror / "imd2019").mkdir(parents=True)
+    refused(["prepare", "--la", "Oxfordshire", "--mirror", mirror, "--out", mirror / "inst"],
+            world, "--out is inside the data mirror (--mirror)",
+            "which holds official data optimiser only reads")
+    monkeypatch.setenv("OPTIMISER_DATA_MIRROR", str(mirror))
+    refused(["prepare", "--la", "Oxfordshire", "--out", mirror / "imd2019" / "inst"], world,
+            "--out is inside the data mirror ($OPTIMISER_DATA_MIRROR)")
+    refused(["demo", "--out", mirror / "demo"], world, "--out is inside the data mirror")
