@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import DataSourceError, InputError
 from optimiser.files import is_workbook, parse_bool_column, read_table, sheet_as_csv
 from optimiser.geography import locate_points
@@ -53,6 +54,29 @@ POSTCODE_COLUMNS = ("postcode", "Postcode", "POSTCODE", "post_code", "pcd")
 #: taking in the neighbouring authorities' streets.
 BOUNDARY_TOLERANCE_M = 200.0
 _MAX_LISTED = 10
+
+
+#: The largest plausible count in one LSOA (optimiser.limits), with what the column holds.
+COUNT_LIMITS = {
+    "cin": (limits.MAX_CASES_PER_AREA, "the children in need in one LSOA"),
+    "cpp": (limits.MAX_CASES_PER_AREA, "the children on protection plans in one LSOA"),
+}
+
+
+def _check_plans_within_need(df: pd.DataFrame, path: Path) -> None:
+    """Every child on a protection plan is a child in need (DfE counts them so): a row with
+    more children on plans than in need has its columns swapped or a typing error."""
+    over = (df["cpp"] > df["cin"]).to_numpy(dtype=bool)
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise InputError(
+            f"{df['cpp'].iloc[i]} children on protection plans but {df['cin'].iloc[i]} children "
+            f"in need{f' ({int(over.sum())} rows are like this)' if over.sum() > 1 else ''}",
+            file=path, row=i + 2, column="cpp",
+            hint="every child on a protection plan is also a child in need (as DfE counts "
+            "them), so cpp is at most cin; check whether the two columns are swapped, and if "
+            "cin counts only children on child-in-need plans, add the protection-plan "
+            "children to it")
 
 
 @dataclass
@@ -242,7 +266,8 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
     lsoa_col = lsoa_col or "lsoa11cd"
     df = read_table(path, required=[lsoa_col, "cin", "cpp"], nonnegative=["cin", "cpp"],
                     integer=["cin", "cpp"], unique=[lsoa_col], text=[lsoa_col],
-                    what="cases file", sheet=sheet)
+                    what="cases file", sheet=sheet, at_most=COUNT_LIMITS)
+    _check_plans_within_need(df, path)
     if vintage == "2025":
         return _counts_2025(df, lsoa_col, area_ids, root, path)
     from optimiser.checks import check_lsoa11_codes

@@ -3,7 +3,9 @@
 Reading: :func:`read_table` turns every common way a CSV goes wrong (empty, semicolon-delimited,
 missing columns, text in a number column, negative counts, duplicate keys) into one
 :class:`~optimiser.errors.InputError` naming the file, the row or column, and the fix. A UTF-8 byte
-order mark, as Excel's "CSV UTF-8" writes, is accepted silently. An Excel workbook (``.xlsx``,
+order mark, as Excel's "CSV UTF-8" writes, is accepted silently. A cell holding only ``nan``,
+``NULL``, ``NA``, ``N/A`` or ``None`` (:data:`BLANK_WORDS`) is a blank cell; an Excel error value
+such as ``#N/A`` (:data:`EXCEL_ERRORS`) is an error naming the cell. An Excel workbook (``.xlsx``,
 ``.xlsm``) is read from its first sheet, or the sheet named, with its header on the sheet's
 first row; it goes through the same checks, and row numbers are the sheet's own.
 
@@ -54,6 +56,16 @@ def _sniff_delimiter_problem(path: Path, first_line: str) -> None:
             "with a full stop as the decimal mark",
         )
 
+
+#: Cell texts read as a blank cell, as databases and pandas write a missing value (an empty
+#: cell is blank too). A blank number cell is an error, or takes its documented default where
+#: the column has one (a council's cost and capacity cells), the same for every spelling here.
+BLANK_WORDS = ["", "nan", "NaN", "NAN", "-nan", "-NaN", "NULL", "null", "Null", "NA", "N/A", "n/a",
+               "<NA>", "None"]
+#: Excel's error values (a formula that failed): never read as blank, since a failed lookup of
+#: capacities would otherwise quietly take the defaults.
+EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                "#SPILL!", "#CALC!", "#GETTING_DATA"}
 
 #: Workbooks read as tables (the older binary .xls is not: save it as .xlsx or CSV).
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -130,6 +142,35 @@ def read_sheet(path: Path, sheet: str | None = None, what: str = "table"
     return out.getvalue(), title, others
 
 
+def _header_key(name: str) -> str:
+    return " ".join(str(name).replace("_", " ").split()).lower()
+
+
+def header_renames(columns: Iterable[str], aliases: Mapping[str, Sequence[str]]
+                   ) -> dict[str, str]:
+    """Columns to read under their canonical name: ``Easting`` as ``x``, ``Lat`` as
+    ``latitude``, ``Name`` as ``name``. Matching ignores case, spaces and underscores; a
+    canonical name already in the file wins, and nothing is renamed onto a name twice.
+
+    Examples
+    --------
+    >>> header_renames(["Name", "Easting", "Northing"], {"x": ["easting"], "y": ["northing"],
+    ...                                                   "name": []})
+    {'Name': 'name', 'Easting': 'x', 'Northing': 'y'}
+    """
+    columns = [str(c).strip() for c in columns]
+    present = set(columns)
+    wanted = {_header_key(alias): canon for canon, more in aliases.items()
+              for alias in (canon, *more)}
+    renames: dict[str, str] = {}
+    for col in columns:
+        canon = wanted.get(_header_key(col))
+        if canon is None or col == canon or canon in present or canon in renames.values():
+            continue
+        renames[col] = canon
+    return renames
+
+
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """Close matches of ``name`` among ``choices`` (case-insensitive), best first."""
     choices = list(choices)
@@ -150,6 +191,7 @@ def read_table(
     what: str = "table",
     sheet: str | None = None,
     at_most: Mapping[str, tuple[float, str]] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV file (or an Excel sheet) and check it, raising one clear :class:`InputError`
     on the first problem.
@@ -179,6 +221,9 @@ def read_table(
         Numeric columns with the largest plausible value and what the column holds, for the
         hint (see :mod:`optimiser.limits`): a larger value is a typing error, and breaks the
         solver.
+    aliases
+        Other headers read as a column (see :func:`header_renames`), e.g.
+        ``{"x": ["easting"]}``.
 
     Returns
     -------
@@ -217,8 +262,13 @@ def read_table(
 
     dtype = dict.fromkeys(text, str)
     try:
+        if aliases:  # a text column under another header is read as text too
+            head = pd.read_csv(io.StringIO(content), nrows=0).columns
+            dtype.update({col: str for col, canon in header_renames(head, aliases).items()
+                          if canon in text})
         df = pd.read_csv(
-            io.StringIO(content), dtype=dtype, keep_default_na=True, skipinitialspace=True
+            io.StringIO(content), dtype=dtype, keep_default_na=False, na_values=BLANK_WORDS,
+            skipinitialspace=True
         )
     except pd.errors.ParserError as exc:
         raise InputError(
@@ -227,6 +277,8 @@ def read_table(
             hint="every row must have the same number of comma-separated fields as the header",
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
+    if aliases:
+        df = df.rename(columns=header_renames(df.columns, aliases))
     if df.empty:
         raise InputError(
             f"the {what} has a header but no data rows", file=path,
@@ -257,6 +309,12 @@ def read_table(
             bad = converted.isna() & values.notna() & (stripped != "")
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
+                if str(values.iloc[i]).strip().upper() in EXCEL_ERRORS:
+                    raise InputError(
+                        f"'{values.iloc[i]}' is an Excel error value (a formula that failed), "
+                        "not a number", file=path, row=i + _FIRST_DATA_ROW, column=col,
+                        hint="fix the formula in Excel (or type the number), then save again; "
+                        "leave a cell blank for the default")
                 raise InputError(
                     f"'{values.iloc[i]}' is not a number",
                     file=path,

@@ -147,7 +147,8 @@ def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
 
 
 def _check_area_coordinates(areas: pd.DataFrame, file: Path) -> None:
-    """Areas in degrees (longitude/latitude) rather than British National Grid metres."""
+    """Areas in degrees (longitude/latitude) rather than British National Grid metres, and an
+    area (or a few) far from all the others: a mistyped or pasted coordinate."""
     for i, (x, y) in enumerate(zip(areas["x"], areas["y"], strict=True)):
         if looks_like_degrees(x, y):
             raise InputError(
@@ -155,6 +156,60 @@ def _check_area_coordinates(areas: pd.DataFrame, file: Path) -> None:
                 row=i + 2, column="x",
                 hint="x and y are British National Grid metres (EPSG:27700), e.g. x 451000, "
                 "y 206000 for Oxford; convert the degrees, or let 'optimiser prepare' write them")
+    _check_isolated_areas(areas, file)
+
+
+#: Areas further than this from every other area (metres) are a mistake: neighbouring LSOA
+#: centroids are a few km apart even in the most rural county, and an island council is its
+#: own authority (Isles of Scilly, Isle of Wight). The same distance as SITE_MARGIN_M.
+AREA_GAP_M = 50_000
+
+
+def _groups(xy: np.ndarray, gap: float) -> tuple[int, np.ndarray]:
+    """Groups of points linked by steps of at most ``gap`` (single linkage): the number of
+    groups and each point's group. The links that matter are edges of the Delaunay
+    triangulation (it holds the minimum spanning tree), so this is fast for any county."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import Delaunay, QhullError, cKDTree
+
+    try:
+        tri = Delaunay(xy).simplices
+        pairs = np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]])
+    except (QhullError, ValueError):  # fewer than 3 distinct points, or all on one line
+        pairs = cKDTree(xy).query_pairs(gap, output_type="ndarray")
+    length = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)
+    keep = pairs[length <= gap]
+    graph = coo_matrix((np.ones(len(keep)), (keep[:, 0], keep[:, 1])), shape=(len(xy),) * 2)
+    return connected_components(graph, directed=False)
+
+
+def _check_isolated_areas(areas: pd.DataFrame, file: Path) -> None:
+    """Areas form one group with no gap wider than :data:`AREA_GAP_M`; the smaller group of a
+    split (an area moved 500 km by a typing error) is named by its first row."""
+    xy = areas[["x", "y"]].to_numpy(dtype=float)
+    if len(xy) < 2:
+        return
+    n, label = _groups(xy, AREA_GAP_M)
+    if n == 1:
+        return
+    sizes = np.bincount(label)
+    main = int(np.argmax(sizes))
+    i = int(np.flatnonzero(label != main)[0])
+    others = xy[label == main]
+    gaps = np.hypot(others[:, 0] - xy[i, 0], others[:, 1] - xy[i, 1])
+    near = others[int(np.argmin(gaps))]
+    away = float(gaps.min())
+    column = "x" if abs(near[0] - xy[i, 0]) >= abs(near[1] - xy[i, 1]) else "y"
+    stray = int((label != main).sum())
+    more = f" ({stray} areas are)" if stray > 1 else ""
+    raise InputError(
+        f"area '{areas['area_id'].iloc[i]}' at x {xy[i, 0]:g}, y {xy[i, 1]:g} is "
+        f"{away / 1000:,.0f} km from the other areas{more}", file=file, row=i + 2,
+        column=column,
+        hint="check the coordinates: x is the easting and y the northing in British National "
+        "Grid metres (EPSG:27700), e.g. x 451000, y 206000 for Oxford; a mistyped digit moves "
+        "an area hundreds of km")
 
 
 #: A site further than this from every area's bounding box is taken to be a mistake (metres),
@@ -183,6 +238,8 @@ def check_site_coordinates(sites: pd.DataFrame, areas: pd.DataFrame, file: Path)
     bad = (away > margin) | (degrees & (away > 1_000))
     if not bad.any():
         return
+    if not degrees[bad].any():
+        _check_swapped_axes(sites, areas, bad, margin, file)
     i = int(np.flatnonzero(bad)[0])
     x, y = float(sites["x"].iloc[i]), float(sites["y"].iloc[i])
     more = f" ({int(bad.sum())} sites are)" if bad.sum() > 1 else ""
@@ -200,6 +257,51 @@ def check_site_coordinates(sites: pd.DataFrame, areas: pd.DataFrame, file: Path)
         column="x",
         hint="check the coordinates: x is the easting and y the northing in British National "
         "Grid metres (EPSG:27700), as in areas.csv")
+
+
+def _box_distance(x: np.ndarray, y: np.ndarray, areas: pd.DataFrame) -> np.ndarray:
+    x0, x1 = float(areas["x"].min()), float(areas["x"].max())
+    y0, y1 = float(areas["y"].min()), float(areas["y"].max())
+    return np.hypot(np.maximum(np.maximum(x0 - x, x - x1), 0),
+                    np.maximum(np.maximum(y0 - y, y - y1), 0))
+
+
+def _y_first(df: pd.DataFrame) -> bool:
+    cols = list(df.columns)
+    return cols.index("y") < cols.index("x")
+
+
+def _check_swapped_axes(sites: pd.DataFrame, areas: pd.DataFrame, bad: np.ndarray,
+                        margin: float, file: Path) -> None:
+    """Sites far from the areas that would lie among them with x and y swapped: one of the two
+    files has its columns swapped. The file is named when its header gives it away (y before
+    x, as after swapping the header names), or when only some sites are off (their rows);
+    otherwise both files are."""
+    from optimiser.model.words import plural
+
+    x, y = sites["x"].to_numpy(dtype=float), sites["y"].to_numpy(dtype=float)
+    if not (_box_distance(y[bad], x[bad], areas) <= margin).all():
+        return
+    areas_file = file.parent / "areas.csv"
+    i = int(np.flatnonzero(bad)[0])
+    hint = ("x is the easting and y the northing, in British National Grid metres (EPSG:27700), "
+            "e.g. x 451000, y 206000 for Oxford: swap the two columns' values back")
+    if not bad.all() or (_y_first(sites) and not _y_first(areas)):
+        raise InputError(
+            f"site '{sites['site_id'].iloc[i]}' at x {x[i]:g}, y {y[i]:g} is far from the "
+            "areas, but with x and y swapped it would lie among them: this file's x and y are "
+            f"swapped{'' if bad.all() else ' on ' + plural(int(bad.sum()), 'row')}",
+            file=file, row=i + 2, column="x", hint=hint)
+    if _y_first(areas) and not _y_first(sites):
+        raise InputError(
+            "the areas' x and y are swapped (the header names y before x): every site is "
+            "far from the areas, and with the areas' x and y swapped the sites lie among them",
+            file=areas_file, row=1, column="x", hint=hint)
+    raise InputError(
+        "every site is far from the areas, but with x and y swapped in one of the two files "
+        f"they would lie among them: either {areas_file.name} or {file.name} has its x and y "
+        "columns swapped", file=file.parent, hint=hint + " in the file that has them the wrong "
+        "way round")
 
 
 def validate_sites(sites: pd.DataFrame, file: Path) -> pd.DataFrame:

@@ -569,6 +569,14 @@ def _sites_lines(info: dict) -> list[str]:
         lines.append(f"Generated candidates ({info['candidates']}): {info['generated']:,}"
                      + (", ids prefixed G- (the sites file uses the generated ids)"
                         if info.get("generated_ids_prefixed") else "") + ".")
+    renamed = info.get("columns_read_as") or {}
+    if renamed:
+        lines.append("Sites file columns read as: "
+                     + ", ".join(f"'{k}' as {v}" for k, v in renamed.items()) + ".")
+    degrees = (info.get("located_by") or {}).get("latitude/longitude", 0)
+    if degrees:
+        lines.append(f"{degrees:,} site(s) placed from latitude and longitude (WGS84 degrees, "
+                     "converted to British National Grid, EPSG:27700).")
     filled = {k: v for k, v in info.get("defaults_filled", {}).items() if v}
     if filled:
         lines.append("Blank cells in the sites file took the defaults: "

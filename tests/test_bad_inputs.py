@@ -251,6 +251,25 @@ def _semicolons(root: Path) -> None:
     (root / "areas.csv").write_text(text)
 
 
+def _swapped_area_header(root: Path) -> None:
+    """Real-looking grid references (around Oxford), then the areas' x and y headers swapped."""
+    for name in ("areas.csv", "sites.csv"):
+        table = pd.read_csv(root / name)
+        table["x"], table["y"] = table["x"] + 450_000, table["y"] + 200_000
+        if name == "areas.csv":
+            table = table.rename(columns={"x": "y", "y": "x"})
+        table.to_csv(root / name, index=False)
+
+
+def _swapped_site_values(root: Path, rows: slice) -> None:
+    for name in ("areas.csv", "sites.csv"):
+        table = pd.read_csv(root / name)
+        table["x"], table["y"] = table["x"] + 450_000, table["y"] + 200_000
+        if name == "sites.csv":
+            table.loc[rows, ["x", "y"]] = table.loc[rows, ["y", "x"]].to_numpy()
+        table.to_csv(root / name, index=False)
+
+
 INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("need inf", _cell("areas.csv", 4, "need", "inf"),
      ("areas.csv, row 4, column 'need': 'inf' is not a finite number",)),
@@ -293,6 +312,19 @@ INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
       "a multiplier averaging 1 over the county's children")),
     ("annual cost 1e15", _cell("sites.csv", 3, "annual_cost", "1e15"),
      ("row 3, column 'annual_cost': value 1e+15 is more than 10,000,000,000",)),
+    ("area 500 km away", _cell("areas.csv", 3, "x", "560000"),
+     ("areas.csv, row 3, column 'x': area 'A00001' at x 560000, y 5162.8 is 544 km from the "
+      "other areas", "a mistyped digit moves an area hundreds of km")),
+    ("area far north", _cell("areas.csv", 5, "y", "1000000"),
+     ("areas.csv, row 5, column 'y': area 'A00003'", "km from the other areas")),
+    ("areas x/y headers swapped", _swapped_area_header,
+     ("areas.csv, row 1, column 'x': the areas' x and y are swapped (the header names y before "
+      "x): every site is far from the areas",)),
+    ("some sites' x/y swapped", lambda r: _swapped_site_values(r, slice(0, 1)),
+     ("sites.csv, row 2, column 'x': site 'S0000'", "with x and y swapped it would lie among "
+      "them: this file's x and y are swapped on 2 rows")),
+    ("every site's x/y swapped", lambda r: _swapped_site_values(r, slice(None)),
+     ("either areas.csv or sites.csv has its x and y columns swapped",)),
     ("no sites rows", lambda r: (r / "sites.csv").write_text(
         (r / "sites.csv").read_text().splitlines()[0] + "\n"), ("header but no data rows",)),
 ]
@@ -744,3 +776,85 @@ def test_prepare_and_demo_never_write_inside_the_data_mirror(world, monkeypatch)
     refused(["prepare", "--la", "Oxfordshire", "--out", mirror / "imd2019" / "inst"], world,
             "--out is inside the data mirror ($OPTIMISER_DATA_MIRROR)")
     refused(["demo", "--out", mirror / "demo"], world, "--out is inside the data mirror")
+
+
+# ----------------------------------------------------------------------------- council files, round 2
+
+
+def _cases(tmp_path: Path, text: str) -> str:
+    from optimiser.cases import read_council_cases
+
+    path = tmp_path / "cases.csv"
+    path.write_text(text)
+    with pytest.raises(files.InputError) as err:
+        read_council_cases(path, ["E01028513"], tmp_path, boundaries_loader=lambda: None)
+    return str(err.value)
+
+
+def test_cases_with_more_children_on_plans_than_in_need_are_refused(tmp_path):
+    text = _cases(tmp_path, "lsoa11cd,cin,cpp\nE01028513,4,3\nE01028514,2,9\n")
+    assert text.startswith(f"{tmp_path / 'cases.csv'}, row 3, column 'cpp': 9 children on "
+                           "protection plans but 2 children in need")
+    assert "check whether the two columns are swapped" in text
+
+
+def test_cases_with_a_county_sized_count_in_one_lsoa_are_refused(tmp_path):
+    text = _cases(tmp_path, "lsoa11cd,cin,cpp\nE01028513,1000000000000,3\n")
+    assert "row 2, column 'cin': value 1e+12 is more than 10,000, too large to be real" in text
+
+
+@pytest.fixture(scope="module")
+def oxon_areas(mirror, oxon):
+    from optimiser.geography import load_boundaries
+    from optimiser.prepare import build_areas
+
+    areas = build_areas(mirror, oxon)
+    areas["locality"] = areas["lad_name"]
+    return areas, load_boundaries(oxon.lsoas)
+
+
+def _sites(tmp_path: Path, oxon_areas, text: str):
+    from optimiser.sites import read_council_sites
+
+    path = tmp_path / "sites.csv"
+    path.write_text(text)
+    areas, bounds = oxon_areas
+    return read_council_sites(path, areas, lambda: bounds)
+
+
+def test_council_sites_read_nan_and_null_as_blank_but_not_excel_errors(tmp_path, oxon_areas):
+    from optimiser.sites import DEFAULT_COSTS
+
+    head = "name,x,y,status,tier,capacity,annual_cost\n"
+    sites, info = _sites(tmp_path, oxon_areas, head + "A,455022,203206,existing,hub,nan,NULL\n"
+                         "B,455022,203206,existing,hub,N/A,\n")
+    assert sites["annual_cost"].tolist() == [DEFAULT_COSTS.hub_annual] * 2
+    assert info["defaults_filled"]["capacity"] == 2
+    with pytest.raises(files.InputError) as err:
+        _sites(tmp_path, oxon_areas, head + "A,455022,203206,existing,hub,#N/A,\n")
+    assert str(err.value).startswith(
+        f"{tmp_path / 'sites.csv'}, row 2, column 'capacity': '#N/A' is an Excel error value (a "
+        "formula that failed), not a number")
+
+
+def test_council_sites_given_twice_are_refused(tmp_path, oxon_areas):
+    with pytest.raises(files.InputError) as err:
+        _sites(tmp_path, oxon_areas, "name,x,y,status,tier\nA,455022,203206,existing,hub\n"
+               "B,451000,206000,existing,hub\n a ,455022,203206,existing,hub\n")
+    assert "row 4, column 'name': site 'a' is in the file twice (row 2 has the same name and " \
+        "location)" in str(err.value)
+
+
+@pytest.mark.parametrize(("header", "row", "read_as"), [
+    ("Name,Easting,Northing,Status,Tier", "A,455022,203206,existing,hub",
+     {"Easting": "x", "Northing": "y"}),
+    ("name,lat,long,status,tier", "A,51.75,-1.26,existing,hub",
+     {"lat": "latitude", "long": "longitude"}),
+    ("Site Name,Latitude,Lng,status,tier", "A,51.75,-1.26,existing,hub",
+     {"Site Name": "name", "Lng": "longitude"}),
+])
+def test_council_sites_headers_easting_northing_and_lat_long(tmp_path, oxon_areas, header, row,
+                                                             read_as):
+    sites, info = _sites(tmp_path, oxon_areas, f"{header}\n{row}\n")
+    assert info["columns_read_as"] == read_as
+    assert 450_000 < sites["x"].iloc[0] < 456_000 and 203_000 < sites["y"].iloc[0] < 207_000
