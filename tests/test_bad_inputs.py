@@ -778,7 +778,7 @@ def test_prepare_and_demo_never_write_inside_the_data_mirror(world, monkeypatch)
     refused(["demo", "--out", mirror / "demo"], world, "--out is inside the data mirror")
 
 
-# ----------------------------------------------------------------------------- council files, round 2
+# ------------------------------------------------------------------- council files, round 2
 
 
 def _cases(tmp_path: Path, text: str) -> str:
