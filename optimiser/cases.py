@@ -5,8 +5,9 @@ per-child records. So an area's ``cin`` and ``cpp`` come from one of two places:
 
 **The council's extract** (``--cases FILE``), in either of two layouts:
 
-- *counts per LSOA*: columns ``lsoa11cd`` (or ``LSOA11CD`` / ``area_id``), ``cin``, ``cpp``;
-  whole, non-negative numbers, one row per LSOA 2011 of the LA (areas not listed get 0);
+- *counts per LSOA*: columns ``lsoa11cd`` or ``lsoa21cd`` (or ``LSOA11CD`` / ``area_id``,
+  :data:`LSOA_COLUMNS`), ``cin``, ``cpp``; whole, non-negative numbers (``cpp`` at most ``cin``),
+  one row per LSOA of the LA (areas not listed get 0);
 - *one row per child*: a ``postcode`` column and either ``cin`` / ``cpp`` flag columns
   (true/false, yes/no, 1/0) or a ``category`` column whose values are ``cin`` or ``cpp``. A
   child on a plan also counts as a child in need, as in DfE's figures (every child on a plan is
@@ -44,8 +45,11 @@ from optimiser.files import is_workbook, parse_bool_column, read_table, sheet_as
 from optimiser.geography import locate_points
 from optimiser.loaders import CIN_FILE, CPP_FILE
 
-#: Columns that may hold the LSOA 2011 code in a counts file, in order of preference.
-LSOA_COLUMNS = ("lsoa11cd", "LSOA11CD", "area_id", "lsoa_code", "LSOA11")
+#: Columns that may hold the LSOA code in a counts file, in order of preference. Either
+#: vintage's header is read on either vintage: the codes, not the header, say which geography
+#: the file is on, and the code checks name the vintage in use when they do not fit it.
+LSOA_COLUMNS = ("lsoa11cd", "LSOA11CD", "lsoa21cd", "LSOA21CD", "area_id", "lsoa_code",
+                "LSOA11", "LSOA21")
 #: Columns that may hold a child's postcode in a per-child file.
 POSTCODE_COLUMNS = ("postcode", "Postcode", "POSTCODE", "post_code", "pcd")
 #: How far outside every (generalised) LSOA polygon of the LA a postcode may lie and still be
@@ -263,7 +267,7 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
             "per LSOA (lsoa11cd, cin, cpp); put the other rows in a file of that layout")
     if postcode_col is not None:
         return _per_child(path, postcode_col, area_ids, boundaries_loader, sheet)
-    lsoa_col = lsoa_col or "lsoa11cd"
+    lsoa_col = lsoa_col or ("lsoa21cd" if vintage == "2025" else "lsoa11cd")
     df = read_table(path, required=[lsoa_col, "cin", "cpp"], nonnegative=["cin", "cpp"],
                     integer=["cin", "cpp"], unique=[lsoa_col], text=[lsoa_col],
                     what="cases file", sheet=sheet, at_most=COUNT_LIMITS)

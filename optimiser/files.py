@@ -25,6 +25,7 @@ import difflib
 import errno
 import glob
 import io
+import itertools
 import json
 import os
 import shutil
@@ -43,6 +44,62 @@ from optimiser.errors import InputError
 
 # Row numbers in messages are as a spreadsheet shows them: header is row 1, first data row is 2.
 _FIRST_DATA_ROW = 2
+
+
+def _header_row(content: str, required: Sequence[str],
+                aliases: Mapping[str, Sequence[str]] | None, look: int = 30
+                ) -> tuple[int, list[str]] | None:
+    """The row (2 to ``look``) that holds the required columns (all, or all but one, which may
+    be an alternative such as a postcode for x and y) when row 1 does not: a title or notes
+    above the table, as spreadsheets often have."""
+    try:
+        rows = list(itertools.islice(csv.reader(io.StringIO(content)), look))
+    except csv.Error:
+        return None
+
+    def found(row: list[str]) -> list[str]:
+        cells = [c.strip() for c in row]
+        renamed = header_renames(cells, aliases or {})
+        named = {renamed.get(c, c) for c in cells}
+        return [c for c in required if c in named]
+
+    enough = max(1, len(required) - 1)
+    first = len(found(rows[0])) if rows else 0
+    for number, row in enumerate(rows[1:], start=2):
+        if len(found(row)) >= enough and len(found(row)) > first:
+            return number, found(row)
+    return None
+
+
+def _check_csv_shape(content: str, path: Path) -> None:
+    """A stray double quote, and a row with more values than the header, are errors naming the
+    line: pandas would read the first as one cell running over several rows (two sites merged
+    into one, silently) and fail on the second with a tokenizer message."""
+    reader = csv.reader(io.StringIO(content), skipinitialspace=True)
+    width, end = None, 0
+    quote_hint = ("a value holding a comma or a quote goes in double quotes, with any quote "
+                  "inside doubled: \"Banbury, North\" or \"the \"\"Hub\"\"\"; remove the stray "
+                  "quote or close it")
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if end > start:
+                raise InputError(
+                    f"a double quote (\") opened on line {start} is not closed on that line, so "
+                    f"lines {start} to {end} are read as one cell", file=path, row=start,
+                    hint=quote_hint)
+            if width is None:
+                width = len(record)
+            elif len(record) > width and any(c.strip() for c in record[width:]):
+                raise InputError(
+                    f"line {start} has {len(record)} comma-separated values but the header has "
+                    f"{width}", file=path, row=start,
+                    hint="a value with a comma inside must be in double quotes (\"Banbury, "
+                    "North\"), or remove the extra comma; a number is written without "
+                    "thousands commas or in quotes (\"1,400\")")
+    except csv.Error as exc:
+        raise InputError(f"line {reader.line_num} is not valid CSV ({exc})", file=path,
+                         row=reader.line_num, hint=quote_hint) from None
 
 
 def _sniff_delimiter_problem(path: Path, first_line: str) -> None:
@@ -69,6 +126,12 @@ EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL
 
 #: Workbooks read as tables (the older binary .xls is not: save it as .xlsx or CSV).
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
+#: Spreadsheets read only once saved as .xlsx or CSV.
+OTHER_SPREADSHEETS = {".xls": "an old Excel workbook (.xls)", ".xlsb": "a binary Excel "
+                      "workbook (.xlsb)", ".ods": "an OpenDocument spreadsheet (.ods)",
+                      ".numbers": "an Apple Numbers spreadsheet"}
 
 
 def is_workbook(path: str | Path) -> bool:
@@ -245,6 +308,11 @@ def read_table(
                          hint="check the path and spelling")
     if path.is_dir():
         raise InputError(f"expected a CSV file for the {what}, found a folder", file=path)
+    if path.suffix.lower() in OTHER_SPREADSHEETS:
+        raise InputError(
+            f"the {what} is {OTHER_SPREADSHEETS[path.suffix.lower()]}, which optimiser does not "
+            "read", file=path, hint="open it and save it as an Excel Workbook (.xlsx) or as "
+            "CSV UTF-8")
     workbook = is_workbook(path)
     sheet_note = ""  # which sheet was read, when the wrong one may have been
     if workbook:
@@ -259,6 +327,7 @@ def read_table(
                          hint="it needs a header row and data rows" + sheet_note)
     if not workbook:
         _sniff_delimiter_problem(path, content.splitlines()[0])
+        _check_csv_shape(content, path)
 
     dtype = dict.fromkeys(text, str)
     try:
@@ -266,9 +335,10 @@ def read_table(
             head = pd.read_csv(io.StringIO(content), nrows=0).columns
             dtype.update({col: str for col, canon in header_renames(head, aliases).items()
                           if canon in text})
+        # index_col=False: trailing commas on every row must not shift the columns one place
         df = pd.read_csv(
             io.StringIO(content), dtype=dtype, keep_default_na=False, na_values=BLANK_WORDS,
-            skipinitialspace=True
+            skipinitialspace=True, index_col=False
         )
     except pd.errors.ParserError as exc:
         raise InputError(
@@ -288,6 +358,14 @@ def read_table(
     missing = [c for c in required if c not in df.columns]
     if missing:
         col = missing[0]
+        header = _header_row(content, required, aliases)
+        if header is not None:
+            row, named = header
+            raise InputError(
+                f"row 1 is not the header: the columns {', '.join(named)} are on row {row}",
+                file=path, row=1,
+                hint=f"delete the {row - 1} row(s) above the header (titles, notes, blank "
+                "rows), so the header is the first row" + sheet_note)
         close = suggest(col, df.columns)
         hint = f"did you mean '{close[0]}'? " if close else ""
         hint += f"the file has columns: {', '.join(map(str, df.columns))}" + sheet_note
@@ -394,14 +472,56 @@ def read_table(
 
 def _decode(path: Path, what: str) -> str:
     raw = path.read_bytes()
+    kind = binary_kind(raw)
+    if kind is not None:
+        raise InputError(f"the {what} is {kind}, not CSV text", file=path,
+                         hint=_SAVE_AS[kind] if kind in _SAVE_AS else _SAVE_AS["text"])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
         raise InputError(
-            f"the {what} is not UTF-8 text (byte {exc.start} cannot be read)",
+            f"the {what} is not UTF-8 text (byte {exc.start}, on line {line}, cannot be read)",
             file=path,
-            hint="save it as 'CSV UTF-8' rather than an Excel workbook or another encoding",
+            hint="save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8); it looks like "
+            "Windows-1252 or Latin-1, as older programs write accents and the £ sign",
         ) from None
+
+
+_UTF16 = "UTF-16 text (Excel's 'Unicode Text', or PowerShell's default)"
+_SAVE_AS = {
+    _UTF16: "save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8 (Comma delimited))",
+    "UTF-32 text": "save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8)",
+    "an old Excel workbook (.xls)": "open it in Excel and save it as an Excel Workbook (.xlsx) "
+    "or as CSV UTF-8",
+    "an Excel workbook (.xlsx) under another name": "rename it to end in .xlsx, or save it as "
+    "CSV UTF-8",
+    "text": "save it as 'CSV UTF-8'",
+}
+
+
+def binary_kind(raw: bytes) -> str | None:
+    """What a file that is not UTF-8 text is, from its first bytes (None for text).
+
+    Examples
+    --------
+    >>> binary_kind("a,b".encode("utf-16"))
+    "UTF-16 text (Excel's 'Unicode Text', or PowerShell's default)"
+    >>> binary_kind(b"a,b\n1,2\n") is None
+    True
+    """
+    head = raw[:4096]
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32 text"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _UTF16
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "an old Excel workbook (.xls)"
+    if head.startswith(b"PK\x03\x04"):
+        return "an Excel workbook (.xlsx) under another name"
+    if len(head) >= 8 and max(head[0::2].count(0), head[1::2].count(0)) > 0.2 * len(head):
+        return _UTF16  # without a byte order mark: a NUL after (or before) every letter
+    return None
 
 
 def parse_bool_column(df: pd.DataFrame, col: str, *, file: str | Path) -> pd.Series:

@@ -126,7 +126,7 @@ def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
     """Check an areas table (already read) and normalise its types."""
     areas = areas.copy()
     _require_text(areas, "area_id", file, "the area has no area_id",
-                  "every area needs its code (e.g. its LSOA 2011 code)")
+                  "every area needs its code (e.g. its LSOA code)")
     _require_text(areas, "locality", file, "the area has no locality",
                   "every area must belong to a locality (see data/localities/)")
     areas["rural"] = parse_bool_column(areas, "rural", file=file)

@@ -180,8 +180,9 @@ def read_locality_lookup(path: Path, sheet: str | None = None) -> pd.DataFrame:
     if key_col is None:
         raise InputError(
             "the locality lookup has no LSOA or ward column", file=path,
-            hint="key it by LSOA 2011 code (column lsoa11cd) or by ward (ward_code, WD19CD or "
-            "ward_name); the file has columns: " + ", ".join(map(str, head.columns)))
+            hint="key it by LSOA code (column lsoa21cd with --vintage 2025, the default, or "
+            "lsoa11cd with --vintage 2019) or by ward (ward_code, WD24CD, WD19CD or ward_name); "
+            "the file has columns: " + ", ".join(map(str, head.columns)))
     df = read_table(path, required=[key_col, loc_col], text=[key_col, loc_col],
                     what="locality lookup", sheet=sheet)
     out = pd.DataFrame({"key": df[key_col].astype(str).str.strip(),
@@ -430,9 +431,10 @@ def assign_localities(
                                            + areas.loc[missing, "ward_code"].astype(str) + ")"))
                 shown = f"{_examples(wards)}; {what} of areas {_examples(ids, 3)}"
             hint = {
-                "lsoa": "add a row (LSOA 2011 code, locality) for each missing area: every area "
-                        "needs exactly one locality. Codes must be LSOA 2011 codes, as IMD 2019 "
-                        "uses",
+                "lsoa": "add a row (LSOA code, locality) for each missing area: every area "
+                        "needs exactly one locality. Codes must be those of the data vintage "
+                        "(LSOA 2021 with --vintage 2025, the default; LSOA 2011 with --vintage "
+                        "2019), as the areas listed are",
                 "ward_code": "add a row for each missing ward; ward codes must be those of the "
                              "data vintage's ONS LSOA lookup: December 2019 wards (WD19CD) with "
                              "--vintage 2019, December 2024 wards (WD24CD) with --vintage 2025; "

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from optimiser.errors import ScenarioError
-from optimiser.files import suggest
+from optimiser.files import binary_kind, suggest
 
 # pydantic puts union members into an error's location (e.g. 'float' or 'UrbanRural' for
 # ``threshold_minutes: float | UrbanRural``); they are not keys the user wrote.
@@ -143,6 +143,10 @@ def read_yaml_mapping(path: str | Path, *, what: str, example: str) -> dict:
             hint="a scenario is a page of settings; tables of areas or sites belong in the "
             "instance's CSV files")
     raw = path.read_bytes()
+    kind = binary_kind(raw)
+    if kind is not None:
+        raise ScenarioError(f"the {what} is {kind}, not UTF-8 text", file=path,
+                            hint="save it as UTF-8 (in Notepad: Save as > Encoding: UTF-8)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from optimiser import files
 from optimiser.cli import app
+from optimiser.errors import OptimiserError
 from optimiser.files import OUTPUT_MARKER
 from optimiser.instance import write_instance
 from optimiser.model.synthetic import synthetic_instance
@@ -858,3 +859,163 @@ def test_council_sites_headers_easting_northing_and_lat_long(tmp_path, oxon_area
     sites, info = _sites(tmp_path, oxon_areas, f"{header}\n{row}\n")
     assert info["columns_read_as"] == read_as
     assert 450_000 < sites["x"].iloc[0] < 456_000 and 203_000 < sites["y"].iloc[0] < 207_000
+
+
+def _read_error(path: Path, content: bytes | str, **kw) -> str:
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(files.InputError) as err:
+        files.read_table(path, required=["name", "status", "tier"], what="sites file", **kw)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("u16.csv", "name,status,tier\nA,existing,hub\n".encode("utf-16"),
+     "the sites file is UTF-16 text (Excel's 'Unicode Text', or PowerShell's default), not CSV "
+     "text\n  hint: save it as 'CSV UTF-8'"),
+    ("u16be.csv", "name,status,tier\nA,existing,hub\n".encode("utf-16-be"), "UTF-16 text"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+     "the sites file is an old Excel workbook (.xls), which optimiser does not read\n  hint: "
+     "open it and save it as an Excel Workbook (.xlsx) or as CSV UTF-8"),
+    ("renamed.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+     "the sites file is an old Excel workbook (.xls), not CSV text"),
+    ("book.csv", b"PK\x03\x04" + bytes(100),
+     "an Excel workbook (.xlsx) under another name, not CSV text\n  hint: rename it to end in "
+     ".xlsx"),
+    ("latin.csv", "name,status,tier\nCaf\xe9,existing,hub\n".encode("latin-1"),
+     "not UTF-8 text (byte 20, on line 2, cannot be read)"),
+    ("quote.csv", 'name,status,tier\n"Banbury, North,existing,hub\nB,existing,hub\n',
+     'row 2: a double quote (") opened on line 2 is not closed on that line, so lines 2 to 3 '
+     'are read as one cell'),
+    ("merged.csv", 'name,status,tier\n"A, centre,existing,hub\n"B",existing,hub\n',
+     "lines 2 to 3 are read as one cell"),
+    ("comma.csv", "name,status,tier\nBanbury, North,existing,hub\n",
+     "row 2: line 2 has 4 comma-separated values but the header has 3"),
+    ("title.csv", "Family centres 2025,,\n,,\nname,status,tier\nA,existing,hub\n",
+     "row 1: row 1 is not the header: the columns name, status, tier are on row 3\n  hint: "
+     "delete the 2 row(s) above the header"),
+])
+def test_files_that_are_not_plain_csv_say_what_they_are(tmp_path, name, content, expected):
+    text = _read_error(tmp_path / name, content)
+    assert expected in text, text
+
+
+def test_a_workbook_with_a_title_above_its_header_names_the_header_row(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in (["Oxfordshire family centres"], [], ["Name", "Status", "Tier"],
+                ["A", "existing", "hub"]):
+        book.active.append(row)
+    book.save(tmp_path / "sites.xlsx")
+    with pytest.raises(files.InputError) as err:
+        files.read_table(tmp_path / "sites.xlsx", required=["name", "status", "tier"],
+                         aliases={"name": [], "status": [], "tier": []})
+    assert str(err.value).startswith(f"{tmp_path / 'sites.xlsx'}, row 1: row 1 is not the "
+                                     "header: the columns name, status, tier are on row 3")
+
+
+def test_trailing_commas_on_every_row_do_not_shift_the_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("name,n\nA,1,\nB,2,\n")
+    table = files.read_table(path, required=["name", "n"], numeric=["n"])
+    assert table["name"].tolist() == ["A", "B"] and table["n"].tolist() == [1, 2]
+
+
+def test_a_scenario_in_utf16_says_so(world):
+    scen = world / "u16.yaml"
+    scen.write_bytes(SCENARIO.encode("utf-16"))
+    refused(["solve", scen, "--out", world.parent / "out"], world,
+            "the scenario file is UTF-16 text", "save it as UTF-8")
+
+
+@pytest.fixture(scope="module")
+def vintage_codes(mirror):
+    """LSOA codes of Oxfordshire in both vintages, only 2011, and only 2021."""
+    from optimiser import loaders
+
+    lookup = loaders.load_lsoa11_to_21(mirror)
+    ox = set(loaders.load_utla_lookup(mirror).query("utla_name == 'Oxfordshire'")["lsoa11cd"])
+    rows = lookup[lookup["lsoa11cd"].isin(ox)]
+    both = sorted(set(rows["lsoa11cd"]) & set(rows["lsoa21cd"]))
+    only21 = sorted(set(rows["lsoa21cd"]) - set(lookup["lsoa11cd"]))
+    return both, only21
+
+
+@pytest.mark.parametrize("header", ["lsoa21cd", "LSOA21CD"])
+def test_cases_on_lsoa21_codes_with_the_2019_vintage_name_the_vintage(tmp_path, mirror,
+                                                                      vintage_codes, header):
+    from optimiser.cases import read_council_cases
+
+    both, only21 = vintage_codes
+    path = tmp_path / "cases.csv"
+    path.write_text(f"{header},cin,cpp\n" + "".join(f"{c},3,1\n" for c in both[:2] + only21[:1]))
+    with pytest.raises(files.InputError) as err:
+        read_council_cases(path, both, mirror, boundaries_loader=lambda: None, vintage="2019")
+    text = str(err.value)
+    assert f"row 4, column '{header}': 1 of 3 LSOA codes are LSOA 2021 codes" in text
+    assert "hint: this run uses --vintage 2019 (IMD 2019 and the ONS mid-2019 population " \
+        "estimates, on LSOA 2011 codes); prepare with --vintage 2025 (the default" in text
+    # the same header with codes of both vintages is read: the codes decide, not the header
+    path.write_text(f"{header},cin,cpp\n" + "".join(f"{c},3,1\n" for c in both[:2]))
+    got = read_council_cases(path, both, mirror, boundaries_loader=lambda: None,
+                             vintage="2019")
+    assert got.counts.set_index("area_id").loc[both[:2], "cin"].tolist() == [3, 3]
+
+
+def test_cases_on_the_2025_vintage_read_an_lsoa21cd_column(tmp_path, mirror, vintage_codes):
+    from optimiser.cases import read_council_cases
+
+    both, only21 = vintage_codes
+    path = tmp_path / "cases.csv"
+    path.write_text("lsoa21cd,cin,cpp\n" + "".join(f"{c},3,1\n" for c in only21[:2]))
+    got = read_council_cases(path, both + only21, mirror, boundaries_loader=lambda: None,
+                             vintage="2025")
+    assert got.counts.set_index("area_id").loc[only21[:2], "cpp"].tolist() == [1, 1]
+
+
+# ----------------------------------------------------------------------------- notebook API
+
+
+def test_notebook_solve_takes_an_instance_folder_and_refuses_anything_else(world):
+    import optimiser as opt
+
+    plan = opt.solve(world / "instance", {"budget": 2_000_000})
+    assert plan.status == "optimal" and len(plan.areas) == 60
+    plan_str = opt.solve(str(world / "instance"), {"budget": 2_000_000})
+    assert plan_str.areas["reach_share"].tolist() == plan.areas["reach_share"].tolist()
+    with pytest.raises(OptimiserError) as err:
+        opt.solve(world / "solved", {"budget": 2_000_000})
+    assert str(err.value).startswith(f"{world / 'solved'}: this folder is a solved folder")
+    with pytest.raises(OptimiserError, match="the instance must be an Instance "
+                       r"\(from opt.prepare\) or an instance folder, not int"):
+        opt.solve(42, {"budget": 2_000_000})
+    with pytest.raises(OptimiserError, match="report takes a Plan"):
+        opt.report("solved", world.parent / "pack")
+
+
+def test_notebook_names_an_edited_table_not_a_temporary_file(world):
+    import optimiser as opt
+
+    inst = opt.solve(world / "instance", {"budget": 2_000_000}).instance
+    inst.areas.loc[3, "need"] = 1e300
+    with pytest.raises(files.InputError) as err:
+        opt.solve(inst, {"budget": 2_000_000})
+    assert str(err.value).startswith("the instance's areas table, row 5, column 'need': value "
+                                     "1e+300 is more than 1,000")
+    assert "row 5 is the DataFrame's .iloc[3]" in str(err.value)
+    assert "optimiser-instance-" not in str(err.value)
+
+
+def test_notebook_names_a_sites_dataframe_not_a_temporary_file(mirror):
+    import optimiser as opt
+
+    sites = pd.DataFrame({"name": ["A", "B"], "x": [455022, "lots"], "y": [203206, 206000],
+                          "status": ["existing"] * 2, "tier": ["hub"] * 2})
+    with pytest.raises(files.InputError) as err:
+        opt.prepare("Oxfordshire", sites=sites, mirror=mirror)
+    assert str(err.value).startswith("the sites DataFrame you passed, row 3, column 'x': 'lots' "
+                                     "is not a number")
+    assert "optimiser-prepare-" not in str(err.value)
