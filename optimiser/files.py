@@ -494,8 +494,9 @@ _SAVE_AS = {
     "UTF-32 text": "save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8)",
     "an old Excel workbook (.xls)": "open it in Excel and save it as an Excel Workbook (.xlsx) "
     "or as CSV UTF-8",
-    "an Excel workbook (.xlsx) under another name": "rename it to end in .xlsx, or save it as "
-    "CSV UTF-8",
+    "an Excel workbook (.xlsx) under another name": "save it from Excel as CSV UTF-8 (File > "
+    "Save As); where a workbook is accepted (a council's sites, cases or localities), name it "
+    ".xlsx instead",
     "text": "save it as 'CSV UTF-8'",
 }
 

@@ -99,8 +99,10 @@ def _check_choice(df: pd.DataFrame, col: str, allowed: tuple[str, ...], file: Pa
     bad = ~values.isin(allowed)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
+        empty = _blank(df[col].iloc[[i]])[0]
         raise InputError(
-            f"'{df[col].iloc[i]}' is not one of {', '.join(allowed)}",
+            "the cell is empty" if empty else f"'{df[col].iloc[i]}' is not one of "
+            f"{', '.join(allowed)}",
             file=file, row=i + 2, column=col,
             hint=f"write one of: {', '.join(allowed)}",
         )
@@ -397,6 +399,9 @@ def read_instance(folder: str | Path) -> Instance:
         travel = read_table(
             travel_file, required=TRAVEL_REQUIRED, nonnegative=["minutes"],
             text=["area_id", "site_id"], what="travel file",
+            at_most={"minutes": (limits.MAX_MINUTES, "minutes of one trip; leave a pair that "
+                                 "cannot be travelled out of travel.csv (unlisted pairs are "
+                                 "out of reach)")},
         )
         travel = validate_travel(travel, areas, sites, travel_file)
 

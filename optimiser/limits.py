@@ -49,6 +49,12 @@ MAX_NEED = 1_000
 MAX_CASES_PER_AREA = 10_000
 
 
+#: Minutes of one trip in ``travel.csv``: a week. No trip within a county takes that long; a
+#: pair that cannot be travelled is left out of the file (unlisted pairs are out of reach),
+#: though a sentinel such as 9999 is still read as "too far".
+MAX_MINUTES = 10_080
+
+
 def shown(value: float) -> str:
     """A number as a message quotes it: with thousands commas while readable, else ``1e+30``."""
     if math.isfinite(value) and abs(value) < 1e12:

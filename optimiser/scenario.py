@@ -520,6 +520,8 @@ class Scenario(_Strict):
 # ---------------------------------------------------------------------------------------------
 
 _FIELD_HINTS = {
+    "instance": "the folder 'optimiser prepare' wrote, relative to this file, e.g. "
+                "'instance: instance/'",
     "objective": "use one of: " + ", ".join(OBJECTIVES),
     "solver.name": "use highs or cbc",
     "solver.gap": "a relative gap between 0 (proven optimal) and 1, e.g. 0.005 for 0.5%",
@@ -588,6 +590,11 @@ def load_scenario(path: str | Path, *, check_instance: bool = True) -> Scenario:
 def check_instance_files(scenario: Scenario) -> None:
     """The instance folder and its required files exist."""
     folder = scenario.instance_dir
+    if folder.is_file():
+        raise ScenarioError(
+            f"{folder} is a file, not the instance folder", file=scenario.source, key="instance",
+            hint=f"give the folder that holds areas.csv and sites.csv, e.g. 'instance: "
+            f"{Path(scenario.instance).parent.as_posix() or '.'}'")
     if not folder.is_dir():
         raise ScenarioError(
             f"the instance folder {folder} does not exist", file=scenario.source, key="instance",

@@ -223,6 +223,8 @@ def _shown(value: Any, limit: int = 60) -> str:
     """A bad value as the message quotes it: short, never the whole of a large list."""
     if isinstance(value, dict):
         return "a mapping"
+    if value is None:
+        return "an empty value (nothing after the colon)"
     if isinstance(value, (list, tuple)) and len(value) > 5:
         return f"a list of {len(value)} values"
     if isinstance(value, datetime.date):

@@ -183,6 +183,12 @@ SCENARIOS: list[tuple[str, bytes, tuple[str, ...]]] = [
      ("key 'budget': £1e+30 is more than £10bn a year, more than any council spends in all",)),
     ("set_aside 1e20", (SCENARIO + "set_aside: {x: 1.0e+20}\n").encode(),
      ("key 'set_aside': £1e+20 is more than £10bn a year",)),
+    ("no value for instance", SCENARIO.replace("instance: instance", "instance:").encode(),
+     ("key 'instance': an empty value (nothing after the colon) is not allowed",
+      "e.g. 'instance: instance/'")),
+    ("a file as instance", SCENARIO.replace("instance: instance",
+                                            "instance: instance/areas.csv").encode(),
+     ("areas.csv is a file, not the instance folder", "e.g. 'instance: instance'")),
     ("a solved folder as instance", SCENARIO.replace("instance: instance",
                                                      "instance: solved").encode(),
      ("key 'instance': the instance folder", "is a solved folder (it holds solution.json), not "
@@ -271,6 +277,19 @@ def _swapped_site_values(root: Path, rows: slice) -> None:
         table.to_csv(root / name, index=False)
 
 
+def _travel(minutes: str) -> Edit:
+    """A travel.csv of straight-line minutes, with one trip's minutes as given."""
+    def edit(root: Path) -> None:
+        areas, sites = pd.read_csv(root / "areas.csv"), pd.read_csv(root / "sites.csv")
+        rows = [(a.area_id, s.site_id, round(float(np.hypot(a.x - s.x, a.y - s.y)) / 500, 1))
+                for a in areas.itertuples() for s in sites.itertuples()]
+        table = pd.DataFrame(rows, columns=["area_id", "site_id", "minutes"]).astype(
+            {"minutes": object})
+        table.loc[5, "minutes"] = minutes
+        table.to_csv(root / "travel.csv", index=False)
+    return edit
+
+
 INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("need inf", _cell("areas.csv", 4, "need", "inf"),
      ("areas.csv, row 4, column 'need': 'inf' is not a finite number",)),
@@ -313,6 +332,14 @@ INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
       "a multiplier averaging 1 over the county's children")),
     ("annual cost 1e15", _cell("sites.csv", 3, "annual_cost", "1e15"),
      ("row 3, column 'annual_cost': value 1e+15 is more than 10,000,000,000",)),
+    ("travel minutes 1e300", _travel("1e300"),
+     ("travel.csv, row 7, column 'minutes': value 1e+300 is more than 10,080",
+      "leave a pair that cannot be travelled out of travel.csv")),
+    ("blank site status", _cell("sites.csv", 3, "status", ""),
+     ("sites.csv, row 3, column 'status': the cell is empty",)),
+    ("areas saved as a workbook", lambda r: pd.read_csv(r / "areas.csv").to_excel(
+        r / "areas.csv", index=False, engine="openpyxl"),
+     ("areas.csv: the areas file is an Excel workbook (.xlsx) under another name",)),
     ("area 500 km away", _cell("areas.csv", 3, "x", "560000"),
      ("areas.csv, row 3, column 'x': area 'A00001' at x 560000, y 5162.8 is 544 km from the "
       "other areas", "a mistyped digit moves an area hundreds of km")),
@@ -882,8 +909,8 @@ def _read_error(path: Path, content: bytes | str, **kw) -> str:
     ("renamed.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
      "the sites file is an old Excel workbook (.xls), not CSV text"),
     ("book.csv", b"PK\x03\x04" + bytes(100),
-     "an Excel workbook (.xlsx) under another name, not CSV text\n  hint: rename it to end in "
-     ".xlsx"),
+     "an Excel workbook (.xlsx) under another name, not CSV text\n  hint: save it from Excel "
+     "as CSV UTF-8"),
     ("latin.csv", "name,status,tier\nCaf\xe9,existing,hub\n".encode("latin-1"),
      "not UTF-8 text (byte 20, on line 2, cannot be read)"),
     ("quote.csv", 'name,status,tier\n"Banbury, North,existing,hub\nB,existing,hub\n',
