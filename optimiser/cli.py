@@ -116,6 +116,15 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             _print_error(user)
             raise typer.Exit(code=2) from None
+        except RuntimeError as exc:
+            # Python before 3.13 raises RuntimeError, not OSError(ELOOP), for a symlink loop
+            if not str(exc).startswith("Symlink loop"):
+                raise
+            _print_error(OptimiserError(
+                "a symbolic link in the path points back to itself",
+                file=str(exc).removeprefix("Symlink loop from ").strip("'"),
+                hint="fix or remove the link, or give a path without it; nothing was written"))
+            raise typer.Exit(code=2) from None
 
     return wrapper
 

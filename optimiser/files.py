@@ -798,7 +798,9 @@ _WRITE_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota
                  errno.EPERM: "permission denied", errno.EFBIG: "the file is too large",
                  errno.ENOTDIR: "part of the path is a file, not a folder",
                  errno.EEXIST: "a file is in the way of the folder",
-                 errno.EISDIR: "a folder is in the way of the file"}
+                 errno.EISDIR: "a folder is in the way of the file",
+                 errno.ENAMETOOLONG: "a file or folder name is too long",
+                 errno.ELOOP: "a symbolic link in the path points back to itself"}
 
 
 @contextlib.contextmanager

@@ -1046,3 +1046,15 @@ def test_notebook_names_a_sites_dataframe_not_a_temporary_file(mirror):
     assert str(err.value).startswith("the sites DataFrame you passed, row 3, column 'x': 'lots' "
                                      "is not a number")
     assert "optimiser-prepare-" not in str(err.value)
+
+
+def test_out_with_a_name_too_long_is_one_message(world):
+    refused(["solve", world / "scenario.yaml", "--out", world.parent / ("x" * 300)], world,
+            "a file or folder name is too long")
+
+
+def test_out_through_a_symlink_loop_is_one_message(world):
+    loop = world.parent / "loop"
+    loop.symlink_to(loop)
+    refused(["solve", world / "scenario.yaml", "--out", loop / "out"], world,
+            "a symbolic link in the path points back to itself")
