@@ -78,6 +78,7 @@ def _frames_named(folder: Path) -> Iterator[None]:
             text = getattr(exc, attr)
             if text and where in text:
                 setattr(exc, attr, text.replace(where + "/", "").replace(where, "memory"))
+        exc.args = (exc.message,)
         raise
 
 

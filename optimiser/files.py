@@ -46,6 +46,10 @@ from optimiser.errors import InputError
 _FIRST_DATA_ROW = 2
 
 
+#: How the message for a table whose header is not on its first row begins.
+HEADER_NOT_FIRST = "row 1 is not the header"
+
+
 def _header_row(content: str, required: Sequence[str],
                 aliases: Mapping[str, Sequence[str]] | None, look: int = 30
                 ) -> tuple[int, list[str]] | None:
@@ -361,8 +365,10 @@ def read_table(
         header = _header_row(content, required, aliases)
         if header is not None:
             row, named = header
+            columns = (f"the column {named[0]} is" if len(named) == 1
+                       else f"the columns {', '.join(named)} are")
             raise InputError(
-                f"row 1 is not the header: the columns {', '.join(named)} are on row {row}",
+                f"{HEADER_NOT_FIRST}: {columns} on row {row}",
                 file=path, row=1,
                 hint=f"delete the {row - 1} row(s) above the header (titles, notes, blank "
                 "rows), so the header is the first row" + sheet_note)

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
-from optimiser.files import EXCEL_SUFFIXES, read_table
+from optimiser.files import EXCEL_SUFFIXES, HEADER_NOT_FIRST, read_table
 from optimiser.paths import shipped_data_dir
 
 #: Places of this many people or more start a locality (GeoNames' "cities5000" threshold, the
@@ -165,6 +165,12 @@ def read_locality_lookup(path: Path, sheet: str | None = None) -> pd.DataFrame:
     head = read_table(path, what="locality lookup", sheet=sheet)
     loc_col = _find_column(head.columns, ["locality", "locality_name"])
     if loc_col is None:
+        try:  # a title above the table: read_table names the row the header is on
+            read_table(path, what="locality lookup", sheet=sheet, required=["locality"],
+                       aliases={"locality": ["locality name"]})
+        except InputError as exc:
+            if exc.problem.startswith(HEADER_NOT_FIRST):
+                raise
         raise InputError(
             "the locality lookup has no 'locality' column", file=path, column="locality",
             hint="name the column holding each area's locality 'locality'; the file has "

@@ -1058,3 +1058,14 @@ def test_out_through_a_symlink_loop_is_one_message(world):
     loop.symlink_to(loop)
     refused(["solve", world / "scenario.yaml", "--out", loop / "out"], world,
             "a symbolic link in the path points back to itself")
+
+
+def test_a_locality_lookup_with_a_title_above_its_header_names_the_header_row(tmp_path):
+    from optimiser.localities import read_locality_lookup
+
+    path = tmp_path / "lookup.csv"
+    path.write_text("Oxfordshire localities,\n,\nlsoa11cd,locality\nE01028513,Banbury\n")
+    with pytest.raises(files.InputError) as err:
+        read_locality_lookup(path)
+    assert str(err.value).startswith(f"{path}, row 1: row 1 is not the header: the column "
+                                     "locality is on row 3")
