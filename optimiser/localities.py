@@ -4,10 +4,10 @@ Centres follow a county's existing localities, so every area needs exactly one. 
 in this order (:func:`assign_localities`):
 
 1. **The council's own lookup**, named by the user: a CSV keyed by LSOA code (column
-   ``lsoa21cd`` on the 2025 vintage, ``lsoa11cd``/``LSOA11CD`` on 2019, or ``area_id``) or by ward (``ward_code``/``WD19CD`` or
-   ``ward_name``/``WD19NM``), with a ``locality`` column; or locality polygons (GeoPackage,
-   shapefile, GeoJSON) with a ``locality`` (or ``name``) column, in which each area's
-   population-weighted centroid is placed.
+   ``lsoa21cd`` on the 2025 vintage, ``lsoa11cd``/``LSOA11CD`` on 2019, or ``area_id``) or by
+   ward (``ward_code``/``WD19CD`` or ``ward_name``/``WD19NM``), with a ``locality`` column; or
+   locality polygons (GeoPackage, shapefile, GeoJSON) with a ``locality`` (or ``name``) column,
+   in which each area's population-weighted centroid is placed.
 2. **A lookup shipped with the project**: ``data/localities/<la_code>.csv`` or
    ``data/localities/<la name>.csv`` (e.g. ``oxfordshire.csv``; see its README).
 3. **Built from ward names** (:func:`build_localities`), for councils with neither.
