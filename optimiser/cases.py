@@ -270,7 +270,8 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
     lsoa_col = lsoa_col or ("lsoa21cd" if vintage == "2025" else "lsoa11cd")
     df = read_table(path, required=[lsoa_col, "cin", "cpp"], nonnegative=["cin", "cpp"],
                     integer=["cin", "cpp"], unique=[lsoa_col], text=[lsoa_col],
-                    what="cases file", sheet=sheet, at_most=COUNT_LIMITS)
+                    what="cases file", sheet=sheet, at_most=COUNT_LIMITS,
+                    aliases={"cin": [], "cpp": []})  # CIN, CPP: case does not matter
     _check_plans_within_need(df, path)
     if vintage == "2025":
         return _counts_2025(df, lsoa_col, area_ids, root, path)

@@ -824,6 +824,9 @@ def test_cases_with_more_children_on_plans_than_in_need_are_refused(tmp_path):
     assert text.startswith(f"{tmp_path / 'cases.csv'}, row 3, column 'cpp': 9 children on "
                            "protection plans but 2 children in need")
     assert "check whether the two columns are swapped" in text
+    # CIN and CPP in capitals are the same columns
+    text = _cases(tmp_path, "lsoa11cd,CIN,CPP\nE01028513,4,9\n")
+    assert "row 2, column 'cpp': 9 children on protection plans but 4 children in need" in text
 
 
 def test_cases_with_a_county_sized_count_in_one_lsoa_are_refused(tmp_path):
