@@ -444,7 +444,6 @@ def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: st
     from optimiser.scenario import load_scenario
 
     values = parse_budgets(budgets)
-    repeated = repeated_budgets(budgets)
     scenario = load_scenario(scenario_path)
     with atomic_output_dir(out, reads=scenario.inputs()) as tmp:
         start = time.perf_counter()
@@ -452,7 +451,7 @@ def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: st
                                       solved_dir=tmp / "budgets" if keep_solved else None)
         seconds = time.perf_counter() - start
         write_sweep(table, plans, tmp, scenario_name=scenario.name, seconds=seconds)
-    summary = summarise(table, Path(out), seconds)
+    summary, repeated = summarise(table, Path(out), seconds), repeated_budgets(budgets)
     return f"note: {repeated}\n{summary}" if repeated else summary
 
 
