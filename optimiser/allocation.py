@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import InputError
 from optimiser.files import read_table, write_csv, write_json
 
@@ -387,6 +388,12 @@ def run_allocate(
 ) -> str:
     """``optimiser allocate``: split a budget by need, write ``allocation.csv``/``.json`` into
     ``out`` (an existing folder is kept: give a solved folder to put the split in its pack)."""
+    for option, amount in (("--budget", budget), ("--floor", floor), ("--cap", cap)):
+        if math.isfinite(amount) and amount > limits.MAX_POUNDS:
+            raise InputError(f"£{limits.shown(amount)} is more than £10bn, more than any "
+                             "council spends in all", column=option,
+                             hint="give whole pounds, e.g. 960000; leave out --cap for no "
+                             "cap")
     table = allocate_from_folder(folder, budget, level=level, basis=basis, floor=floor, cap=cap)
     path = write_allocation(table, out, purpose=purpose, budget=budget, basis=basis,
                             floor=floor, cap=cap)

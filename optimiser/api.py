@@ -16,8 +16,9 @@ a pack made from a notebook is titled and flagged as one made from folders.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,64 @@ def _as_file(value: str | Path | pd.DataFrame | None, kind: str, folder: Path) -
     path = folder / f"{kind}_dataframe.csv"
     value.to_csv(path, index=False)
     return path
+
+
+#: How a message names a table the caller passed as a DataFrame (it was saved to a temporary
+#: CSV file to be read as the command line reads files; that file's name means nothing).
+_FRAME_NAMES = {
+    "sites_dataframe.csv": "the sites DataFrame you passed",
+    "cases_dataframe.csv": "the cases DataFrame you passed",
+    "localities_dataframe.csv": "the localities DataFrame you passed",
+    "areas.csv": "the instance's areas table",
+    "sites.csv": "the instance's sites table",
+    "travel.csv": "the instance's travel table",
+}
+
+
+@contextlib.contextmanager
+def _frames_named(folder: Path) -> Iterator[None]:
+    """Errors about files in the temporary ``folder`` name the table the caller passed, and
+    say how rows are numbered, instead of the temporary file."""
+    try:
+        yield
+    except OptimiserError as exc:
+        where = str(folder)
+        if exc.file is not None and exc.file.startswith(where):
+            name = _FRAME_NAMES.get(Path(exc.file).name, "the table you passed")
+            exc.file = name
+            if exc.row is not None:
+                exc.hint = ((exc.hint + "; ") if exc.hint else "") + (
+                    f"row {exc.row} is the DataFrame's .iloc[{exc.row - 2}] (rows are numbered "
+                    "as a spreadsheet does, its first row being row 2)")
+        for attr in ("problem", "hint"):
+            text = getattr(exc, attr)
+            if text and where in text:
+                setattr(exc, attr, text.replace(where + "/", "").replace(where, "memory"))
+        exc.args = (exc.message,)
+        raise
+
+
+def _instance(value: Instance | str | Path) -> Instance:
+    """The instance to solve: an :class:`Instance`, or a folder ``optimiser prepare`` wrote.
+    An instance built or edited in memory is checked as a folder is (row and column named)."""
+    if isinstance(value, (str, Path)):
+        folder = Path(value)
+        if (folder / "solution.json").is_file():
+            raise OptimiserError(
+                "this folder is a solved folder (it holds solution.json), not an instance",
+                file=folder, hint="give the instance folder 'optimiser prepare' wrote (the "
+                "solved folder's solution.json names it), or opt.prepare(...)")
+        return read_instance(folder)
+    if not isinstance(value, Instance):
+        raise OptimiserError(
+            f"the instance must be an Instance (from opt.prepare) or an instance folder, not "
+            f"{type(value).__name__}", hint="e.g. opt.solve(opt.prepare('Oxfordshire'), "
+            "{'budget': 6e6}) or opt.solve('instance/', {'budget': 6e6})")
+    with tempfile.TemporaryDirectory(prefix="optimiser-instance-") as tmp, \
+            _frames_named(Path(tmp)):
+        write_instance(value, tmp)
+        checked = read_instance(tmp)
+    return replace(checked, folder=value.folder, metadata=value.metadata)
 
 
 def prepare(la: str, *, age_group: str = "0-4", mirror: str | Path | None = None,
@@ -78,22 +137,25 @@ def prepare(la: str, *, age_group: str = "0-4", mirror: str | Path | None = None
             boundaries=Path(boundaries) if boundaries is not None else None,
             candidates=candidates, sheet=(sheet,) if isinstance(sheet, str) else tuple(sheet),
             vintage=vintage)
-        built = build_instance(settings)
-        # Read back as 'solve' reads a folder, so a notebook and the command line agree.
-        inst = read_instance(write_prepared(built, folder / "instance"))
+        with _frames_named(folder):
+            built = build_instance(settings)
+            # Read back as 'solve' reads a folder, so a notebook and the command line agree.
+            inst = read_instance(write_prepared(built, folder / "instance"))
     if out is not None:
         write_prepared(built, out)
     return replace(inst, folder=Path(out).resolve() if out is not None else None,
                    metadata=built.meta)
 
 
-def solve(instance: Instance, scenario: Mapping[str, Any] | Scenario | str | Path) -> Plan:
+def solve(instance: Instance | str | Path,
+          scenario: Mapping[str, Any] | Scenario | str | Path) -> Plan:
     """``optimiser solve`` in memory.
 
     Parameters
     ----------
     instance
-        From :func:`prepare` or :func:`optimiser.instance.read_instance`.
+        From :func:`prepare` or :func:`optimiser.instance.read_instance`, or the path of an
+        instance folder. Tables edited in memory are checked as a folder's files are.
     scenario
         The scenario's keys as a dict (``{"budget": 6e6, "objective": "max_reach"}``; the
         ``instance`` key is not needed), a :class:`~optimiser.scenario.Scenario`, or a scenario
@@ -106,6 +168,7 @@ def solve(instance: Instance, scenario: Mapping[str, Any] | Scenario | str | Pat
     """
     from optimiser.solve import solve_scenario
 
+    instance = _instance(instance)
     if isinstance(scenario, Scenario):
         scen = scenario
     elif isinstance(scenario, (str, Path)):
@@ -238,6 +301,9 @@ def report(plan: Plan, out: str | Path, *, threshold: int = DEFAULT_THRESHOLD,
     """
     from optimiser.report.pack import build_pack
 
+    if not isinstance(plan, Plan):
+        raise OptimiserError(f"report takes a Plan (from opt.solve), not {type(plan).__name__}",
+                             hint="plan = opt.solve(inst, {...}); opt.report(plan, 'pack/')")
     plan._table("areas")
     with tempfile.TemporaryDirectory(prefix="optimiser-report-") as tmp:
         solved = plan._write_folders(Path(tmp), gpkg=False)

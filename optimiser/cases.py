@@ -5,8 +5,9 @@ per-child records. So an area's ``cin`` and ``cpp`` come from one of two places:
 
 **The council's extract** (``--cases FILE``), in either of two layouts:
 
-- *counts per LSOA*: columns ``lsoa11cd`` (or ``LSOA11CD`` / ``area_id``), ``cin``, ``cpp``;
-  whole, non-negative numbers, one row per LSOA 2011 of the LA (areas not listed get 0);
+- *counts per LSOA*: columns ``lsoa11cd`` or ``lsoa21cd`` (or ``LSOA11CD`` / ``area_id``,
+  :data:`LSOA_COLUMNS`), ``cin``, ``cpp``; whole, non-negative numbers (``cpp`` at most ``cin``),
+  one row per LSOA of the LA (areas not listed get 0);
 - *one row per child*: a ``postcode`` column and either ``cin`` / ``cpp`` flag columns
   (true/false, yes/no, 1/0) or a ``category`` column whose values are ``cin`` or ``cpp``. A
   child on a plan also counts as a child in need, as in DfE's figures (every child on a plan is
@@ -38,13 +39,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import DataSourceError, InputError
 from optimiser.files import is_workbook, parse_bool_column, read_table, sheet_as_csv
 from optimiser.geography import locate_points
 from optimiser.loaders import CIN_FILE, CPP_FILE
 
-#: Columns that may hold the LSOA 2011 code in a counts file, in order of preference.
-LSOA_COLUMNS = ("lsoa11cd", "LSOA11CD", "area_id", "lsoa_code", "LSOA11")
+#: Columns that may hold the LSOA code in a counts file, in order of preference. Either
+#: vintage's header is read on either vintage: the codes, not the header, say which geography
+#: the file is on, and the code checks name the vintage in use when they do not fit it.
+LSOA_COLUMNS = ("lsoa11cd", "LSOA11CD", "lsoa21cd", "LSOA21CD", "area_id", "lsoa_code",
+                "LSOA11", "LSOA21")
 #: Columns that may hold a child's postcode in a per-child file.
 POSTCODE_COLUMNS = ("postcode", "Postcode", "POSTCODE", "post_code", "pcd")
 #: How far outside every (generalised) LSOA polygon of the LA a postcode may lie and still be
@@ -53,6 +58,29 @@ POSTCODE_COLUMNS = ("postcode", "Postcode", "POSTCODE", "post_code", "pcd")
 #: taking in the neighbouring authorities' streets.
 BOUNDARY_TOLERANCE_M = 200.0
 _MAX_LISTED = 10
+
+
+#: The largest plausible count in one LSOA (optimiser.limits), with what the column holds.
+COUNT_LIMITS = {
+    "cin": (limits.MAX_CASES_PER_AREA, "the children in need in one LSOA"),
+    "cpp": (limits.MAX_CASES_PER_AREA, "the children on protection plans in one LSOA"),
+}
+
+
+def _check_plans_within_need(df: pd.DataFrame, path: Path) -> None:
+    """Every child on a protection plan is a child in need (DfE counts them so): a row with
+    more children on plans than in need has its columns swapped or a typing error."""
+    over = (df["cpp"] > df["cin"]).to_numpy(dtype=bool)
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise InputError(
+            f"{df['cpp'].iloc[i]} children on protection plans but {df['cin'].iloc[i]} children "
+            f"in need{f' ({int(over.sum())} rows are like this)' if over.sum() > 1 else ''}",
+            file=path, row=i + 2, column="cpp",
+            hint="every child on a protection plan is also a child in need (as DfE counts "
+            "them), so cpp is at most cin; check whether the two columns are swapped, and if "
+            "cin counts only children on child-in-need plans, add the protection-plan "
+            "children to it")
 
 
 @dataclass
@@ -239,10 +267,12 @@ def read_council_cases(path: Path, area_ids: list[str], root: Path, *,
             "per LSOA (lsoa11cd, cin, cpp); put the other rows in a file of that layout")
     if postcode_col is not None:
         return _per_child(path, postcode_col, area_ids, boundaries_loader, sheet)
-    lsoa_col = lsoa_col or "lsoa11cd"
+    lsoa_col = lsoa_col or ("lsoa21cd" if vintage == "2025" else "lsoa11cd")
     df = read_table(path, required=[lsoa_col, "cin", "cpp"], nonnegative=["cin", "cpp"],
                     integer=["cin", "cpp"], unique=[lsoa_col], text=[lsoa_col],
-                    what="cases file", sheet=sheet)
+                    what="cases file", sheet=sheet, at_most=COUNT_LIMITS,
+                    aliases={"cin": [], "cpp": []})  # CIN, CPP: case does not matter
+    _check_plans_within_need(df, path)
     if vintage == "2025":
         return _counts_2025(df, lsoa_col, area_ids, root, path)
     from optimiser.checks import check_lsoa11_codes

@@ -36,10 +36,13 @@ LSOA_PATTERN = r"^[EW]01\d{6}$"
 _FIRST_DATA_ROW = 2
 _EXAMPLES = 5
 
+# These checks serve the 2019 vintage only (the 2025 vintage's are in optimiser.crosswalk), so
+# the hint names it, and the default vintage that takes LSOA 2021 codes as they are.
 _VINTAGE_HINT = (
-    "IMD 2019 and the ONS mid-2019 population estimates use LSOA 2011 codes: use the 2019 IoD "
-    "tables, or convert your codes back with the ONS 'LSOA (2011) to LSOA (2021) to Local "
-    "Authority District (2022)' lookup (data root: lookups/lsoa11_lsoa21_lad22_ew.csv)"
+    "this run uses --vintage 2019 (IMD 2019 and the ONS mid-2019 population estimates, on LSOA "
+    "2011 codes); prepare with --vintage 2025 (the default: IoD 2025 on LSOA 2021 codes) to use "
+    "LSOA 2021 codes as they are, or convert them back with the ONS 'LSOA (2011) to LSOA (2021) "
+    "to Local Authority District (2022)' lookup (data root: lookups/lsoa11_lsoa21_lad22_ew.csv)"
 )
 
 

@@ -15,10 +15,46 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
+from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 from optimiser.errors import OptimiserError
 
+
+class _Commands(TyperGroup):
+    """Typer's command group, with a mistyped option or argument (``--threshold five``, an
+    unknown option) printed as the project's one-line ``error:`` and hint, exit status 2, like
+    every other bad input, rather than in a framed box."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError:
+            sys.exit(2)  # the help was printed already
+        except UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "optimiser"
+            _print_error(OptimiserError(_usage_problem(exc),
+                                        hint=f"see '{where} --help' for what it takes"))
+            sys.exit(2)
+        except Abort:
+            err_console.print("Aborted.", highlight=False)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_problem(exc: UsageError) -> str:
+    """Click's message with its first letter lower-cased, as the project's messages read."""
+    text = " ".join(exc.format_message().split())
+    return text[:1].lower() + text[1:]
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="optimiser",
     help="Needs-based location optimiser for children's family centres "
     "(prepare -> solve -> report).",
@@ -100,6 +136,15 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if user is None:
                 raise
             _print_error(user)
+            raise typer.Exit(code=2) from None
+        except RuntimeError as exc:
+            # Python before 3.13 raises RuntimeError, not OSError(ELOOP), for a symlink loop
+            if not str(exc).startswith("Symlink loop"):
+                raise
+            _print_error(OptimiserError(
+                "a symbolic link in the path points back to itself",
+                file=str(exc).removeprefix("Symlink loop from ").strip("'"),
+                hint="fix or remove the link, or give a path without it; nothing was written"))
             raise typer.Exit(code=2) from None
 
     return wrapper

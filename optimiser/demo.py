@@ -44,7 +44,13 @@ from pathlib import Path
 
 from optimiser.costs import CostAssumptions, apply_site_costs, load_costs
 from optimiser.errors import ScenarioError
-from optimiser.files import atomic_output_dir, read_table, write_csv, write_text
+from optimiser.files import (
+    atomic_output_dir,
+    check_not_inside,
+    read_table,
+    write_csv,
+    write_text,
+)
 from optimiser.model.words import plural
 
 LA = "Oxfordshire"
@@ -218,8 +224,9 @@ def run_demo(out: str | Path = "out/demo", mirror: str | Path | None = None, *,
     out = Path(out)
     costs = load_costs(costs_file())
     lines: list[str] = []
-    reads = [*PrepareSettings(la=LA, mirror=Path(mirror) if mirror else None).inputs(),
-             scenarios_dir()]
+    settings = PrepareSettings(la=LA, mirror=Path(mirror) if mirror else None)
+    reads = [*settings.inputs(), scenarios_dir()]
+    check_not_inside(out, settings.data_folders())
     with atomic_output_dir(out, reads=reads) as tmp:
         _say("1/7 prepare: Oxfordshire from the official data ...", progress)
         prepare_summary = prepare_instance(

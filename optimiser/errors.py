@@ -32,7 +32,7 @@ class OptimiserError(Exception):
     row
         The 1-based row number *as a spreadsheet shows it* (the header is row 1), if any.
     column
-        The column name, if any.
+        The column name, if any; a command-line option (``--budgets``) is named as an option.
     key
         A scenario key (dotted, e.g. ``constraints.min_sites``), if any.
     hint
@@ -64,7 +64,9 @@ class OptimiserError(Exception):
             parts.append(self.file)
         if self.row is not None:
             parts.append(f"row {self.row}")
-        if self.column is not None:
+        if self.column is not None and self.column.startswith("-"):
+            parts.append(f"option {self.column}")  # a command-line option is not a column
+        elif self.column is not None:
             parts.append(f"column '{self.column}'")
         if self.key is not None:
             parts.append(f"key '{self.key}'")

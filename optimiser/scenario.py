@@ -55,6 +55,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -69,6 +70,7 @@ from pydantic import (
     model_validator,
 )
 
+from optimiser import limits
 from optimiser.errors import ScenarioError
 from optimiser.files import suggest
 from optimiser.yaml_input import KeyedValueError, read_yaml_mapping, validation_error
@@ -90,6 +92,17 @@ class _Strict(BaseModel):
             if bool not in members and (float in members or int in members):
                 raise ValueError(f"{str(value).lower()} is not a number")
         return value
+
+
+def _plausible_pounds(cls: type, value: Any) -> Any:
+    """An amount of money (or a mapping of label -> amount) no larger than any council spends
+    (:data:`optimiser.limits.MAX_POUNDS`): 1e30 breaks the solver's arithmetic."""
+    amounts = value.values() if isinstance(value, dict) else [value]
+    for amount in amounts:
+        if amount is not None and amount > limits.MAX_POUNDS:
+            raise ValueError(f"£{limits.shown(amount)} is more than £10bn a year, more than "
+                             "any council spends in all (a typing error?)")
+    return value
 
 
 class UrbanRural(_Strict):
@@ -193,6 +206,7 @@ class OutreachSettings(_Strict):
     """
 
     cost_per_worker: float = Field(ge=0)
+    _cost_ok = field_validator("cost_per_worker")(_plausible_pounds)
     reach_per_worker: float = Field(default=150.0, gt=0)
     caseload: float = Field(default=60.0, gt=0)
     effectiveness: float = Field(default=0.6, gt=0, le=1)
@@ -267,6 +281,7 @@ class YearBudget(_Strict):
     saving: float | None = Field(default=None, ge=0)
     #: This year's saving as a share of the base budget (on top of earlier years').
     saving_share: float | None = Field(default=None, ge=0, le=1)
+    _amounts_ok = field_validator("budget", "saving")(_plausible_pounds)
     #: Children in every area this year ÷ the instance's (1.02 = 2% more); overrides growth.
     children: float | None = Field(default=None, gt=0)
 
@@ -288,6 +303,7 @@ class MultiYearSettings(_Strict):
 
     #: The budget savings are taken from (needed when a year gives saving or saving_share).
     base_budget: float | None = Field(default=None, ge=0)
+    _base_ok = field_validator("base_budget")(_plausible_pounds)
     #: Each later year's children served count 1/(1+r)^k (0: every year counts the same;
     #: HM Treasury's Green Book uses 0.035).
     discount_rate: float = Field(default=0.0, ge=0, lt=1)
@@ -327,6 +343,7 @@ class Scenario(_Strict):
     # Money in the option's envelope the optimiser does not spend: label -> £ a year.
     grants: dict[str, float] = Field(default_factory=dict)
     set_aside: dict[str, float] = Field(default_factory=dict)
+    _amounts_ok = field_validator("budget", "grants", "set_aside")(_plausible_pounds)
     network: list[str] | None = None
     reach: ReachSettings = Field(default_factory=ReachSettings)
     outreach: OutreachSettings | None = None
@@ -505,6 +522,8 @@ class Scenario(_Strict):
 # ---------------------------------------------------------------------------------------------
 
 _FIELD_HINTS = {
+    "instance": "the folder 'optimiser prepare' wrote, relative to this file, e.g. "
+                "'instance: instance/'",
     "objective": "use one of: " + ", ".join(OBJECTIVES),
     "solver.name": "use highs, cbc or search",
     "solver.gap": "a relative gap between 0 (proven optimal) and 1, e.g. 0.005 for 0.5%",
@@ -573,17 +592,46 @@ def load_scenario(path: str | Path, *, check_instance: bool = True) -> Scenario:
 def check_instance_files(scenario: Scenario) -> None:
     """The instance folder and its required files exist."""
     folder = scenario.instance_dir
+    if folder.is_file():
+        raise ScenarioError(
+            f"{folder} is a file, not the instance folder", file=scenario.source, key="instance",
+            hint=f"give the folder that holds areas.csv and sites.csv, e.g. 'instance: "
+            f"{Path(scenario.instance).parent.as_posix() or '.'}'")
     if not folder.is_dir():
         raise ScenarioError(
             f"the instance folder {folder} does not exist", file=scenario.source, key="instance",
             hint="give the folder 'optimiser prepare' wrote, relative to the scenario file",
         )
+    if (folder / "solution.json").is_file():
+        raise ScenarioError(
+            f"the instance folder {folder} is a solved folder (it holds solution.json), not an "
+            "instance", file=scenario.source, key="instance",
+            hint=_solved_instance_hint(folder, scenario.source))
     for name in ("areas.csv", "sites.csv"):
         if not (folder / name).is_file():
             raise ScenarioError(
                 f"the instance folder {folder} has no {name}", file=scenario.source,
                 key="instance", hint="an instance needs areas.csv and sites.csv (see the README)",
             )
+
+
+def _solved_instance_hint(folder: Path, source: Path | None) -> str:
+    """Where a solved folder's own instance is (solution.json names it), as a scenario line."""
+    import json
+    import os
+
+    try:
+        named = json.loads((folder / "solution.json").read_text(encoding="utf-8"))["instance"]
+    except (OSError, ValueError, KeyError, TypeError):
+        named = None
+    if not isinstance(named, str) or not named:
+        return "give the instance folder 'optimiser prepare' wrote (the one that was solved)"
+    where = Path(named)
+    if source is not None:
+        with contextlib.suppress(ValueError):
+            where = Path(os.path.relpath(where, Path(source).parent))
+    return (f"its instance is {named}: write 'instance: {where.as_posix()}' (a scenario names "
+            "the instance 'optimiser prepare' wrote; a solved folder is a result)")
 
 
 def check_site_ids(scenario: Scenario, site_ids: list[str]) -> None:

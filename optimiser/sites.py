@@ -71,9 +71,9 @@ from optimiser.cases import (
     pretty_postcode,
 )
 from optimiser.errors import InputError
-from optimiser.files import read_table
+from optimiser.files import header_renames, read_table
 from optimiser.geography import locate_points, looks_like_degrees, to_bng
-from optimiser.instance import SITE_STATUSES, SITE_TIERS, check_site_localities
+from optimiser.instance import SITE_LIMITS, SITE_STATUSES, SITE_TIERS, check_site_localities
 
 SITE_COLUMNS = ["site_id", "name", "x", "y", "status", "tier", "annual_cost", "setup_cost",
                 "closure_cost", "capacity", "locality", "source", "postcode"]
@@ -225,6 +225,35 @@ def _site_frame(df: pd.DataFrame) -> pd.DataFrame:
 # The council's file
 # --------------------------------------------------------------------------------------------
 
+#: Other headers a council's sites file may use for a column (case, spaces and underscores
+#: ignored): British National Grid eastings and northings are x and y; lat/long are degrees.
+SITE_ALIASES: dict[str, list[str]] = {
+    "x": ["easting", "eastings", "bng easting", "os easting"],
+    "y": ["northing", "northings", "bng northing", "os northing"],
+    "latitude": ["lat"],
+    "longitude": ["long", "lon", "lng"],
+    "postcode": ["post code"],
+    "site_id": ["site id", "id"],
+    "name": ["site name", "centre name"],
+    **{c: [] for c in ("status", "tier", "annual_cost", "setup_cost", "closure_cost",
+                       "capacity", "locality")},
+}
+
+
+def _check_repeated_sites(df: pd.DataFrame, x: pd.Series, y: pd.Series, path: Path) -> None:
+    """The same site twice (same name, same place) is a pasted row: it would be costed and
+    counted twice, so it is an error naming both rows."""
+    key = pd.DataFrame({"name": df["name"].astype(str).str.strip().str.casefold(),
+                        "x": x.round(0), "y": y.round(0)})
+    repeat = (key.duplicated(keep="first") & x.notna()).to_numpy(dtype=bool)
+    if repeat.any():
+        i = int(np.flatnonzero(repeat)[0])
+        first = int(np.flatnonzero((key == key.iloc[i]).all(axis=1).to_numpy())[0])
+        raise InputError(
+            f"site '{df['name'].iloc[i]}' is in the file twice (row {first + 2} has the same "
+            "name and location)", file=path, row=i + 2, column="name",
+            hint="delete the repeated row; two sites in one building need different names")
+
 
 def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
                        costs: DefaultCosts = DEFAULT_COSTS, *, sheet: str | None = None
@@ -254,6 +283,8 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     from optimiser.cases import _peek_columns
 
     cols = _peek_columns(path, sheet) if path.is_file() else []
+    renamed = header_renames(cols, SITE_ALIASES)
+    cols = [renamed.get(c, c) for c in cols]
     has_xy = "x" in cols and "y" in cols
     has_ll = "latitude" in cols and "longitude" in cols
     has_pc = "postcode" in cols
@@ -266,7 +297,8 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
         path, required=required, numeric=numeric,
         unique=["site_id"] if "site_id" in cols else [], sheet=sheet,
         text=[c for c in ("site_id", "name", "postcode", "locality", "status", "tier")
-              if c in cols], what="sites file")
+              if c in cols], what="sites file", aliases=SITE_ALIASES,
+        at_most={c: SITE_LIMITS[c] for c in optional})
     for col in optional:  # may be blank (= default), but not negative
         neg = (df[col] < 0).to_numpy()
         if neg.any():
@@ -332,6 +364,8 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
                          hint="give a postcode, or x and y (British National Grid metres), or "
                          "latitude and longitude")
 
+    _check_repeated_sites(df, x, y, path)
+
     # Unknown postcodes and sites outside the authority are one error listing them all.
     known = ~unknown
     placed = locate_points(pd.DataFrame({"x": x[known], "y": y[known]}), boundaries_loader(),
@@ -389,7 +423,10 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
     info = {"file": str(path), "rows": len(sites),
             "located_by": {k: int(v) for k, v in how.value_counts().sort_index().items()},
             "placed_nearest_boundary": int((placed["how"] == "nearest").sum()),
-            "defaults_filled": filled}
+            "defaults_filled": filled,
+            # headers read under another name (Easting as x), not mere case (Name as name)
+            "columns_read_as": {k: v for k, v in renamed.items()
+                                if k.strip().lower().replace(" ", "_") != v}}
     return sites, info
 
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from optimiser import limits
 from optimiser.errors import InputError, ScenarioError
 from optimiser.files import atomic_output_dir, write_csv, write_json
 
@@ -78,6 +79,11 @@ def parse_budgets(text: str | Sequence[float], column: str = "--budgets") -> lis
     >>> parse_budgets("4m:16m:4")
     [4000000.0, 8000000.0, 12000000.0, 16000000.0]
     """
+    return sorted({round(float(v), 2) for v in _budget_values(text, column)})
+
+
+def _budget_values(text: str | Sequence[float], column: str = "--budgets") -> list[float]:
+    """The budgets as given, checked, in order and with any repeats (see parse_budgets)."""
     if not isinstance(text, str):
         values = [float(v) for v in text]
     else:
@@ -122,7 +128,40 @@ def parse_budgets(text: str | Sequence[float], column: str = "--budgets") -> lis
     if bad:
         raise InputError(f"budget {bad[0]:g} is not an amount of 0 or more",
                          column=column, hint="budgets are pounds a year")
-    return sorted({round(float(v), 2) for v in values})
+    over = [v for v in values if v > limits.MAX_POUNDS]
+    if over:
+        raise InputError(f"budget £{limits.shown(over[0])} is more than £10bn a year, more than "
+                         "any council spends in all", column=column,
+                         hint="budgets are pounds a year, e.g. 6m or 6000000; check for extra "
+                         "zeros")
+    return [round(float(v), 2) for v in values]
+
+
+def repeated_budgets(text: str | Sequence[float]) -> str | None:
+    """One line naming budgets given more than once (each is solved once), or None.
+
+    Examples
+    --------
+    >>> repeated_budgets("1m,2m,1000000,2m")
+    '£1m and £2m were each given twice: each budget is solved once'
+    >>> repeated_budgets("1m,2m") is None
+    True
+    """
+    from collections import Counter
+
+    from optimiser.model.words import money
+
+    given = Counter(_budget_values(text))
+    repeats = {v: n for v, n in sorted(given.items()) if n > 1}
+    if not repeats:
+        return None
+    names = [money(v) for v in repeats]
+    counts = set(repeats.values())
+    times = ("more than once" if len(counts) > 1
+             else {2: "twice"}.get(max(counts), f"{max(counts)} times"))
+    each = "was" if len(names) == 1 else "were each"
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{listed} {each} given {times}: each budget is solved once"
 
 
 def knee_index(budgets: Sequence[float], reach: Sequence[float]) -> int | None:
@@ -447,7 +486,8 @@ def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: st
                                       workers=workers, scheduler=scheduler)
         seconds = time.perf_counter() - start
         write_sweep(table, plans, tmp, scenario_name=scenario.name, seconds=seconds)
-    return summarise(table, Path(out), seconds)
+    summary, repeated = summarise(table, Path(out), seconds), repeated_budgets(budgets)
+    return f"note: {repeated}\n{summary}" if repeated else summary
 
 
 def summarise(table: pd.DataFrame, out: Path, seconds: float) -> str:

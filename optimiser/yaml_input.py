@@ -7,6 +7,7 @@ file, the dotted key, the bad value and the fix, with close-match suggestions fo
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from optimiser.errors import ScenarioError
-from optimiser.files import suggest
+from optimiser.files import binary_kind, suggest
 
 # pydantic puts union members into an error's location (e.g. 'float' or 'UrbanRural' for
 # ``threshold_minutes: float | UrbanRural``); they are not keys the user wrote.
@@ -142,6 +143,10 @@ def read_yaml_mapping(path: str | Path, *, what: str, example: str) -> dict:
             hint="a scenario is a page of settings; tables of areas or sites belong in the "
             "instance's CSV files")
     raw = path.read_bytes()
+    kind = binary_kind(raw)
+    if kind is not None:
+        raise ScenarioError(f"the {what} is {kind}, not UTF-8 text", file=path,
+                            hint="save it as UTF-8 (in Notepad: Save as > Encoding: UTF-8)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -218,8 +223,13 @@ def _shown(value: Any, limit: int = 60) -> str:
     """A bad value as the message quotes it: short, never the whole of a large list."""
     if isinstance(value, dict):
         return "a mapping"
+    if value is None:
+        return "an empty value (nothing after the colon)"
     if isinstance(value, (list, tuple)) and len(value) > 5:
         return f"a list of {len(value)} values"
+    if isinstance(value, datetime.date):
+        # YAML reads 2026-01-01 as a date: quote it as written, not as Python's repr
+        return f"the date {value.isoformat()}"
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
 

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from optimiser import files
 from optimiser.cli import app
+from optimiser.errors import OptimiserError
 from optimiser.files import OUTPUT_MARKER
 from optimiser.instance import write_instance
 from optimiser.model.synthetic import synthetic_instance
@@ -128,7 +129,8 @@ def test_demo_and_prepare_never_replace_the_data_mirror(world):
     mirror.mkdir()
     (mirror / OUTPUT_MARKER).write_text("written by optimiser data fetch\n")
     (mirror / "imd2019").mkdir()
-    refused(["demo", "--mirror", mirror, "--out", mirror], world, READS)
+    refused(["demo", "--mirror", mirror, "--out", mirror], world,
+            "--out is the data mirror (--mirror)")
     refused(["demo", "--mirror", mirror, "--out", world], world, READS)
     refused(["prepare", "--la", "Oxfordshire", "--mirror", mirror, "--out", world], world,
             READS)
@@ -175,6 +177,22 @@ SCENARIOS: list[tuple[str, bytes, tuple[str, ...]]] = [
      ("key 'name': a list of 5000 values is not allowed",)),
     ("missing instance", SCENARIO.replace("instance: instance", "instance: nowhere").encode(),
      ("the instance folder", "does not exist")),
+    ("a date as budget", SCENARIO.replace("2000000", "2026-01-01").encode(),
+     ("key 'budget': the date 2026-01-01 is not allowed: Input should be a valid number",)),
+    ("budget 1e30", SCENARIO.replace("2000000", "1.0e+30").encode(),
+     ("key 'budget': £1e+30 is more than £10bn a year, more than any council spends in all",)),
+    ("set_aside 1e20", (SCENARIO + "set_aside: {x: 1.0e+20}\n").encode(),
+     ("key 'set_aside': £1e+20 is more than £10bn a year",)),
+    ("no value for instance", SCENARIO.replace("instance: instance", "instance:").encode(),
+     ("key 'instance': an empty value (nothing after the colon) is not allowed",
+      "e.g. 'instance: instance/'")),
+    ("a file as instance", SCENARIO.replace("instance: instance",
+                                            "instance: instance/areas.csv").encode(),
+     ("areas.csv is a file, not the instance folder", "e.g. 'instance: instance'")),
+    ("a solved folder as instance", SCENARIO.replace("instance: instance",
+                                                     "instance: solved").encode(),
+     ("key 'instance': the instance folder", "is a solved folder (it holds solution.json), not "
+      "an instance", "write 'instance: instance'")),
 ]
 
 
@@ -240,6 +258,38 @@ def _semicolons(root: Path) -> None:
     (root / "areas.csv").write_text(text)
 
 
+def _swapped_area_header(root: Path) -> None:
+    """Real-looking grid references (around Oxford), then the areas' x and y headers swapped."""
+    for name in ("areas.csv", "sites.csv"):
+        table = pd.read_csv(root / name)
+        table["x"], table["y"] = table["x"] + 450_000, table["y"] + 200_000
+        if name == "areas.csv":
+            table = table.rename(columns={"x": "y", "y": "x"})
+        table.to_csv(root / name, index=False)
+
+
+def _swapped_site_values(root: Path, rows: slice) -> None:
+    for name in ("areas.csv", "sites.csv"):
+        table = pd.read_csv(root / name)
+        table["x"], table["y"] = table["x"] + 450_000, table["y"] + 200_000
+        if name == "sites.csv":
+            table.loc[rows, ["x", "y"]] = table.loc[rows, ["y", "x"]].to_numpy()
+        table.to_csv(root / name, index=False)
+
+
+def _travel(minutes: str) -> Edit:
+    """A travel.csv of straight-line minutes, with one trip's minutes as given."""
+    def edit(root: Path) -> None:
+        areas, sites = pd.read_csv(root / "areas.csv"), pd.read_csv(root / "sites.csv")
+        rows = [(a.area_id, s.site_id, round(float(np.hypot(a.x - s.x, a.y - s.y)) / 500, 1))
+                for a in areas.itertuples() for s in sites.itertuples()]
+        table = pd.DataFrame(rows, columns=["area_id", "site_id", "minutes"]).astype(
+            {"minutes": object})
+        table.loc[5, "minutes"] = minutes
+        table.to_csv(root / "travel.csv", index=False)
+    return edit
+
+
 INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("need inf", _cell("areas.csv", 4, "need", "inf"),
      ("areas.csv, row 4, column 'need': 'inf' is not a finite number",)),
@@ -272,6 +322,37 @@ INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("blank locality", _cell("areas.csv", 2, "locality", ""), ("the area has no locality",)),
     ("latin-1 sites", _latin1_sites, ("not UTF-8", "CSV UTF-8")),
     ("semicolons", _semicolons, ("separated by semicolons",)),
+    ("capacity 1e15", _cell("sites.csv", 2, "capacity", "1e15"),
+     ("sites.csv, row 2, column 'capacity': value 1e+15 is more than 1,000,000, too large to "
+      "be real", "'capacity' is children a year (blank for no limit)")),
+    ("population 1e15", _cell("areas.csv", 3, "population", "1e15"),
+     ("areas.csv, row 3, column 'population': value 1e+15 is more than 1,000,000",)),
+    ("need 1e300", _cell("areas.csv", 2, "need", "1e300"),
+     ("areas.csv, row 2, column 'need': value 1e+300 is more than 1,000, too large to be real",
+      "a multiplier averaging 1 over the county's children")),
+    ("annual cost 1e15", _cell("sites.csv", 3, "annual_cost", "1e15"),
+     ("row 3, column 'annual_cost': value 1e+15 is more than 10,000,000,000",)),
+    ("travel minutes 1e300", _travel("1e300"),
+     ("travel.csv, row 7, column 'minutes': value 1e+300 is more than 10,080",
+      "leave a pair that cannot be travelled out of travel.csv")),
+    ("blank site status", _cell("sites.csv", 3, "status", ""),
+     ("sites.csv, row 3, column 'status': the cell is empty",)),
+    ("areas saved as a workbook", lambda r: pd.read_csv(r / "areas.csv").to_excel(
+        r / "areas.csv", index=False, engine="openpyxl"),
+     ("areas.csv: the areas file is an Excel workbook (.xlsx) under another name",)),
+    ("area 500 km away", _cell("areas.csv", 3, "x", "560000"),
+     ("areas.csv, row 3, column 'x': area 'A00001' at x 560000, y 5162.8 is 544 km from the "
+      "other areas", "a mistyped digit moves an area hundreds of km")),
+    ("area far north", _cell("areas.csv", 5, "y", "1000000"),
+     ("areas.csv, row 5, column 'y': area 'A00003'", "km from the other areas")),
+    ("areas x/y headers swapped", _swapped_area_header,
+     ("areas.csv, row 1, column 'x': the areas' x and y are swapped (the header names y before "
+      "x): every site is far from the areas",)),
+    ("some sites' x/y swapped", lambda r: _swapped_site_values(r, slice(0, 1)),
+     ("sites.csv, row 2, column 'x': site 'S0000'", "with x and y swapped it would lie among "
+      "them: this file's x and y are swapped on 2 rows")),
+    ("every site's x/y swapped", lambda r: _swapped_site_values(r, slice(None)),
+     ("either areas.csv or sites.csv has its x and y columns swapped",)),
     ("no sites rows", lambda r: (r / "sites.csv").write_text(
         (r / "sites.csv").read_text().splitlines()[0] + "\n"), ("header but no data rows",)),
 ]
@@ -669,3 +750,325 @@ def test_no_command_but_prepare_replaces_a_prepared_instance(world, command):
     with pytest.raises(Exception, match="only 'optimiser prepare' replaces an instance"):
         check_output_dir(other.resolve())
     check_output_dir(other.resolve(), instance=True)  # prepare may write it again
+
+
+# ----------------------------------------------------------------------------- review round 2
+
+
+def test_a_mistyped_option_is_one_line_not_a_box(world):
+    text = refused(["report", world / "solved", "--out", world.parent / "pack", "--threshold",
+                    "five"], world, "error: invalid value for '--threshold'",
+                   "hint: see 'optimiser report --help' for what it takes")
+    assert "╭" not in text and "Usage:" not in text
+
+
+def test_options_are_named_as_options_not_columns(world):
+    text = refused(["sweep", world / "scenario.yaml", "--budgets", "1m,lots", "--out",
+                    world.parent / "out"], world, "error: option --budgets: 'lots' is not a budget")
+    assert "column" not in text
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--cap", "1e30"], "option --cap: £1e+30 is more than £10bn, more than any council"),
+    (["--floor", "2e10"], "option --floor: £20,000,000,000 is more than £10bn"),
+])
+def test_allocate_refuses_amounts_beyond_any_council(world, args, expected):
+    refused(["allocate", world / "instance", "--budget", "1m", *args, "--out",
+             world.parent / "grants"], world, expected)
+    refused(["allocate", world / "instance", "--budget", "1e30", "--out",
+             world.parent / "grants"], world, "option --budget: budget £1e+30 is more than £10bn")
+
+
+def test_sweep_says_when_a_budget_is_given_twice(world, tmp_path):
+    res = runner.invoke(app, ["sweep", str(world / "scenario.yaml"), "--budgets", "1m,2m,1000000",
+                              "--out", str(tmp_path / "sweep")])
+    assert res.exit_code == 0, res.output
+    assert "note: £1m was given twice: each budget is solved once" in res.output
+    assert pd.read_csv(tmp_path / "sweep" / "sweep.csv")["budget"].tolist() == [1e6, 2e6]
+
+
+@pytest.mark.parametrize("out", ["/proc/optimiser-out", "/sys/x", "/dev/optimiser-out"])
+def test_out_in_a_system_folder_is_one_message(world, out):
+    refused(["solve", world / "scenario.yaml", "--out", out], world,
+            f"--out is inside /{out.split('/')[1]}, a folder of the operating system's")
+    assert not Path(out).exists()
+
+
+def test_prepare_and_demo_never_write_inside_the_data_mirror(world, monkeypatch):
+    mirror = world / "mirror"
+    (mirror / "imd2019").mkdir(parents=True)
+    refused(["prepare", "--la", "Oxfordshire", "--mirror", mirror, "--out", mirror / "inst"],
+            world, "--out is inside the data mirror (--mirror)",
+            "which holds official data optimiser only reads")
+    monkeypatch.setenv("OPTIMISER_DATA_MIRROR", str(mirror))
+    refused(["prepare", "--la", "Oxfordshire", "--out", mirror / "imd2019" / "inst"], world,
+            "--out is inside the data mirror ($OPTIMISER_DATA_MIRROR)")
+    refused(["demo", "--out", mirror / "demo"], world, "--out is inside the data mirror")
+
+
+# ------------------------------------------------------------------- council files, round 2
+
+
+def _cases(tmp_path: Path, text: str) -> str:
+    from optimiser.cases import read_council_cases
+
+    path = tmp_path / "cases.csv"
+    path.write_text(text)
+    with pytest.raises(files.InputError) as err:
+        read_council_cases(path, ["E01028513"], tmp_path, boundaries_loader=lambda: None)
+    return str(err.value)
+
+
+def test_cases_with_more_children_on_plans_than_in_need_are_refused(tmp_path):
+    text = _cases(tmp_path, "lsoa11cd,cin,cpp\nE01028513,4,3\nE01028514,2,9\n")
+    assert text.startswith(f"{tmp_path / 'cases.csv'}, row 3, column 'cpp': 9 children on "
+                           "protection plans but 2 children in need")
+    assert "check whether the two columns are swapped" in text
+    # CIN and CPP in capitals are the same columns
+    text = _cases(tmp_path, "lsoa11cd,CIN,CPP\nE01028513,4,9\n")
+    assert "row 2, column 'cpp': 9 children on protection plans but 4 children in need" in text
+
+
+def test_cases_with_a_county_sized_count_in_one_lsoa_are_refused(tmp_path):
+    text = _cases(tmp_path, "lsoa11cd,cin,cpp\nE01028513,1000000000000,3\n")
+    assert "row 2, column 'cin': value 1e+12 is more than 10,000, too large to be real" in text
+
+
+@pytest.fixture(scope="module")
+def oxon_areas(mirror, oxon):
+    from optimiser.geography import load_boundaries
+    from optimiser.prepare import build_areas
+
+    areas = build_areas(mirror, oxon)
+    areas["locality"] = areas["lad_name"]
+    return areas, load_boundaries(oxon.lsoas)
+
+
+def _sites(tmp_path: Path, oxon_areas, text: str):
+    from optimiser.sites import read_council_sites
+
+    path = tmp_path / "sites.csv"
+    path.write_text(text)
+    areas, bounds = oxon_areas
+    return read_council_sites(path, areas, lambda: bounds)
+
+
+def test_council_sites_read_nan_and_null_as_blank_but_not_excel_errors(tmp_path, oxon_areas):
+    from optimiser.sites import DEFAULT_COSTS
+
+    head = "name,x,y,status,tier,capacity,annual_cost\n"
+    sites, info = _sites(tmp_path, oxon_areas, head + "A,455022,203206,existing,hub,nan,NULL\n"
+                         "B,455022,203206,existing,hub,N/A,\n")
+    assert sites["annual_cost"].tolist() == [DEFAULT_COSTS.hub_annual] * 2
+    assert info["defaults_filled"]["capacity"] == 2
+    with pytest.raises(files.InputError) as err:
+        _sites(tmp_path, oxon_areas, head + "A,455022,203206,existing,hub,#N/A,\n")
+    assert str(err.value).startswith(
+        f"{tmp_path / 'sites.csv'}, row 2, column 'capacity': '#N/A' is an Excel error value (a "
+        "formula that failed), not a number")
+
+
+def test_council_sites_given_twice_are_refused(tmp_path, oxon_areas):
+    with pytest.raises(files.InputError) as err:
+        _sites(tmp_path, oxon_areas, "name,x,y,status,tier\nA,455022,203206,existing,hub\n"
+               "B,451000,206000,existing,hub\n a ,455022,203206,existing,hub\n")
+    assert "row 4, column 'name': site 'a' is in the file twice (row 2 has the same name and " \
+        "location)" in str(err.value)
+
+
+@pytest.mark.parametrize(("header", "row", "read_as"), [
+    ("Name,Easting,Northing,Status,Tier", "A,455022,203206,existing,hub",
+     {"Easting": "x", "Northing": "y"}),
+    ("name,lat,long,status,tier", "A,51.75,-1.26,existing,hub",
+     {"lat": "latitude", "long": "longitude"}),
+    ("Site Name,Latitude,Lng,status,tier", "A,51.75,-1.26,existing,hub",
+     {"Site Name": "name", "Lng": "longitude"}),
+])
+def test_council_sites_headers_easting_northing_and_lat_long(tmp_path, oxon_areas, header, row,
+                                                             read_as):
+    sites, info = _sites(tmp_path, oxon_areas, f"{header}\n{row}\n")
+    assert info["columns_read_as"] == read_as
+    assert 450_000 < sites["x"].iloc[0] < 456_000 and 203_000 < sites["y"].iloc[0] < 207_000
+
+
+def _read_error(path: Path, content: bytes | str, **kw) -> str:
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(files.InputError) as err:
+        files.read_table(path, required=["name", "status", "tier"], what="sites file", **kw)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("u16.csv", "name,status,tier\nA,existing,hub\n".encode("utf-16"),
+     "the sites file is UTF-16 text (Excel's 'Unicode Text', or PowerShell's default), not CSV "
+     "text\n  hint: save it as 'CSV UTF-8'"),
+    ("u16be.csv", "name,status,tier\nA,existing,hub\n".encode("utf-16-be"), "UTF-16 text"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+     "the sites file is an old Excel workbook (.xls), which optimiser does not read\n  hint: "
+     "open it and save it as an Excel Workbook (.xlsx) or as CSV UTF-8"),
+    ("renamed.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+     "the sites file is an old Excel workbook (.xls), not CSV text"),
+    ("book.csv", b"PK\x03\x04" + bytes(100),
+     "an Excel workbook (.xlsx) under another name, not CSV text\n  hint: save it from Excel "
+     "as CSV UTF-8"),
+    ("latin.csv", "name,status,tier\nCaf\xe9,existing,hub\n".encode("latin-1"),
+     "not UTF-8 text (byte 20, on line 2, cannot be read)"),
+    ("quote.csv", 'name,status,tier\n"Banbury, North,existing,hub\nB,existing,hub\n',
+     'row 2: a double quote (") opened on line 2 is not closed on that line, so lines 2 to 3 '
+     'are read as one cell'),
+    ("merged.csv", 'name,status,tier\n"A, centre,existing,hub\n"B",existing,hub\n',
+     "lines 2 to 3 are read as one cell"),
+    ("comma.csv", "name,status,tier\nBanbury, North,existing,hub\n",
+     "row 2: line 2 has 4 comma-separated values but the header has 3"),
+    ("title.csv", "Family centres 2025,,\n,,\nname,status,tier\nA,existing,hub\n",
+     "row 1: row 1 is not the header: the columns name, status, tier are on row 3\n  hint: "
+     "delete the 2 row(s) above the header"),
+])
+def test_files_that_are_not_plain_csv_say_what_they_are(tmp_path, name, content, expected):
+    text = _read_error(tmp_path / name, content)
+    assert expected in text, text
+
+
+def test_a_workbook_with_a_title_above_its_header_names_the_header_row(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in (["Oxfordshire family centres"], [], ["Name", "Status", "Tier"],
+                ["A", "existing", "hub"]):
+        book.active.append(row)
+    book.save(tmp_path / "sites.xlsx")
+    with pytest.raises(files.InputError) as err:
+        files.read_table(tmp_path / "sites.xlsx", required=["name", "status", "tier"],
+                         aliases={"name": [], "status": [], "tier": []})
+    assert str(err.value).startswith(f"{tmp_path / 'sites.xlsx'}, row 1: row 1 is not the "
+                                     "header: the columns name, status, tier are on row 3")
+
+
+def test_trailing_commas_on_every_row_do_not_shift_the_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("name,n\nA,1,\nB,2,\n")
+    table = files.read_table(path, required=["name", "n"], numeric=["n"])
+    assert table["name"].tolist() == ["A", "B"] and table["n"].tolist() == [1, 2]
+
+
+def test_a_scenario_in_utf16_says_so(world):
+    scen = world / "u16.yaml"
+    scen.write_bytes(SCENARIO.encode("utf-16"))
+    refused(["solve", scen, "--out", world.parent / "out"], world,
+            "the scenario file is UTF-16 text", "save it as UTF-8")
+
+
+@pytest.fixture(scope="module")
+def vintage_codes(mirror):
+    """LSOA codes of Oxfordshire in both vintages, only 2011, and only 2021."""
+    from optimiser import loaders
+
+    lookup = loaders.load_lsoa11_to_21(mirror)
+    ox = set(loaders.load_utla_lookup(mirror).query("utla_name == 'Oxfordshire'")["lsoa11cd"])
+    rows = lookup[lookup["lsoa11cd"].isin(ox)]
+    both = sorted(set(rows["lsoa11cd"]) & set(rows["lsoa21cd"]))
+    only21 = sorted(set(rows["lsoa21cd"]) - set(lookup["lsoa11cd"]))
+    return both, only21
+
+
+@pytest.mark.parametrize("header", ["lsoa21cd", "LSOA21CD"])
+def test_cases_on_lsoa21_codes_with_the_2019_vintage_name_the_vintage(tmp_path, mirror,
+                                                                      vintage_codes, header):
+    from optimiser.cases import read_council_cases
+
+    both, only21 = vintage_codes
+    path = tmp_path / "cases.csv"
+    path.write_text(f"{header},cin,cpp\n" + "".join(f"{c},3,1\n" for c in both[:2] + only21[:1]))
+    with pytest.raises(files.InputError) as err:
+        read_council_cases(path, both, mirror, boundaries_loader=lambda: None, vintage="2019")
+    text = str(err.value)
+    assert f"row 4, column '{header}': 1 of 3 LSOA codes are LSOA 2021 codes" in text
+    assert "hint: this run uses --vintage 2019 (IMD 2019 and the ONS mid-2019 population " \
+        "estimates, on LSOA 2011 codes); prepare with --vintage 2025 (the default" in text
+    # the same header with codes of both vintages is read: the codes decide, not the header
+    path.write_text(f"{header},cin,cpp\n" + "".join(f"{c},3,1\n" for c in both[:2]))
+    got = read_council_cases(path, both, mirror, boundaries_loader=lambda: None,
+                             vintage="2019")
+    assert got.counts.set_index("area_id").loc[both[:2], "cin"].tolist() == [3, 3]
+
+
+def test_cases_on_the_2025_vintage_read_an_lsoa21cd_column(tmp_path, mirror, vintage_codes):
+    from optimiser.cases import read_council_cases
+
+    both, only21 = vintage_codes
+    path = tmp_path / "cases.csv"
+    path.write_text("lsoa21cd,cin,cpp\n" + "".join(f"{c},3,1\n" for c in only21[:2]))
+    got = read_council_cases(path, both + only21, mirror, boundaries_loader=lambda: None,
+                             vintage="2025")
+    assert got.counts.set_index("area_id").loc[only21[:2], "cpp"].tolist() == [1, 1]
+
+
+# ----------------------------------------------------------------------------- notebook API
+
+
+def test_notebook_solve_takes_an_instance_folder_and_refuses_anything_else(world):
+    import optimiser as opt
+
+    plan = opt.solve(world / "instance", {"budget": 2_000_000})
+    assert plan.status == "optimal" and len(plan.areas) == 60
+    plan_str = opt.solve(str(world / "instance"), {"budget": 2_000_000})
+    assert plan_str.areas["reach_share"].tolist() == plan.areas["reach_share"].tolist()
+    with pytest.raises(OptimiserError) as err:
+        opt.solve(world / "solved", {"budget": 2_000_000})
+    assert str(err.value).startswith(f"{world / 'solved'}: this folder is a solved folder")
+    with pytest.raises(OptimiserError, match="the instance must be an Instance "
+                       r"\(from opt.prepare\) or an instance folder, not int"):
+        opt.solve(42, {"budget": 2_000_000})
+    with pytest.raises(OptimiserError, match="report takes a Plan"):
+        opt.report("solved", world.parent / "pack")
+
+
+def test_notebook_names_an_edited_table_not_a_temporary_file(world):
+    import optimiser as opt
+
+    inst = opt.solve(world / "instance", {"budget": 2_000_000}).instance
+    inst.areas.loc[3, "need"] = 1e300
+    with pytest.raises(files.InputError) as err:
+        opt.solve(inst, {"budget": 2_000_000})
+    assert str(err.value).startswith("the instance's areas table, row 5, column 'need': value "
+                                     "1e+300 is more than 1,000")
+    assert "row 5 is the DataFrame's .iloc[3]" in str(err.value)
+    assert "optimiser-instance-" not in str(err.value)
+
+
+def test_notebook_names_a_sites_dataframe_not_a_temporary_file(mirror):
+    import optimiser as opt
+
+    sites = pd.DataFrame({"name": ["A", "B"], "x": [455022, "lots"], "y": [203206, 206000],
+                          "status": ["existing"] * 2, "tier": ["hub"] * 2})
+    with pytest.raises(files.InputError) as err:
+        opt.prepare("Oxfordshire", sites=sites, mirror=mirror)
+    assert str(err.value).startswith("the sites DataFrame you passed, row 3, column 'x': 'lots' "
+                                     "is not a number")
+    assert "optimiser-prepare-" not in str(err.value)
+
+
+def test_out_with_a_name_too_long_is_one_message(world):
+    refused(["solve", world / "scenario.yaml", "--out", world.parent / ("x" * 300)], world,
+            "a file or folder name is too long")
+
+
+def test_out_through_a_symlink_loop_is_one_message(world):
+    loop = world.parent / "loop"
+    loop.symlink_to(loop)
+    refused(["solve", world / "scenario.yaml", "--out", loop / "out"], world,
+            "a symbolic link in the path points back to itself")
+
+
+def test_a_locality_lookup_with_a_title_above_its_header_names_the_header_row(tmp_path):
+    from optimiser.localities import read_locality_lookup
+
+    path = tmp_path / "lookup.csv"
+    path.write_text("Oxfordshire localities,\n,\nlsoa11cd,locality\nE01028513,Banbury\n")
+    with pytest.raises(files.InputError) as err:
+        read_locality_lookup(path)
+    assert str(err.value).startswith(f"{path}, row 1: row 1 is not the header: the column "
+                                     "locality is on row 3")

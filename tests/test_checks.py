@@ -79,7 +79,7 @@ def test_lsoa2021_codes_name_both_vintages(
     assert err.file == "iod2025.csv" and err.column == "lsoa21cd"
     first = list(codes21).index(next(c for c in codes21 if c in oxon_changed))
     assert err.row == first + 2
-    assert "lsoa11_lsoa21" in err.hint and "2019 IoD" in err.hint
+    assert "lsoa11_lsoa21" in err.hint and "prepare with --vintage 2025 (the default" in err.hint
     assert detect_vintage(codes21, mirror) == "2021"
     assert detect_vintage([*oxon["LSOA11CD"], oxon_changed[0]], mirror) in {"2021", "mixed"}
 

@@ -71,18 +71,33 @@ def test_pack_plan_follows_the_published_tables(tmp_path: Path, modelled: bool) 
     assert len(got["sites"]) == len(pack_sites) == 5
     assert len(got["localities"]) == len(pack_loc) - 1 == 3  # no county total row
     assert set(got["areas"].geom_type) == {"Polygon"}  # LSOA boundaries
-    # CIN/CPP per locality exactly as the published CSV shows them ('c' where suppressed).
+    # CIN/CPP per locality as the published CSV shows them, as numbers: null and flagged
+    # where the CSV has 'c'.
     loc = got["localities"].set_index("locality")
     pub = pack_loc.set_index("locality")
     for col in ("cin", "cpp"):
-        assert loc[col].tolist() == pub.loc[loc.index, col].tolist()
-    assert "c" in set(loc["cin"]) | set(loc["cpp"])
+        assert pd.api.types.is_integer_dtype(loc[col]) or pd.api.types.is_float_dtype(loc[col])
+        shown = pub.loc[loc.index, col]
+        assert loc[f"{col}_suppressed"].tolist() == (shown == "c").tolist()
+        assert loc[col].isna().tolist() == (shown == "c").tolist()
+        assert loc.loc[shown != "c", col].astype(int).tolist() == \
+            shown[shown != "c"].astype(int).tolist()
+    assert (loc["cin_suppressed"] | loc["cpp_suppressed"]).any()
+    descriptions = _descriptions(tmp_path / "pack" / GPKG_NAME)
+    assert "null where the published tables show 'c'" in descriptions["localities"]
     # The exact need of an area is shown only where the published tables show it.
     assert ("need" in got["areas"].columns) is modelled
     assert got["areas"]["need_band"].notna().all()
     sites = got["sites"].set_index("site_id").loc[pack_sites["site_id"]]
     assert sites["decision"].tolist() == pack_sites["decision"].tolist()
     assert sites["need_weighted_served"].tolist() == pack_sites["demand_served"].round(1).tolist()
+
+
+def _descriptions(path: Path) -> dict[str, str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("select table_name, description from gpkg_contents"))
 
 
 def test_plan_bytes_are_reproducible(tmp_path: Path) -> None:

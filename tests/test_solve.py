@@ -306,7 +306,7 @@ def _far_locality_instance(tmp_path: Path) -> Path:
     areas = inst.areas.copy()
     henley = areas.index[:5]
     areas.loc[henley, "locality"] = "Henley"
-    areas.loc[henley, "x"] += 500_000  # far from every site
+    areas.loc[henley, "x"] += 45_000  # beyond every site's reach, within 50 km of the others
     folder = tmp_path / "henley"
     folder.mkdir()
     write_instance(Instance(areas=areas, sites=inst.sites), folder)

@@ -10,9 +10,12 @@ Three layers, each with the disclosure rules of the published tables:
   written per area.
 - ``sites``: site points with status (today), tier, what the option does with the site, costs,
   capacity and children served / capacity.
-- ``localities``: locality polygons (the areas dissolved) with the published locality table:
-  counts of children in need and on protection plans from 1 to the threshold are ``c``, and a
-  second cell of any line with one suppressed cell is ``c`` too (:mod:`.disclosure`).
+- ``localities``: locality polygons (the areas dissolved) with the published locality table.
+  Counts of children in need and on protection plans (``cin``, ``cpp``) are whole numbers, so
+  a GIS can style and add them; the cells the published CSV shows as ``c`` (counts from 1 to the
+  threshold, and a second cell of any line with one suppressed cell, :mod:`.disclosure`) are
+  null, with ``cin_suppressed`` / ``cpp_suppressed`` true, so a null is never read as zero or
+  as missing data. Each layer's GeoPackage description says so.
 
 Every solved folder gets one (written by :meth:`optimiser.solution.Solution.write`, default
 threshold), and so does every pack (:func:`optimiser.report.pack.build_pack`, the pack's
@@ -38,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
-from optimiser.report.disclosure import DEFAULT_THRESHOLD
+from optimiser.report.disclosure import DEFAULT_THRESHOLD, SUPPRESSED
 from optimiser.report.locality_table import (
     SUPPRESSED_COLUMNS,
     TOTAL,
@@ -62,6 +65,19 @@ from optimiser.report.solved import Solved, served_of_capacity
 
 GPKG_NAME = "plan.gpkg"
 LAYERS = ("areas", "sites", "localities")
+#: Each layer's description (GeoPackage ``gpkg_contents``; QGIS shows it in the layer's
+#: properties), so the file explains itself away from the pack.
+DESCRIPTIONS = {
+    "areas": "Areas (LSOAs) with children, need band, share served, nearest open centre, travel "
+             "minutes and change against today. No counts of children in need or on protection "
+             "plans per area. EPSG:27700.",
+    "sites": "Sites with status today, tier, the option's decision, costs, capacity and children "
+             "served. EPSG:27700.",
+    "localities": "Localities with the published locality table. cin and cpp (children in need, "
+                  "on protection plans) are numbers, null where the published tables show 'c' "
+                  "(small counts suppressed by disclosure control), with cin_suppressed and "
+                  "cpp_suppressed true there. EPSG:27700.",
+}
 #: GeoPackages record when each table last changed; a fixed date keeps the file reproducible.
 _FIXED_DATE = "2000-01-01T00:00:00.000Z"
 
@@ -174,13 +190,21 @@ def sites_layer(solved: Solved) -> gpd.GeoDataFrame:
 
 def localities_layer(solved: Solved, areas: gpd.GeoDataFrame, threshold: int = DEFAULT_THRESHOLD,
                      suppress: Sequence[str] = SUPPRESSED_COLUMNS) -> gpd.GeoDataFrame:
-    """Locality polygons with the published locality table (suppressed counts are ``c``)."""
-    published, _mask = publish_table(locality_table(solved), threshold, suppress)
+    """Locality polygons with the published locality table. The protected counts stay numbers
+    (a GIS can style and sum them); a suppressed cell (``c`` in the CSV) is null, and the
+    ``<column>_suppressed`` flag says so, so a null is never taken for a missing count."""
+    published, mask = publish_table(locality_table(solved), threshold, suppress)
     table = csv_table(published)
-    table = table[table["locality"] != TOTAL]
-    for col in suppress:  # whole numbers and 'c' in one column: text, as in the CSV
+    keep = (table["locality"] != TOTAL).to_numpy()
+    flags = mask.reset_index(drop=True)
+    table = table[keep].reset_index(drop=True)
+    for col in suppress:
         if col in table.columns:
-            table[col] = table[col].map(lambda v: "" if pd.isna(v) else str(v))
+            hidden = flags.loc[keep, col].to_numpy(dtype=bool) if col in flags.columns else (
+                table[col].astype(str) == SUPPRESSED)
+            table[col] = pd.to_numeric(table[col].where(~hidden), errors="coerce").astype(
+                "Int64")
+            table.insert(table.columns.get_loc(col) + 1, f"{col}_suppressed", hidden)
     shapes = locality_shapes(areas[["area_id", "geometry"]], solved.areas)
     merged = shapes.merge(table, on="locality", how="left")
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=BNG)
@@ -216,7 +240,8 @@ def write_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
     try:
         with _fixed_gdal_date():
             for name, layer in layers.items():
-                layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
+                              layer_options={"DESCRIPTION": DESCRIPTIONS.get(name, "")})
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -242,7 +242,7 @@ def area_shapes(solved: Solved) -> AreaShapes:
         from optimiser.errors import InputError
 
         raise InputError(
-            "the areas have no boundaries (their ids are not LSOA 2011 codes) and no x, y "
+            "the areas have no boundaries (their ids are not LSOA codes) and no x, y "
             "coordinates to draw them at", file=solved.folder / "areas.csv",
             hint="keep the instance folder named in solution.json, or add x and y columns")
     return AreaShapes(_circles(areas), circles=True, source="circles at the areas' points")
