@@ -52,7 +52,13 @@ import pandas as pd
 
 from optimiser import limits
 from optimiser.errors import InputError
-from optimiser.files import read_table, write_csv, write_json
+from optimiser.files import (
+    check_not_inside,
+    official_data_folders,
+    read_table,
+    write_csv,
+    write_json,
+)
 
 LEVELS = {"locality": "locality", "district": "lad_name"}
 BASES = ("need", "unreached")
@@ -341,6 +347,7 @@ def write_allocation(table: pd.DataFrame, out_dir: str | Path, *, purpose: str, 
     folder as it was, and removes a folder this call created.
     """
     out_dir = Path(out_dir)
+    check_not_inside(out_dir, official_data_folders())
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -362,8 +362,10 @@ def allocate(
     basis: Annotated[str, typer.Option(
         help="need (all need-weighted children) or unreached (those the plan does not "
         "reach; needs a solved folder).")] = "need",
-    floor: Annotated[float, typer.Option(help="Least any unit gets, £.")] = 0.0,
-    cap: Annotated[float | None, typer.Option(help="Most any unit gets, £.")] = None,
+    floor: Annotated[str, typer.Option(help="Least any unit gets, £ (e.g. 20000 or 20k).")]
+    = "0",
+    cap: Annotated[str | None, typer.Option(
+        help="Most any unit gets, £ (e.g. 300000 or 300k).")] = None,
     purpose: Annotated[str, typer.Option(help="What the money is for, for the pack.")]
     = "funding",
 ) -> None:
@@ -371,13 +373,17 @@ def allocate(
     from optimiser.allocation import run_allocate
     from optimiser.sweep import parse_budgets
 
-    amounts = parse_budgets(budget, column="--budget")
-    if len(amounts) != 1:
-        raise OptimiserError(f"--budget '{budget}' gives {len(amounts)} amounts",
-                             hint="give one amount to split, e.g. --budget 960k")
-    amount = amounts[0]
-    summary = run_allocate(folder, amount, out, level=level, basis=basis, floor=floor,
-                           cap=cap if cap is not None else float("inf"), purpose=purpose)
+    def one_amount(text: str, option: str) -> float:
+        amounts = parse_budgets(text, column=option)
+        if len(amounts) != 1:
+            raise OptimiserError(f"{option} '{text}' gives {len(amounts)} amounts",
+                                 hint=f"give one amount, e.g. {option} 960k")
+        return amounts[0]
+
+    summary = run_allocate(folder, one_amount(budget, "--budget"), out, level=level,
+                           basis=basis, floor=one_amount(floor, "--floor"),
+                           cap=one_amount(cap, "--cap") if cap is not None else float("inf"),
+                           purpose=purpose)
     console.print(summary, highlight=False, markup=False)
 
 

@@ -412,10 +412,7 @@ def read_table(
             blank = df[col].isna()
             if blank.any():
                 i = int(np.flatnonzero(blank.to_numpy())[0])
-                raise InputError(
-                    "the cell is empty", file=path, row=i + _FIRST_DATA_ROW, column=col,
-                    hint="fill in a number (0 if there are none)",
-                )
+                raise _empty_cell(df, i, col, path)
     for col in dict.fromkeys([*numeric, *nonnegative, *integer]):
         if col in df.columns and pd.api.types.is_float_dtype(df[col]):
             infinite = np.isinf(df[col].to_numpy(dtype=float))
@@ -566,6 +563,24 @@ def replaceable_output(out: Path) -> bool:
     return (out / OUTPUT_MARKER).is_file() or not any(out.iterdir())
 
 
+#: Columns that count people or cases: a blank there is most likely "none".
+COUNT_COLUMNS = frozenset({"population", "children", "cin", "cpp", "extra_children"})
+
+
+def _empty_cell(df: pd.DataFrame, i: int, col: str, path) -> InputError:
+    """The message for an empty required cell: an empty row (Excel leaves rows of commas at
+    the end of a sheet) is to be deleted; a count may be 0; anything else needs its value."""
+    row = df.iloc[i]
+    if all(pd.isna(v) or str(v).strip() == "" for v in row.tolist()):
+        return InputError("the row is empty", file=path, row=i + _FIRST_DATA_ROW,
+                          hint="delete the empty rows (Excel leaves rows of commas where "
+                          "cells were cleared), then save again")
+    hint = ("fill in a number (0 if there are none)" if col in COUNT_COLUMNS
+            else f"fill in the {col} value; a blank is not taken as 0 here")
+    return InputError("the cell is empty", file=path, row=i + _FIRST_DATA_ROW, column=col,
+                      hint=hint)
+
+
 def check_not_input(out: str | Path, reads: Iterable[str | Path | None]) -> None:
     """Raise :class:`InputError` when ``out`` is, or holds, a file or folder the command reads.
 
@@ -631,6 +646,7 @@ def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
     instance (it holds :data:`INSTANCE_FILE`) is replaced only by an instance (``instance``)."""
     check_not_input(out, reads)
     _check_not_system_folder(out)
+    check_not_inside(out, official_data_folders())
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir() or out.is_symlink():
@@ -651,6 +667,15 @@ def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
         problem, file=out,
         hint="give --out a new folder name (optimiser replaces a folder as a whole, and only "
         "one it wrote itself), or move those files away; nothing was written")
+
+
+def official_data_folders() -> list[tuple[Path | None, str]]:
+    """The data mirror named by the environment and the download cache: every command's output
+    stays out of them (prepare also checks its own ``--mirror``)."""
+    from optimiser.paths import MIRROR_ENV, cache_dir, mirror_from_env
+
+    return [(mirror_from_env(), f"the data mirror (${MIRROR_ENV})"),
+            (cache_dir(), "the download cache")]
 
 
 #: Folders of the operating system's device and process files (Linux): not places for output.

@@ -217,6 +217,10 @@ def choose(everyone: Authorities, wanted: tuple[str, ...]) -> pd.DataFrame:
     """The authorities ``--la`` names (names or codes, comma-separated or repeated)."""
     names = [w.strip() for item in wanted for w in item.split(",") if w.strip()]
     if not names:
+        if wanted:  # --la given, but blank: not a request for all of England
+            raise InputError("it names no authority", column="--la",
+                             hint="give names or codes, e.g. --la Rutland,E06000017, or leave "
+                             "--la out to run every upper-tier authority")
         return everyone.table
     codes = set()
     for name in names:
@@ -405,11 +409,25 @@ def already_solved(code: str, name: str, s: dict) -> dict[str, Any] | None:
 
 def check_out(out: Path, reads: list[Path]) -> None:
     """``DIR`` must be new, empty or an earlier national run, and hold none of the inputs."""
-    from optimiser.files import OUTPUT_MARKER, check_not_input
+    from optimiser.files import (
+        INSTANCE_FILE,
+        OUTPUT_MARKER,
+        check_not_input,
+        check_not_inside,
+        official_data_folders,
+    )
 
     check_not_input(out, reads)
+    check_not_inside(out, [*official_data_folders(),
+                           *((p, "the data folder") for p in reads if p.is_dir())])
     if not out.exists():
         return
+    for held, what in ((INSTANCE_FILE, "a prepared instance"), ("solution.json", "a solved plan")):
+        if (out / held).is_file():
+            raise InputError(
+                f"the output folder holds {what} ({held}), not an earlier national run",
+                file=out, hint="give --out a new folder, or the folder of an earlier national "
+                "run to resume it; nothing was written")
     if not out.is_dir():
         raise InputError("the output path exists and is not a folder", file=out,
                          hint="give --out a new folder name; nothing was written")

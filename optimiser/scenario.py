@@ -171,6 +171,14 @@ class ReachSettings(_Strict):
     speed_kmh: UrbanRural = Field(default_factory=lambda: UrbanRural(urban=15, rural=50))
     circuity: UrbanRural = Field(default_factory=lambda: UrbanRural(urban=1.3, rural=1.3))
 
+    @field_validator("speed_kmh", "circuity", mode="before")
+    @classmethod
+    def _one_for_both(cls, value: Any) -> Any:
+        # One number means the same for urban and rural areas, as for the minutes above.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"urban": value, "rural": value}
+        return value
+
     @model_validator(mode="after")
     def _positive(self) -> ReachSettings:
         for key in ("threshold_minutes", "max_minutes"):
@@ -531,6 +539,9 @@ _FIELD_HINTS = {
     "target_reach": "a share between 0 and 1, e.g. 0.9 for 90%",
     "constraints.locality_min_reach": "a share between 0 and 1, e.g. 0.5 for 50%",
     "reach.threshold_minutes": "one number of minutes, or {urban: 20, rural: 30}",
+    "reach.speed_kmh": "one number of km/h, or {urban: 15, rural: 50}",
+    "reach.circuity": "one number (road length ÷ straight line, e.g. 1.3), or "
+                      "{urban: 1.3, rural: 1.3}",
     "reach.max_minutes": "one number of minutes, or {urban: 30, rural: 45}",
     "reach.decay.full_minutes": "one number of minutes, or {urban: 10, rural: 15}",
     "reach.decay.half_minutes": "one number of minutes, or {urban: 10, rural: 15}",

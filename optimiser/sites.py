@@ -255,6 +255,21 @@ def _check_repeated_sites(df: pd.DataFrame, x: pd.Series, y: pd.Series, path: Pa
             hint="delete the repeated row; two sites in one building need different names")
 
 
+def _check_not_swapped(ll: pd.DataFrame, path: Path) -> None:
+    """England lies at latitudes 49.8-55.9 and longitudes -6.4 to 1.8: a latitude that looks
+    like a longitude and a longitude that looks like a latitude are the two columns swapped."""
+    lat, lon = ll["latitude"].astype(float), ll["longitude"].astype(float)
+    swapped = lat.between(-7, 2) & lon.between(49, 56)
+    if swapped.any():
+        i = int(np.flatnonzero(swapped.to_numpy())[0])
+        raise InputError(
+            f"latitude {lat.iloc[i]:g} and longitude {lon.iloc[i]:g} look swapped "
+            f"({int(swapped.sum())} row(s) like this)", file=path,
+            row=int(ll.index[i]) + 2, column="latitude",
+            hint="in England latitude is about 50-56 and longitude about -6 to 2: swap the "
+            "two columns' headers, then save again")
+
+
 def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
                        costs: DefaultCosts = DEFAULT_COSTS, *, sheet: str | None = None
                        ) -> tuple[pd.DataFrame, dict]:
@@ -339,6 +354,7 @@ def read_council_sites(path: Path, areas: pd.DataFrame, boundaries_loader,
         how[ok] = "x/y"
     if has_ll:
         ok = x.isna() & df["latitude"].notna() & df["longitude"].notna()
+        _check_not_swapped(df.loc[ok], path)
         if ok.any():
             lx, ly = to_bng(df.loc[ok, "longitude"], df.loc[ok, "latitude"])
             x[ok], y[ok] = lx, ly

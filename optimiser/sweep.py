@@ -98,9 +98,11 @@ def _budget_values(text: str | Sequence[float], column: str = "--budgets") -> li
                 return float(t) * scale
             except ValueError:
                 raise InputError(
-                    f"'{tok}' is not a budget", column=column,
+                    f"'{tok}' is not " + ("a budget" if column == "--budgets" else
+                                          "an amount of pounds"), column=column,
                     hint="write budgets in pounds separated by commas, e.g. 6e6,8e6,10e6 or "
-                    "6m,8m,10m, or a range 4m:16m:10",
+                    "6m,8m,10m, or a range 4m:16m:10" if column == "--budgets" else
+                    "write one amount in pounds, e.g. 20000, 20k or 1.5m",
                 ) from None
 
         if ":" in text:
@@ -124,15 +126,16 @@ def _budget_values(text: str | Sequence[float], column: str = "--budgets") -> li
     if not values:
         raise InputError("no budgets given", column=column, hint="e.g. 6e6,8e6,10e6")
     _check_count(len(values), column)
+    what = "budget " if column in ("--budgets", "--budget") else ""
     bad = [v for v in values if not np.isfinite(v) or v < 0]
     if bad:
-        raise InputError(f"budget {bad[0]:g} is not an amount of 0 or more",
-                         column=column, hint="budgets are pounds a year")
+        raise InputError(f"{what}{bad[0]:g} is not an amount of 0 or more",
+                         column=column, hint="amounts are pounds a year")
     over = [v for v in values if v > limits.MAX_POUNDS]
     if over:
-        raise InputError(f"budget £{limits.shown(over[0])} is more than £10bn a year, more than "
+        raise InputError(f"{what}£{limits.shown(over[0])} is more than £10bn a year, more than "
                          "any council spends in all", column=column,
-                         hint="budgets are pounds a year, e.g. 6m or 6000000; check for extra "
+                         hint="amounts are pounds a year, e.g. 6m or 6000000; check for extra "
                          "zeros")
     return [round(float(v), 2) for v in values]
 

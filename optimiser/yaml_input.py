@@ -8,6 +8,7 @@ file, the dotted key, the bad value and the fix, with close-match suggestions fo
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,12 @@ def _parse(text: str, path: Path, what: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
+        if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(exc.problem):
+            # Safe loading refuses tags such as !!python/object: say so, not "indentation".
+            raise ScenarioError(f"the file uses a YAML tag (a word after '!'){where}, which "
+                                "a scenario cannot hold", file=path,
+                                hint="write plain values (numbers, text, lists and key: value "
+                                "pairs) without '!' tags") from None
         raise ScenarioError(f"the file is not valid YAML{where}", file=path,
                             hint="check indentation and colons (key: value)") from None
     except RecursionError:
@@ -276,7 +283,8 @@ def validation_error(
     if etype == "value_error" and isinstance(ctx.get("error"), KeyedValueError):
         kv: KeyedValueError = ctx["error"]
         return ScenarioError(kv.problem, file=file, key=kv.key, hint=kv.hint)
-    msg = err["msg"].removeprefix("Value error, ")
+    # pydantic names the settings class ("… or instance of UrbanRural"): not the user's words.
+    msg = re.sub(r" or instance of \w+", "", err["msg"].removeprefix("Value error, "))
     if etype == "value_error":
         # A validator's own sentence already says what is wrong with the value.
         return ScenarioError(msg, file=file, key=key, hint=hints.get(key or "", default_hint))

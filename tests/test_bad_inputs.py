@@ -136,6 +136,27 @@ def test_demo_and_prepare_never_replace_the_data_mirror(world):
             READS)
 
 
+def test_no_command_writes_inside_the_data_mirror_of_the_environment(world, monkeypatch):
+    mirror = world.parent / "mirror"
+    mirror.mkdir()
+    monkeypatch.setenv("OPTIMISER_DATA_MIRROR", str(mirror))
+    inside = "--out is inside the data mirror ($OPTIMISER_DATA_MIRROR)"
+    refused(["solve", world / "scenario.yaml", "--out", mirror / "x"], world, inside)
+    refused(["report", world / "solved", "--out", mirror / "pack"], world, inside)
+    refused(["allocate", world / "solved", "--budget", "1m", "--out", mirror / "split"], world,
+            inside)
+    assert sorted(p.name for p in mirror.iterdir()) == []
+
+
+def test_a_reach_speed_may_be_one_number_for_urban_and_rural():
+    from optimiser.scenario import parse_scenario
+
+    reach = parse_scenario({"instance": ".", "budget": 1, "reach": {"speed_kmh": 12,
+                                                                      "circuity": 1.4}}).reach
+    assert (reach.speed_kmh.urban, reach.speed_kmh.rural) == (12, 12)
+    assert (reach.circuity.urban, reach.circuity.rural) == (1.4, 1.4)
+
+
 def test_prepare_never_replaces_the_folder_of_its_sites_file(world):
     refused(["prepare", "--la", "Oxfordshire", "--sites", world / "instance" / "sites.csv",
              "--out", world / "instance"], world, READS)
@@ -156,6 +177,12 @@ SCENARIOS: list[tuple[str, bytes, tuple[str, ...]]] = [
      ("has an alias (*name) inside the block its anchor (&name) names",)),
     ("huge", (SCENARIO + "# padding\n" * 120_000).encode(),
      ("scenario file is 1.2 MB, too large for a settings file (at most 1 MB)",)),
+    ("python tag", b"instance: instance\nbudget: !!python/object/apply:os.system [echo]\n",
+     ("the file uses a YAML tag (a word after '!') at line 2, which a scenario cannot hold",)),
+    ("speed as text", (SCENARIO.replace("threshold_minutes: 20}", "threshold_minutes: 20, "
+                                        "speed_kmh: 15 km/h}")).encode(),
+     ("key 'reach.speed_kmh': '15 km/h' is not allowed: Input should be a valid dictionary",
+      "hint: one number of km/h, or {urban: 15, rural: 50}")),
     ("duplicate key", (SCENARIO + "budget: 9000000\n").encode(),
      ("'budget' is given twice (lines 3 and 5); YAML would silently keep the last",)),
     ("duplicate nested key", b"instance: instance\nbudget: 1\nreach:\n  model: coverage\n"
@@ -290,12 +317,26 @@ def _travel(minutes: str) -> Edit:
     return edit
 
 
+def _empty_rows(root: Path) -> None:
+    """Rows of commas at the end, as Excel leaves where cells were cleared."""
+    with (root / "areas.csv").open("a") as fh:
+        fh.write(",,,,,,,\n,,,,,,,\n")
+
+
 INSTANCE_CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
+    ("empty rows at the end", _empty_rows,
+     ("areas.csv, row 62: the row is empty", "hint: delete the empty rows")),
+    ("blank x", _cell("areas.csv", 4, "x", ""),
+     ("areas.csv, row 4, column 'x': the cell is empty",
+      "hint: fill in the x value; a blank is not taken as 0 here")),
     ("need inf", _cell("areas.csv", 4, "need", "inf"),
      ("areas.csv, row 4, column 'need': 'inf' is not a finite number",)),
     ("need -inf", _cell("areas.csv", 2, "need", "-inf"), ("'-inf' is not a finite number",)),
     ("need nan", _cell("areas.csv", 5, "need", "nan"),
      ("areas.csv, row 5, column 'need': the cell is empty",)),
+    ("population blank", _cell("areas.csv", 5, "population", ""),
+     ("areas.csv, row 5, column 'population': the cell is empty",
+      "hint: fill in a number (0 if there are none)")),
     ("need negative", _cell("areas.csv", 3, "need", "-0.5"),
      ("row 3, column 'need': value -0.5 is negative",)),
     ("need text", _cell("areas.csv", 3, "need", "high"), ("'high' is not a number",)),
@@ -769,7 +810,8 @@ def test_options_are_named_as_options_not_columns(world):
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--cap", "1e30"], "option --cap: £1e+30 is more than £10bn, more than any council"),
+    (["--cap", "1e30"], "option --cap: £1e+30 is more than £10bn a year, more than any council"),
+    (["--floor", "1m", "--cap", "lots"], "option --cap: 'lots' is not an amount of pounds"),
     (["--floor", "2e10"], "option --floor: £20,000,000,000 is more than £10bn"),
 ])
 def test_allocate_refuses_amounts_beyond_any_council(world, args, expected):
@@ -851,6 +893,17 @@ def _sites(tmp_path: Path, oxon_areas, text: str):
     path.write_text(text)
     areas, bounds = oxon_areas
     return read_council_sites(path, areas, lambda: bounds)
+
+
+def test_swapped_latitude_and_longitude_are_named(tmp_path, oxon_areas):
+    with pytest.raises(files.InputError) as err:
+        _sites(tmp_path, oxon_areas, "name,status,tier,latitude,longitude\n"
+               "A,candidate,hub,51.75,-1.26\nB,candidate,hub,-1.25,51.76\n"
+               "C,candidate,hub,-1.27,51.74\n")
+    assert str(err.value) == (
+        f"{tmp_path / 'sites.csv'}, row 3, column 'latitude': latitude -1.25 and longitude 51.76 "
+        "look swapped (2 row(s) like this)\n  hint: in England latitude is about 50-56 and "
+        "longitude about -6 to 2: swap the two columns' headers, then save again")
 
 
 def test_council_sites_read_nan_and_null_as_blank_but_not_excel_errors(tmp_path, oxon_areas):

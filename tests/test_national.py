@@ -177,6 +177,8 @@ def test_budgets_file_and_share_of_spend(tmp_path, mirror):
     (["--la", "Rutland,Narnia"], "--la 'Narnia' is not an upper-tier local authority"),
     (["--la", "Cherwell"], "is the district Cherwell (E07000177), not an upper-tier local "
      "authority"),
+    (["--la", ","], "option --la: it names no authority"),
+    (["--la", ""], "option --la: it names no authority"),
     (["--workers", "0"], "--workers 0 is not a number of workers from 1 to 512"),
     (["--gap", "2"], "--gap 2 is not a share from 0 to 1"),
     (["--budgets", "{budgets}"], "row 3, column 'code': --la 'E99999999' is not an "
@@ -205,6 +207,17 @@ def test_out_holding_other_files_or_the_mirror_is_refused(tmp_path, mirror):
         run_national(NationalSettings(out=mirror.parent, mirror=mirror, la=("Rutland",)),
                      workers=1, progress=False)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    inst = tmp_path / "inst"
+    inst.mkdir()
+    (inst / "prepare.json").write_text("{}")
+    with pytest.raises(InputError, match=r"holds a prepared instance \(prepare.json\), not an "
+                       "earlier national run"):
+        run_national(NationalSettings(out=inst, mirror=mirror, la=("Rutland",)),
+                     workers=1, progress=False)
+    with pytest.raises(InputError, match=r"--out is inside the data (mirror|folder)"):
+        run_national(NationalSettings(out=mirror / "nat", mirror=mirror, la=("Rutland",)),
+                     workers=1, progress=False)
+    assert sorted(p.name for p in inst.iterdir()) == ["prepare.json"]
 
 
 def test_names_are_escaped_in_the_map(tmp_path, mirror):

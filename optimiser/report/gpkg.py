@@ -31,7 +31,9 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -231,8 +233,18 @@ def _fixed_gdal_date() -> Iterator[None]:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
+def _disk_full(folder: Path, margin: int = 1 << 20) -> bool:
+    """Less than ``margin`` bytes free where ``folder`` is."""
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
+
+
 def write_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
     """Write the layers to one GeoPackage atomically (a temporary file, then renamed)."""
+    import pyogrio.errors
+
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpkg", dir=path.parent)
     os.close(fd)
@@ -240,8 +252,15 @@ def write_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
     try:
         with _fixed_gdal_date():
             for name, layer in layers.items():
-                layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
-                              layer_options={"DESCRIPTION": DESCRIPTIONS.get(name, "")})
+                try:
+                    layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
+                                  layer_options={"DESCRIPTION": DESCRIPTIONS.get(name, "")})
+                except (pyogrio.errors.DataLayerError, pyogrio.errors.DataSourceError) as exc:
+                    # GDAL reports a disk that fills mid-write as a failed SQLite statement;
+                    # the output folder's writer turns an OSError into one clear message.
+                    if _disk_full(path.parent):
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), tmp) from exc
+                    raise
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
