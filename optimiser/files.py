@@ -640,13 +640,16 @@ INSTANCE_FILE = "prepare.json"
 
 
 def check_output_dir(out: Path, reads: Iterable[str | Path | None] = (), *,
-                     instance: bool = False) -> None:
+                     instance: bool = False, official: bool = False) -> None:
     """Raise :class:`InputError` unless ``out`` is absent, empty, or an earlier output, and
     neither is nor holds anything in ``reads`` (see :func:`check_not_input`). A prepared
-    instance (it holds :data:`INSTANCE_FILE`) is replaced only by an instance (``instance``)."""
+    instance (it holds :data:`INSTANCE_FILE`) is replaced only by an instance (``instance``).
+    Only official data (``official``: ``data fetch``'s tables) may go in the data mirror or
+    the download cache."""
     check_not_input(out, reads)
     _check_not_system_folder(out)
-    check_not_inside(out, official_data_folders())
+    if not official:
+        check_not_inside(out, official_data_folders())
     if not out.exists() and not out.is_symlink():
         return
     if not out.is_dir() or out.is_symlink():
@@ -697,7 +700,7 @@ def _check_not_system_folder(out: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = (),
-                      instance: bool = False) -> Iterator[Path]:
+                      instance: bool = False, official: bool = False) -> Iterator[Path]:
     """Write an output folder all at once.
 
     Yields a temporary folder beside ``out``. When the ``with`` block finishes without an error,
@@ -723,7 +726,7 @@ def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = (
     reads = list(reads)
     shown = Path(out)
     out = Path(out).resolve()
-    check_output_dir(out, reads, instance=instance)
+    check_output_dir(out, reads, instance=instance, official=official)
     with _write_errors(shown):
         out.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(out)
@@ -734,7 +737,8 @@ def atomic_output_dir(out: str | Path, *, reads: Iterable[str | Path | None] = (
             yield tmp
             (tmp / _PARTIAL_MARKER).unlink()
             (tmp / OUTPUT_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
-        check_output_dir(out, reads, instance=instance)  # it may have been created meanwhile
+        # It may have been created meanwhile.
+        check_output_dir(out, reads, instance=instance, official=official)
         with _write_errors(shown):
             _swap_in(tmp, out)
     except BaseException:

@@ -533,7 +533,7 @@ def fetch_all(
             ids = {p["id"] for p in provenance}
             kept = json.loads(before.read_text(encoding="utf-8")).get("sources", [])
             provenance = [p for p in kept if p.get("id") not in ids] + provenance
-    with atomic_output_dir(canon) as tmp:
+    with atomic_output_dir(canon, official=True) as tmp:
         for rel, data in tables.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp / rel).write_bytes(data)

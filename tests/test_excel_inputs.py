@@ -63,7 +63,7 @@ def test_messages_give_the_sheets_row_numbers(tmp_path: Path) -> None:
                                                      ["B", 2]]})
     with pytest.raises(InputError) as exc:  # where a value is required, the empty row is named
         read_table(path, nonnegative=["n"])
-    assert (exc.value.row, exc.value.problem) == (3, "the cell is empty")
+    assert (exc.value.row, exc.value.problem) == (3, "the row is empty")
     # Formatted but empty cells after the table are not rows.
     wb = Workbook()
     ws = wb.active
