@@ -176,12 +176,14 @@ class CoverageSearch:
             rounded = self._greedy_plan(y_lp >= 0.5)
             if rounded.value() >= plan.value():
                 plan = rounded
-        stopped, reached_at = ("rounds", None) if lp_out is not None else ("time_limit", None)
+        # Without the LP (the time ran out, or its process died) there is no bound: the rounds
+        # still improve the plan while there is time.
+        stopped, reached_at = "rounds", None
         for _ in range(self.rounds + 1):
             if meets(bound, plan.value(), gap):
                 stopped, reached_at = "gap", time.perf_counter() - start
                 break
-            if time.perf_counter() > deadline or lp_out is None:
+            if time.perf_counter() > deadline:
                 stopped = "time_limit"
                 break
             if rounds >= ROUNDS_BEFORE_LP + self.rounds:
@@ -490,7 +492,7 @@ def run_search(model: FamilyCentreModel,
     bound = found.bound * eff if found.bound is not None else None
     detail = (f"search: {found.rounds} rounds of swap local search"
               + (f"; Lagrangian bound at the interior-point LP's duals ({found.lp_seconds:.0f} s)"
-                 if found.lp_seconds is not None else "; the LP bound did not finish in time"))
+                 if found.lp_seconds is not None else "; no bound: the LP did not finish"))
     if meets(bound, value):
         return "optimal", detail + " (the plan meets the bound)", bound, seconds
     if found.stopped == "time_limit":
