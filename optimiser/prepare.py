@@ -224,13 +224,11 @@ class PrepareSettings:
     def data_folders(self) -> list[tuple[Path | None, str]]:
         """The folders of official data prepare reads, with what each is: no output goes
         inside them (see :func:`optimiser.files.check_not_inside`)."""
-        from optimiser.paths import MIRROR_ENV, cache_dir, mirror_from_env
+        from optimiser.files import official_data_folders
 
-        if self.mirror is not None:
-            mirror = (self.mirror, "the data mirror (--mirror)")
-        else:
-            mirror = (mirror_from_env(), f"the data mirror (${MIRROR_ENV})")
-        return [mirror, (cache_dir(), "the download cache")]
+        # --mirror first: it is the one this run reads, and the message should name it.
+        given = [(self.mirror, "the data mirror (--mirror)")] if self.mirror is not None else []
+        return given + official_data_folders()
 
     def as_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
