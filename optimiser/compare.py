@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.errors import InputError
+from optimiser.model.words import plural
 
 if TYPE_CHECKING:
     from optimiser.scenario import Scenario
@@ -396,7 +397,7 @@ def summarise_comparison(table: pd.DataFrame, out: Path) -> str:
             f"  {row.option}: £{row.envelope / 1e6:.2f}m a year (plan "
             f"£{row.annual_cost / 1e6:.2f}m{outside}), "
             f"{100 * row.reach_share:.1f}% reached{dep}; {row.sites} sites, "
-            f"{row.outreach_workers} outreach workers; {row.localities_below_floor} "
+            f"{plural(row.outreach_workers, 'outreach worker')}; {row.localities_below_floor} "
             f"localities below {100 * row.floor:.0f}%")
     lines.append(f"table and chart: {out / 'compare.csv'}, {out / 'compare.png'}")
     return "\n".join(lines)

@@ -267,8 +267,8 @@ class Constraints(_Strict):
 class SolverSettings(_Strict):
     """Solver choice and honesty settings. ``gap`` 0 means: stop only at a proven optimum."""
 
-    #: ``search``: plan and bound for large coverage instances with a binding budget
-    #: (model/search.py).
+    #: ``search``: plan and bound for large instances with a binding budget, coverage or
+    #: service model (model/search.py, model/search_service.py).
     name: Literal["highs", "cbc", "search"] = "highs"
     # A default limit so a hard instance never runs unattended for hours; hitting it is
     # reported honestly as time_limit with the best bound and gap.

@@ -26,6 +26,7 @@ from optimiser.files import replaceable_output
 from optimiser.instance import Instance, read_instance
 from optimiser.model.explain import explain_infeasible, money
 from optimiser.model.formulation import FamilyCentreModel
+from optimiser.model.words import plural
 from optimiser.scenario import Scenario, load_scenario
 from optimiser.solution import Solution, build_solution
 
@@ -48,6 +49,10 @@ def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario
         else:
             explanation = [f"stopped at the time limit of {s.time_limit_s:g} s before a bound "
                            "was proven: the plan may be far from the best possible"]
+    elif result.status == "feasible" and s.solver == "search" and result.gap is not None:
+        # The search may stop before the requested gap (its rounds ran out): say how far it is.
+        explanation = [f"the search's plan is within {100 * result.gap:.2f}% of the best "
+                       f"possible (best bound {result.best_bound:,.1f}): not proven optimal"]
     elif result.status == "feasible":
         explanation = [f"stopped within the requested gap of {100 * s.gap:g}%: not proven optimal"]
     explanation += scenario.unused_keys()
@@ -96,7 +101,8 @@ def summary_text(sol: Solution) -> str:
     t = sol.totals
     if t:
         lines.append(
-            f"  {t['sites_open']} sites open, {t['outreach_workers']} outreach workers, "
+            f"  {plural(t['sites_open'], 'site')} open, "
+            f"{plural(t['outreach_workers'], 'outreach worker')}, "
             f"annual cost {money(t['annual_cost'])}; reaches {100 * t['reach_share']:.1f}% of "
             f"need-weighted children ({t['need_reached']:,.0f} of {t['need_total']:,.0f}); "
             f"{t['children_reached']:,.0f} of {t['children_total']:,.0f} children served")

@@ -39,6 +39,7 @@ import pandas as pd
 from optimiser import limits
 from optimiser.errors import InputError, ScenarioError
 from optimiser.files import atomic_output_dir, write_csv, write_json
+from optimiser.model.words import plural
 
 if TYPE_CHECKING:
     from optimiser.instance import Instance
@@ -504,7 +505,8 @@ def summarise(table: pd.DataFrame, out: Path, seconds: float) -> str:
         if row.status not in PLANNED:
             lines.append(f"  £{row.budget / 1e6:6.2f}m: no plan, {row.status}: {row.reason}")
             continue
-        lines.append(f"  £{row.budget / 1e6:6.2f}m: {reach}, {row.sites} sites, "
-                     f"{row.outreach_workers} outreach workers, {row.status}{carried}{note}")
+        workers = plural(row.outreach_workers, "outreach worker")
+        lines.append(f"  £{row.budget / 1e6:6.2f}m: {reach}, {plural(row.sites, 'site')}, "
+                     f"{workers}, {row.status}{carried}{note}")
     lines.append(f"table and chart: {out / 'sweep.csv'}, {out / 'sweep.png'}")
     return "\n".join(lines)

@@ -120,15 +120,15 @@ def test_an_integrality_gap_is_reported_as_feasible_with_the_bound():
     assert found.best_bound >= 30.0 - 1e-6 and found.gap == pytest.approx(0.5, abs=1e-3)
 
 
-def test_the_service_model_is_refused_with_one_clear_error():
+def test_capacities_in_the_coverage_model_are_refused_with_one_clear_error():
     minutes = np.array([[5.0, 50.0], [50.0, 5.0]])
     model = FamilyCentreModel.from_cost_matrix(
-        minutes, demand=[10, 20], budget=1, annual_cost=1, capacity=[30, 12],
-        scenario={"solver": {"name": "search"}})
+        minutes, demand=[10, 20], threshold=10, budget=1, annual_cost=1, capacity=[30, 12],
+        reach_model="coverage", scenario={"solver": {"name": "search"}})
     with pytest.raises(ScenarioError) as err:
         model.solve()
     assert str(err.value) == (
-        "key 'solver.name': search does not handle the service model or capacities (it "
-        "solves the coverage model)\n"
-        "  hint: use solver.name: highs, or reach: {model: coverage} with max_reach, a budget, "
-        "one tier, no outreach and only must_open / must_close rules")
+        "key 'solver.name': search does not handle capacities in the coverage model (it "
+        "solves the service model or the coverage model without capacities)\n"
+        "  hint: use solver.name: highs, or max_reach with a budget, no outreach and only "
+        "must_open / must_close rules")

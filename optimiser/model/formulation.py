@@ -338,7 +338,11 @@ class FamilyCentreModel:
         set_budget(self.budget_con, self.cost_constant, budget)
 
     def relaxed(self, **changes) -> FamilyCentreModel:
-        """A new model on the same data with some settings changed (used by explain)."""
+        """A new model on the same data with some settings changed (explanations, today's
+        network). Its checks are small re-solves with other objectives and rules: HiGHS solves
+        them even when the plan came from the search (which solves max_reach only)."""
+        if self.settings.solver == "search":
+            changes.setdefault("solver", "highs")
         model = FamilyCentreModel(self.data, replace(self.settings, **changes))
         model.instance, model.scenario = self.instance, self.scenario
         return model

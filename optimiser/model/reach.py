@@ -303,21 +303,48 @@ class ServiceReach(_Reach):
         m = self.model
         d, s = m.data, m.settings
         self.groups = group_areas(m, d.served, d.take_up, by_need=True)
+        self._pairs()
+        #: x per pair when a method other than the LP solved it (the search sets it).
+        self.solved_x: np.ndarray | None = None
+        self.x_vars: list[pulp.LpVariable] = []
+        if s.solver == "search":
+            # The search assigns children itself (model/search_service.py): no LP rows, which
+            # at a million pairs would not fit in memory.
+            self._finish([], [[] for _ in d.localities])
+            return
+        self._rows()
+
+    def _pairs(self) -> None:
+        """The assignment pairs (group, site, take-up), group by group, nearest site first;
+        without those nobody uses (take-up 0) or that never open (evaluate's network)."""
+        m = self.model
+        sites, weights = self.groups.sites, self.groups.weights
+        counts = [len(v) for v in sites]
+        g = np.repeat(np.arange(len(sites), dtype=np.int64), counts)
+        j = np.concatenate(sites).astype(np.int64) if sites else np.zeros(0, np.int64)
+        w = np.concatenate(weights) if weights else np.zeros(0)
+        shut = np.array([v.upBound == 0 for v in m.y], dtype=bool)
+        keep = (w > 0) & ~shut[j] if len(j) else np.zeros(0, dtype=bool)
+        self.pair_group, self.pair_site, self.pair_take_up = g[keep], j[keep], w[keep]
+
+    def _rows(self) -> None:
+        """The LP: x per pair, x ≤ y, each group once, nobody twice, capacities, outreach."""
+        m = self.model
+        d, s = m.data, m.settings
         eff = m.site_effectiveness()
         cap = d.capacity
-        self.x: dict[tuple[int, int], tuple[pulp.LpVariable, float]] = {}
         terms, loc_terms = [], [[] for _ in d.localities]
         cap_terms: dict[int, list] = {}
         add = m.problem.addConstraint
-        for g, sites in enumerate(self.groups.sites):
+        bounds = np.searchsorted(self.pair_group, np.arange(len(self.groups.sites) + 1))
+        for g in range(len(self.groups.sites)):
             a, p = float(self.groups.demand[g]), float(self.groups.population[g])
             loc = int(self.groups.locality[g])
             assigned, served = [], []
-            for j, w in zip(sites.tolist(), self.groups.weights[g].tolist(), strict=True):
-                if w <= 0 or m.y[j].upBound == 0:
-                    continue  # nobody uses it, or it never opens (evaluate's fixed network)
+            for i in range(bounds[g], bounds[g + 1]):
+                j, w = int(self.pair_site[i]), float(self.pair_take_up[i])
                 x = m.problem.add_variable(f"x_{g}_{j}", lowBound=0, upBound=1)
-                self.x[(g, j)] = (x, w)
+                self.x_vars.append(x)
                 add(pulp.LpConstraint(pulp.LpAffineExpression([(x, 1.0), (m.y[j], -1.0)]),
                                       LE, rhs=0.0))
                 assigned.append((x, 1.0))
@@ -340,23 +367,33 @@ class ServiceReach(_Reach):
                 [*cap_terms[j], (m.y[j], -float(cap[j]))]), LE, name=f"capacity_{j}", rhs=0.0))
         self._finish(terms, loc_terms)
 
+    def pair_values(self) -> np.ndarray:
+        """x per pair of the last solve, in [0, 1]."""
+        if self.solved_x is not None:
+            return np.clip(np.round(self.solved_x, 9), 0.0, 1.0)
+        return np.array([_value(x) for x in self.x_vars]) if self.x_vars else np.zeros(
+            len(self.pair_group))
+
     def shares(self, open_: np.ndarray) -> Shares:
         m = self.model
         d = m.data
         eff = m.site_effectiveness()
         n = len(self.groups.sites)
-        cover, share = np.zeros(n), np.zeros(n)
-        site_children, site_demand = np.zeros(d.n_sites), np.zeros(d.n_sites)
+        g, j, w = self.pair_group, self.pair_site, self.pair_take_up
+        v = self.pair_values() * open_[j]
+        cover = np.bincount(g, weights=w * v, minlength=n)
+        share = np.bincount(g, weights=eff[j] * w * v, minlength=n)
+        site_children = np.bincount(j, weights=self.groups.population[g] * w * v,
+                                    minlength=d.n_sites)
+        site_demand = np.bincount(j, weights=self.groups.demand[g] * eff[j] * w * v,
+                                  minlength=d.n_sites)
+        # Per group the site serving most of it, the nearest (first pair) on ties.
         best = np.full(n, -1, dtype=np.int64)
-        best_x = np.zeros(n)
-        for (g, j), (x, w) in self.x.items():  # insertion order: nearest site first
-            v = _value(x) if open_[j] else 0.0
-            cover[g] += w * v
-            share[g] += eff[j] * w * v
-            site_children[j] += self.groups.population[g] * w * v
-            site_demand[j] += self.groups.demand[g] * eff[j] * w * v
-            if v > best_x[g] + TOL:
-                best[g], best_x[g] = j, v
+        ok = np.flatnonzero(v > TOL)
+        if len(ok):
+            ok = ok[np.lexsort((ok, -v[ok], g[ok]))]
+            first = ok[np.r_[True, g[ok][1:] != g[ok][:-1]]]
+            best[g[first]] = j[first]
         serving = np.full(d.n_areas, -1, dtype=np.int64)
         valid = self.groups.area_group >= 0
         serving[valid] = best[self.groups.area_group[valid]]
@@ -368,9 +405,8 @@ class ServiceReach(_Reach):
 
     def redundancy_check(self) -> Callable[[int, np.ndarray], bool]:
         """For the last solve: f(j, others) is True when nobody is assigned to site j."""
-        assigned = np.zeros(self.model.data.n_sites)
-        for (_, k), (x, _) in self.x.items():
-            assigned[k] += max(x.varValue or 0.0, 0.0)
+        assigned = np.bincount(self.pair_site, weights=self.pair_values(),
+                               minlength=self.model.data.n_sites)
         return lambda j, others: bool(assigned[j] <= TOL)
 
     def reached(self, open_: np.ndarray, shares: Shares) -> np.ndarray:

@@ -1,4 +1,4 @@
-r"""Plan and bound for large coverage instances with a binding budget (``solver.name: search``).
+r"""Plan and bound for large instances with a binding budget (``solver.name: search``).
 
 The coverage model with a budget is the budgeted maximal covering problem
 
@@ -29,7 +29,8 @@ busy the machine (unless the time limit stops it first, which the status says).
 
 Scope: the coverage model (``reach: {model: coverage}``, no capacities), ``max_reach`` with a
 ``budget``, one tier effectiveness, no outreach, and no rules other than ``must_open`` and
-``must_close``. Anything else is one clear error pointing back to ``solver.name: highs``.
+``must_close``. The service model has its own plan and bound (model/search_service.py), chosen
+by :func:`run_search`. Anything else is one clear error pointing back to ``solver.name: highs``.
 
 Examples
 --------
@@ -72,6 +73,9 @@ SECOND_PROCESS_PAIRS = 50_000
 #: Rules the search keeps (by their scenario keys).
 SUPPORTED_RULES = frozenset({"budget", "constraints.must_open", "constraints.must_close"})
 TOL = 1e-9
+#: The detail when no plan keeps must_open, must_close and the budget.
+NO_PLAN = ("search: no plan keeps the budget and the sites that must open or close (they cost "
+           "more than the budget, or a site is in both lists)")
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class CoverageSearch:
         self.fixed |= self.c <= 0
         self.banned = np.zeros(n_sites, dtype=bool)
         self.banned[list(must_close)] = True
+        #: A site both must open and must close: no plan.
+        self.conflict = bool(set(must_open) & set(must_close))
         self.fixed &= ~self.banned
         self.capacity = float(capacity)
         self.seed = seed
@@ -139,12 +145,7 @@ class CoverageSearch:
     @classmethod
     def from_model(cls, model: FamilyCentreModel) -> CoverageSearch:
         """The search for a built model, or a ScenarioError saying why it does not apply."""
-        reason = _unsupported(model)
-        if reason:
-            raise ScenarioError(
-                f"search does not handle {reason}", key="solver.name",
-                hint="use solver.name: highs, or reach: {model: coverage} with max_reach, "
-                     "a budget, one tier, no outreach and only must_open / must_close rules")
+        check_supported(model)
         groups = model.reach.groups.sites
         rows = np.repeat(np.arange(len(groups)), [len(s) for s in groups])
         cols = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
@@ -161,7 +162,7 @@ class CoverageSearch:
         """The best plan found and the Lagrangian bound; None when no plan fits the budget."""
         start = time.perf_counter()
         deadline = start + (time_limit if time_limit is not None else np.inf)
-        if self.c[self.fixed].sum() > self.capacity + TOL:
+        if self.c[self.fixed].sum() > self.capacity + TOL or self.conflict:
             return None
         lp = _LP(self)  # the bound, on the other core
         rng = np.random.default_rng(self.seed)
@@ -240,27 +241,41 @@ def meets(bound: float | None, value: float, gap: float = 0.0) -> bool:
     """The plan is within ``gap`` of the bound (solver noise of 1e-6 absolute allowed)."""
     if bound is None:
         return False
-    return bound - value <= gap * abs(value) + 1e-6 + 1e-9 * abs(value)
+    # 1e-7 relative: the bound's floating-point sums drift about that much.
+    return bound - value <= gap * abs(value) + 1e-6 + 1e-7 * abs(value)
 
 
 def _unsupported(model: FamilyCentreModel) -> str | None:
     """Why the search cannot solve this model, in words; None when it can."""
     s = model.settings
-    if model.reach.name != "coverage":
-        return "the service model or capacities (it solves the coverage model)"
+    service = model.reach.name == "service"
+    if service and not model.reach.counted_in_children:
+        return "capacities in the coverage model (it solves the service model or the coverage " \
+               "model without capacities)"
     if s.objective != "max_reach":
         return f"objective {s.objective} (only max_reach)"
     if s.budget is None:
         return "a scenario without a budget"
     if model.u:
         return "outreach"
-    if s.hub_effectiveness != s.spoke_effectiveness and model.data.spoke.any() \
-            and not model.data.spoke.all():
-        return "two tiers with different effectiveness"
+    if not service and s.hub_effectiveness != s.spoke_effectiveness \
+            and model.data.spoke.any() and not model.data.spoke.all():
+        return "two tiers with different effectiveness in the coverage model"
     other = sorted(r.key for r in model.rules if r.key not in SUPPORTED_RULES)
     if other:
         return "the rule" + ("s " if len(other) > 1 else " ") + ", ".join(other)
     return None
+
+
+def check_supported(model: FamilyCentreModel) -> None:
+    """One clear error when the search does not apply to a built model."""
+    reason = _unsupported(model)
+    if reason:
+        source = model.scenario.source if model.scenario is not None else None
+        raise ScenarioError(
+            f"search does not handle {reason}", key="solver.name", file=source,
+            hint="use solver.name: highs, or max_reach with a budget, no outreach and only "
+                 "must_open / must_close rules")
 
 
 def _rows(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -473,16 +488,15 @@ def run_search(model: FamilyCentreModel,
 
     Returns (status, detail, bound, seconds) like ``FamilyCentreModel.run``.
     """
+    if model.reach.name == "service":
+        check_supported(model)
+        return _run_service(model, time_limit)
     search = CoverageSearch.from_model(model)
     start = time.perf_counter()
     found = search.solve(time_limit, model.settings.gap)
     seconds = time.perf_counter() - start
-    model.no_plan = found is None
-    if found is None:
-        return ("infeasible", "search: the sites that must stay open cost more than the budget",
-                None, seconds)
-    for var, is_open in zip(model.y, found.open, strict=True):
-        var.varValue = float(is_open)
+    if not _set_sites(model, found):
+        return "infeasible", NO_PLAN, None, seconds
     covered = (search.A @ found.open.astype(float)) > 0
     for (g, _), z in model.reach.z.items():
         z.varValue = float(covered[g])
@@ -493,9 +507,44 @@ def run_search(model: FamilyCentreModel,
     detail = (f"search: {found.rounds} rounds of swap local search"
               + (f"; Lagrangian bound at the interior-point LP's duals ({found.lp_seconds:.0f} s)"
                  if found.lp_seconds is not None else "; no bound: the LP did not finish"))
+    return (*_verdict(value, bound, found.stopped, detail, "the rounds ran out"), bound, seconds)
+
+
+
+def _set_sites(model: FamilyCentreModel, found) -> bool:
+    """Give the model the plan's sites as a solver would; False when there is no plan."""
+    model.no_plan = found is None
+    if found is None:
+        return False
+    for var, is_open in zip(model.y, found.open, strict=True):
+        var.varValue = float(is_open)
+    return True
+
+
+def _verdict(value: float, bound: float | None, stopped: str, detail: str,
+             ran_out: str) -> tuple[str, str]:
+    """The status and its detail for a plan, its bound and why the search stopped."""
     if meets(bound, value):
-        return "optimal", detail + " (the plan meets the bound)", bound, seconds
-    if found.stopped == "time_limit":
-        return "time_limit", detail + ", stopped by the time limit", bound, seconds
-    why = "reached the requested gap" if found.stopped == "gap" else "the rounds ran out"
-    return "feasible", f"{detail}, stopped: {why}", bound, seconds
+        return "optimal", detail + " (the plan meets the bound)"
+    if stopped == "time_limit":
+        return "time_limit", detail + ", stopped by the time limit"
+    why = {"gap": "reached the requested gap", "local optimum": "no swap serves more",
+           "rounds": ran_out}[stopped]
+    return "feasible", f"{detail}, stopped: {why}"
+
+
+def _run_service(model: FamilyCentreModel,
+                 time_limit: float | None) -> tuple[str, str, float | None, float]:
+    """The service model's search (model/search_service.py), read back like a solver's."""
+    from optimiser.model.search_service import ServiceSearch
+
+    start = time.perf_counter()
+    found = ServiceSearch.from_model(model).solve(time_limit, model.settings.gap)
+    seconds = time.perf_counter() - start
+    if not _set_sites(model, found):
+        return "infeasible", NO_PLAN, None, seconds
+    model.reach.solved_x = found.x
+    detail = (f"search: {found.evaluations} exact assignments tried in swap local search; "
+              f"Lagrangian bound after {found.steps} subgradient steps")
+    return (*_verdict(found.value, found.bound, found.stopped, detail,
+                      "the assignments ran out"), found.bound, seconds)

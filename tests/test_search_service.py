@@ -1,0 +1,137 @@
+"""Plan and bound for the service model (``solver.name: search``, model/search_service.py).
+
+Checked against the brute force of tests/test_service_enumeration.py, which shares no code with
+the model: every set of sites within the budget, each with its best assignment by
+``scipy.optimize.linprog``. The search must never claim more than its plan serves, its bound
+must never be below the optimum, and on these small instances it finds the optimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_service_enumeration import best_assignment, brute_force, make_case, model_for
+
+from optimiser.errors import ScenarioError
+from optimiser.model import FamilyCentreModel
+from optimiser.model.search_service import ServiceSearch
+
+N_CASES = 20
+
+
+def search_case(seed: int) -> dict:
+    """A brute-force case within the search's scope: max_reach, a budget, no outreach, no
+    rules other than must_open / must_close."""
+    case = make_case(seed, "max_reach")
+    case["scenario"].pop("outreach", None)
+    for key in ("locality_min_reach", "deprived_max_minutes"):
+        case["scenario"]["constraints"].pop(key, None)
+    case["scenario"]["solver"] = {"name": "search"}
+    return case
+
+
+def test_the_search_finds_the_brute_force_optimum_and_bounds_it_honestly():
+    optimal = 0
+    for seed in range(N_CASES):
+        case = search_case(seed)
+        expected = brute_force(case)
+        result = model_for(case).solve()
+        if expected is None:
+            assert not result.has_plan, seed
+            continue
+        # The plan's value is what its best assignment serves (the independent LP).
+        own = best_assignment(case, result.open, (0, 0))[0]
+        assert result.objective_value == pytest.approx(own, rel=1e-6, abs=1e-6), seed
+        assert result.best_bound >= expected - 1e-6, seed
+        assert result.objective_value == pytest.approx(expected, rel=1e-6, abs=1e-6), seed
+        optimal += result.status == "optimal"
+        site = result.shares.site_children
+        cap = np.nan_to_num(case["capacity"], nan=np.inf)
+        assert (site <= cap + 1e-6).all(), seed
+    # The bound proves most of them: only an integrality gap leaves "feasible".
+    assert optimal >= N_CASES // 2
+
+
+def test_the_bound_holds_for_any_multipliers():
+    case = search_case(3)
+    model = model_for(case)
+    search = ServiceSearch.from_model(model)
+    best = brute_force(case)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        pi = rng.exponential(rng.choice([0.1, 5.0, 50.0]), search.n)
+        assert search.lagrangian(pi)[0] >= best - 1e-6
+
+
+def test_an_integrality_gap_is_reported_as_feasible_with_the_bound():
+    # Three areas of 10 children, each 5 minutes from two of three sites of capacity 10; the
+    # budget buys 1.5 sites. A plan serves 10; one site's LP takes half of two areas, and the
+    # Lagrangian with the best single site is 10 too: the exact outer knapsack closes the gap.
+    minutes = np.array([[5.0, 5.0, 50.0], [50.0, 5.0, 5.0], [5.0, 50.0, 5.0]])
+    found = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[10, 10, 10], budget=1.5, annual_cost=1, capacity=[10, 10, 10],
+        max_minutes=20, scenario={"solver": {"name": "search"}}).solve()
+    assert (found.status, found.objective_value) == ("optimal", 10.0)
+
+
+def test_the_search_is_deterministic_and_keeps_the_fixings():
+    case = search_case(5)
+    case["scenario"]["constraints"].update(must_open=["s0"], must_close=["s1"])
+    first, second = model_for(case).solve(), model_for(case).solve()
+    assert first.open.tolist() == second.open.tolist()
+    assert first.objective_value == second.objective_value
+    assert first.open[0] and not first.open[1]
+
+
+def test_must_open_sites_over_the_budget_have_no_plan():
+    minutes = np.array([[5.0, 8.0]])
+    found = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[10], budget=1, annual_cost=[1, 1], capacity=[5, 5],
+        scenario={"solver": {"name": "search"},
+                  "constraints": {"must_open": ["s0", "s1"]}}).solve()
+    assert found.status == "infeasible" and not found.has_plan
+
+
+def test_outreach_is_refused_with_one_clear_error():
+    model = FamilyCentreModel.from_cost_matrix(
+        np.array([[5.0, 50.0], [50.0, 5.0]]), demand=[10, 20], budget=3, annual_cost=1,
+        capacity=[30, 12], scenario={"solver": {"name": "search"},
+                                     "outreach": {"cost_per_worker": 1, "caseload": 10}})
+    with pytest.raises(ScenarioError) as err:
+        model.solve()
+    assert str(err.value) == (
+        "key 'solver.name': search does not handle outreach\n"
+        "  hint: use solver.name: highs, or max_reach with a budget, no outreach and only "
+        "must_open / must_close rules")
+
+
+def test_a_plan_keeps_no_site_that_serves_no_one_more():
+    # Site 1 duplicates site 0 (same area, same minutes): the budget buys both, the plan
+    # serves as many with one, so the dearer copy is closed (HiGHS's tie-break does the same).
+    found = FamilyCentreModel.from_cost_matrix(
+        np.array([[5.0, 5.0]]), demand=[10], budget=5, annual_cost=[1, 2], capacity=[50, 50],
+        scenario={"solver": {"name": "search"}}).solve()
+    assert found.open.tolist() == [True, False]
+    assert (found.objective_value, found.annual_cost) == (10.0, 1.0)
+
+
+def test_a_site_that_must_open_and_close_has_no_plan():
+    # The scenario refuses it first; the class says "no plan" when called directly.
+    search = ServiceSearch([0], [0], [10.0], [10.0], [5.0], [1.0], 5.0, n_groups=1,
+                           must_open=[0], must_close=[0])
+    assert search.solve() is None
+
+
+def test_existing_sites_are_compared_with_today_by_highs():
+    """Today's network (solution.py) and the explanations re-solve with other objectives:
+    those checks run on HiGHS, so a plan found by the search with existing sites is written."""
+    from optimiser.solution import baseline_shares
+
+    case = search_case(2)
+    case["status"][:] = "existing"
+    model = model_for(case)
+    assert model.solve().has_plan
+    _, share = baseline_shares(model)  # was: "search does not handle objective evaluate"
+    today = model.relaxed(objective="evaluate", network=None, outreach=False, budget=None)
+    assert today.settings.solver == "highs"
+    assert share.tolist() == today.solve().reach_share.tolist() and share.sum() > 0
