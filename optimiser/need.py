@@ -228,12 +228,19 @@ def _population(areas: pd.DataFrame, population: str) -> np.ndarray:
     bad = ~np.isfinite(pop) | (pop < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"area {areas.index[i]!r} has population {areas[population].iloc[i]!r}",
+        raise InputError(f"area {areas.index[i]} has population "
+                         f"{_cell(areas[population].iloc[i])}",
                          column=population, hint="populations must be numbers, zero or more")
     if pop.sum() <= 0:
         raise InputError("the areas' population adds up to zero", column=population,
                          hint="need is a population-weighted index: check the population column")
     return pop
+
+
+def _cell(value) -> str:
+    """A table cell as a user wrote it: 'blank' for an empty one, else its text in quotes (not
+    a Python repr such as np.float64(nan))."""
+    return "blank" if pd.isna(value) else f"'{value}'"
 
 
 def _indicator_matrix(areas: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -254,7 +261,7 @@ def _indicator_matrix(areas: pd.DataFrame, names: list[str]) -> np.ndarray:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"area {areas.index[i]!r} has no value ({areas[ind.column].iloc[i]!r}) for "
+                f"area {areas.index[i]} has no value ({_cell(areas[ind.column].iloc[i])}) for "
                 f"need indicator '{name}'", column=ind.column,
                 hint="fill in every area's value, or give the indicator weight 0",
             )

@@ -325,3 +325,14 @@ def test_sensitivity_two_opposite_indicators():
     assert share["B"] == 0.0
     assert share["A"] + share["C"] == 1.0
     assert 0.45 < share["A"] < 0.55          # uniform weights: A wins when w_imd > w_cin
+
+
+def test_a_bad_population_cell_is_quoted_as_written_not_as_a_python_repr():
+    from optimiser.need import _population
+
+    for cell, shown in ((np.nan, "blank"), ("x", "'x'"), (-2.0, "'-2.0'")):
+        areas = pd.DataFrame({"children": [3.0, cell]}, index=["E01000001", "E01000002"])
+        with pytest.raises(InputError) as err:
+            _population(areas, "children")
+        assert str(err.value) == (f"column 'children': area E01000002 has population {shown}\n"
+                                  "  hint: populations must be numbers, zero or more")

@@ -14,6 +14,7 @@ from test_service_enumeration import best_assignment, brute_force, make_case, mo
 
 from optimiser.errors import ScenarioError
 from optimiser.model import FamilyCentreModel
+from optimiser.model.rules import Plan
 from optimiser.model.search_service import ServiceSearch
 
 N_CASES = 20
@@ -135,3 +136,48 @@ def test_existing_sites_are_compared_with_today_by_highs():
     today = model.relaxed(objective="evaluate", network=None, outreach=False, budget=None)
     assert today.settings.solver == "highs"
     assert share.tolist() == today.solve().reach_share.tolist() and share.sum() > 0
+
+
+def test_highs_gets_the_search_rounded_plan_as_its_start():
+    """The service model's start for HiGHS (model/start.py): the search's rounded plan, within
+    the budget and the fixings; the answer HiGHS proves is unchanged by it."""
+    from optimiser.model.start import greedy_sites
+
+    for seed in range(6):
+        case = search_case(seed)
+        case["scenario"]["solver"] = {"name": "highs"}
+        model = model_for(case)
+        start = greedy_sites(model)
+        if start is None:  # the fixed sites cost more than the budget
+            continue
+        open_ = start.astype(bool)
+        assert model.annual_cost(open_, np.zeros(len(model.u))) <= case["budget"] + 1e-9
+        assert not model.check_plan(Plan(open_, np.zeros(0, dtype=np.int64))), seed
+        assert model.solve().objective_value == pytest.approx(brute_force(case), abs=1e-6)
+
+
+def test_the_budget_knapsack_is_exact_over_cost_classes(monkeypatch):
+    import itertools
+
+    import optimiser.model.search_service as ss
+
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        m = int(rng.integers(1, 9))
+        cost = rng.choice([2.0, 3.0, 5.0][: int(rng.integers(1, 4))], m)
+        if trial % 4 == 0:
+            cost = rng.uniform(1, 6, m)  # every site its own class
+        budget = float(rng.uniform(0, cost.sum()))
+        search = ServiceSearch(np.zeros(0), np.zeros(0), [], [], np.ones(m), cost, budget,
+                               n_groups=0)
+        v = rng.uniform(-1, 10, m)
+        best = max(float(v[list(s)].sum()) for k in range(m + 1)
+                   for s in itertools.combinations(range(m), k)
+                   if cost[list(s)].sum() <= budget and (v[list(s)] > 0).all())
+        value, y = search.choose_sites(v)
+        assert value == pytest.approx(best), trial
+        assert set(np.flatnonzero(y)) <= set(np.flatnonzero(v > 0))
+        assert cost @ y <= budget + 1e-9
+        monkeypatch.setattr(ss, "CLASS_COMBINATIONS", 0)  # the LP bound instead: never below
+        assert search.choose_sites(v)[0] >= best - 1e-9
+        monkeypatch.undo()

@@ -402,9 +402,9 @@ class FamilyCentreModel:
             from optimiser.model.search import run_search
 
             return run_search(self, time_limit)
+        start = time.perf_counter()  # the starting plan's time counts as the solve's
         solver = self._solver(time_limit)
         self.no_plan = False
-        start = time.perf_counter()
         self.problem.solve(solver)
         seconds = time.perf_counter() - start
         if self.settings.solver == "cbc":

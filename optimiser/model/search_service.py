@@ -22,7 +22,8 @@ take-up w_i) and use q_i = p_g w_i (children). HiGHS builds this with one row pe
       0 ≤ x ≤ 1\}
 
   Each v_j is a fractional knapsack (items by profit per child), and the outer problem a 0-1
-  knapsack over sites: solved exactly when the free sites cost the same (the best k), else by
+  knapsack over sites: solved exactly when the free sites come in a few cost classes (new and
+  existing centres, hubs and spokes: every count per class, the best sites of each), else by
   its LP (Dantzig's bound). L(π) is an upper bound for *every* π ≥ 0, so the reported gap is
   honest wherever the multipliers stop. They are improved by subgradient steps (Polyak's step
   towards the best plan's value). With an exact outer knapsack the bound can beat the LP
@@ -82,6 +83,8 @@ DECAY = 0.8
 THETA = 2.0
 #: Exact assignments the swap search may try (each ~0.1 s at 5,000 areas, ~2.5 s on all England).
 EVALUATIONS = 400
+#: Combinations of counts per cost class the exact budget knapsack may try (else its LP).
+CLASS_COMBINATIONS = 100_000
 #: Closed sites tried per pass, best priced first.
 CANDIDATES = 30
 #: Open sites near a candidate tried in its place (the cheapest to lose).
@@ -141,15 +144,11 @@ class ServiceSearch:
         self.conflict = bool(set(must_open) & set(must_close))
         self.fixed &= ~self.banned
         self.seed, self.steps, self.evaluations = seed, steps, evaluations
-        free = ~self.fixed & ~self.banned
-        costs = self.c[free]
-        #: Free sites all cost the same: the outer knapsack is "the best k" (exact).
-        self.unit_cost = float(costs[0]) if len(costs) and np.ptp(costs) == 0 else None
 
     # ------------------------------------------------------------------ constructors
 
     @classmethod
-    def from_model(cls, model: FamilyCentreModel) -> ServiceSearch:
+    def from_model(cls, model: FamilyCentreModel, **options) -> ServiceSearch:
         """The search for a built service model (``search.check_supported`` checked the scope)."""
         reach = model.reach
         eff = model.site_effectiveness()
@@ -160,7 +159,7 @@ class ServiceSearch:
                    np.where(np.isfinite(model.data.capacity), model.data.capacity, np.inf),
                    model.cost_coef, float(s.budget) - model.cost_constant,
                    n_groups=len(groups.sites), must_open=s.must_open, must_close=s.must_close,
-                   seed=s.seed)
+                   seed=s.seed, **options)
 
     def pair_values(self, x_sorted: np.ndarray) -> np.ndarray:
         """x in the caller's pair order (the search keeps pairs sorted by site)."""
@@ -193,23 +192,50 @@ class ServiceSearch:
         return np.bincount(self.j, weights=red * x, minlength=self.m), x
 
     def choose_sites(self, v: np.ndarray) -> tuple[float, np.ndarray]:
-        """The outer knapsack: max Σ v_j y_j within the budget (exact for equal costs, else
-        its LP); return its value and y."""
+        """The outer knapsack: max Σ v_j y_j within the budget; return its value and y.
+
+        Exact when the free sites come in a few cost classes (every count per class tried, at
+        most ``CLASS_COMBINATIONS``; within a class the best sites first), else its LP
+        (Dantzig's bound: by value per £, the last one in part)."""
         y = self.fixed.astype(float)
         room = self.room - float(self.c[self.fixed].sum())
         free = np.flatnonzero(~self.fixed & ~self.banned & (v > TOL))
-        if self.unit_cost is not None:
-            k = int(np.floor(room / self.unit_cost + 1e-9))
-            best = free[np.argsort(-v[free], kind="stable")[:max(k, 0)]]
-            y[best] = 1.0
-        else:
-            free = free[np.argsort(-v[free] / self.c[free], kind="stable")]
-            spent = np.cumsum(self.c[free])
-            k = int(np.searchsorted(spent, room + TOL, side="right"))
-            y[free[:k]] = 1.0
-            if k < len(free):
-                y[free[k]] = max(room - (spent[k - 1] if k else 0.0), 0.0) / self.c[free[k]]
+        classes = self._classes(free, v, room)
+        if classes is not None:
+            for take in classes:
+                y[take] = 1.0
+            return float(v @ y), y
+        free = free[np.argsort(-v[free] / self.c[free], kind="stable")]
+        spent = np.cumsum(self.c[free])
+        k = int(np.searchsorted(spent, room + TOL, side="right"))
+        y[free[:k]] = 1.0
+        if k < len(free):
+            y[free[k]] = max(room - (spent[k - 1] if k else 0.0), 0.0) / self.c[free[k]]
         return float(v @ y), y
+
+    def _classes(self, free: np.ndarray, v: np.ndarray, room: float) -> list | None:
+        """The exact knapsack over cost classes: per class the sites to open; None when there
+        are too many combinations of counts to try."""
+        costs, cls = np.unique(self.c[free], return_inverse=True)
+        members = [free[cls == c] for c in range(len(costs))]
+        members = [m[np.argsort(-v[m], kind="stable")] for m in members]
+        most = [min(len(m), int(np.floor(max(room, 0.0) / c + 1e-9)))
+                for m, c in zip(members, costs, strict=True)]
+        if not members:
+            return []
+        if np.prod([k + 1.0 for k in most[:-1]]) > CLASS_COMBINATIONS:
+            return None
+        prefix = [np.concatenate([[0.0], np.cumsum(v[m])]) for m in members]
+        grids = np.meshgrid(*[np.arange(k + 1) for k in most[:-1]], indexing="ij")
+        counts = [g.ravel() for g in grids] if grids else []
+        n = len(counts[0]) if counts else 1
+        spent = sum((k * c for k, c in zip(counts, costs[:-1], strict=True)), np.zeros(n))
+        last = np.clip(np.floor((room - spent) / costs[-1] + 1e-9), 0, most[-1]).astype(int)
+        value = sum((p[k] for p, k in zip(prefix[:-1], counts, strict=True)), np.zeros(n))
+        value = np.where(spent <= room + TOL, value + prefix[-1][last], -np.inf)
+        best = int(np.argmax(value))
+        ks = [int(k[best]) for k in counts] + [int(last[best])]
+        return [m[:k] for m, k in zip(members, ks, strict=True)]
 
     def lagrangian(self, pi: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """L(π) (a valid upper bound for any π ≥ 0), v, the knapsacks' x and the chosen y."""
@@ -245,6 +271,15 @@ class ServiceSearch:
         value = assign.value(plan)
         return ServiceFound(plan, self.pair_values(assign.x()), value, max(bound, value), steps,
                             evaluations, stopped)
+
+    def rounded_plan(self) -> np.ndarray | None:
+        """The plan of the bound's steps alone (no swaps): a quick start for HiGHS; None when
+        no plan fits the budget."""
+        if self.c[self.fixed].sum() > self.room + TOL or self.conflict:
+            return None
+        assign = _Assignment(self)
+        plan, value = self._first_plan(assign)
+        return self._bound(assign, plan, value, np.inf, self.steps, np.zeros(self.n))[2]
 
     def _trim(self, assign: _Assignment, plan: np.ndarray, value: float,
               deadline: float) -> np.ndarray:

@@ -1,5 +1,8 @@
 """A greedy first plan handed to HiGHS as a starting solution (max_reach only).
 
+Coverage model: the cost-benefit greedy below. Service model: the service search's rounded plan
+(:func:`service_sites`).
+
 Large budget-limited covering problems (all England with a budget for a few hundred sites) have
 a tight LP bound but HiGHS's own heuristics can take minutes to find a good plan. The classic
 cost-benefit greedy (open the site with the most newly reached need-weighted children per £,
@@ -27,9 +30,10 @@ if TYPE_CHECKING:
 def greedy_sites(model: FamilyCentreModel) -> np.ndarray | None:
     """Open/closed per site from the cost-benefit greedy, or None when it does not apply."""
     d, s = model.data, model.settings
-    if (not model.objective.greedy_start or s.budget is None
-            or not isinstance(model.reach, CoverageReach)):
+    if not model.objective.greedy_start or s.budget is None:
         return None
+    if not isinstance(model.reach, CoverageReach):
+        return service_sites(model)
     groups = model.reach.groups
     n_groups = len(groups.sites)
     if n_groups == 0:
@@ -81,6 +85,15 @@ def greedy_sites(model: FamilyCentreModel) -> np.ndarray | None:
         gs = site_groups[j]
         share[gs] = np.maximum(share[gs], eff[j])
     return open_
+
+
+def service_sites(model: FamilyCentreModel) -> np.ndarray | None:
+    """The service model's first plan: the service search's rounded plan after a few of its
+    bound's steps (model/search_service.py), without its swaps. Without it HiGHS can reach a
+    time limit on a large service instance still in its root LP, holding only the empty plan."""
+    from optimiser.model.search_service import ROUND_EVERY, ServiceSearch
+
+    return ServiceSearch.from_model(model, steps=ROUND_EVERY).rounded_plan()
 
 
 def greedy_workers(model: FamilyCentreModel, open_: np.ndarray) -> np.ndarray | None:
