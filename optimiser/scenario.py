@@ -387,6 +387,11 @@ class Scenario(_Strict):
         if not years:
             raise KeyedValueError("years", None, "years is empty",
                                    "list at least one year, e.g. - {year: 2026, budget: 1.6e7}")
+        if self.solver.name == "search":
+            # The years are one joint LP linking every year's plan; the search plans one year.
+            raise KeyedValueError("solver.name", "search",
+                                   "search plans one year: a multi-year plan (years) needs HiGHS",
+                                   "use solver.name: highs, or remove years")
         if self.budget is not None:
             raise KeyedValueError("budget", self.budget,
                                    "budget and years are both given",

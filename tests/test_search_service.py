@@ -181,3 +181,16 @@ def test_the_budget_knapsack_is_exact_over_cost_classes(monkeypatch):
         monkeypatch.setattr(ss, "CLASS_COMBINATIONS", 0)  # the LP bound instead: never below
         assert search.choose_sites(v)[0] >= best - 1e-9
         monkeypatch.undo()
+
+
+def test_a_multi_year_plan_by_the_search_is_refused_with_one_clear_error():
+    # The years are one joint LP; the search would have planned nothing (an empty plan).
+    from optimiser.scenario import parse_scenario
+
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario({"instance": ".", "objective": "max_reach",
+                        "years": [{"year": 2026, "budget": 1e7}],
+                        "solver": {"name": "search"}})
+    assert str(err.value) == (
+        "key 'solver.name': search plans one year: a multi-year plan (years) needs HiGHS\n"
+        "  hint: use solver.name: highs, or remove years")
