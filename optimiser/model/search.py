@@ -125,16 +125,7 @@ class CoverageSearch:
         self.AT = self.A.T.tocsr()
         self.a = np.asarray(demand, dtype=float)
         self.c = np.asarray(cost, dtype=float)
-        n_sites = self.A.shape[1]
-        self.fixed = np.zeros(n_sites, dtype=bool)
-        self.fixed[list(must_open)] = True
-        # A site that costs nothing (or saves money) is open in some best plan: keep it open.
-        self.fixed |= self.c <= 0
-        self.banned = np.zeros(n_sites, dtype=bool)
-        self.banned[list(must_close)] = True
-        #: A site both must open and must close: no plan.
-        self.conflict = bool(set(must_open) & set(must_close))
-        self.fixed &= ~self.banned
+        self.fixed, self.banned, self.conflict = fixings(self.c, must_open, must_close)
         self.capacity = float(capacity)
         self.seed = seed
         self.rounds = rounds
@@ -162,7 +153,7 @@ class CoverageSearch:
         """The best plan found and the Lagrangian bound; None when no plan fits the budget."""
         start = time.perf_counter()
         deadline = start + (time_limit if time_limit is not None else np.inf)
-        if self.c[self.fixed].sum() > self.capacity + TOL or self.conflict:
+        if no_plan(self.c, self.fixed, self.conflict, self.capacity):
             return None
         lp = _LP(self)  # the bound, on the other core
         rng = np.random.default_rng(self.seed)
@@ -235,6 +226,24 @@ class CoverageSearch:
             if (v := trial.value()) >= value - TOL:
                 best, value = trial, v
         return best
+
+
+def fixings(cost: np.ndarray, must_open, must_close) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per site held open, per site held closed, and whether a site is in both lists. Held open:
+    must_open, and a site that costs nothing or saves money (it is open in some best plan: an
+    extra open site never reaches or serves fewer)."""
+    fixed = np.zeros(len(cost), dtype=bool)
+    fixed[list(must_open)] = True
+    fixed |= cost <= 0
+    banned = np.zeros(len(cost), dtype=bool)
+    banned[list(must_close)] = True
+    return fixed & ~banned, banned, bool(set(must_open) & set(must_close))
+
+
+def no_plan(cost: np.ndarray, fixed: np.ndarray, conflict: bool, room: float) -> bool:
+    """No plan keeps the fixings: a site both held open and closed, or the sites held open
+    cost more than the budget left for sites."""
+    return conflict or float(cost[fixed].sum()) > room + TOL
 
 
 def meets(bound: float | None, value: float, gap: float = 0.0) -> bool:

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from optimiser.model.search import meets
+from optimiser.model.search import fixings, meets, no_plan
 
 if TYPE_CHECKING:
     from optimiser.model.formulation import FamilyCentreModel
@@ -135,14 +135,7 @@ class ServiceSearch:
         self.c = np.asarray(cost, dtype=float)
         self.n, self.m = n_groups, len(self.c)
         self.room = float(budget)
-        self.fixed = np.zeros(self.m, dtype=bool)
-        self.fixed[list(must_open)] = True
-        self.fixed |= self.c <= 0  # costs nothing: an extra open site never serves fewer
-        self.banned = np.zeros(self.m, dtype=bool)
-        self.banned[list(must_close)] = True
-        #: A site both must open and must close: no plan.
-        self.conflict = bool(set(must_open) & set(must_close))
-        self.fixed &= ~self.banned
+        self.fixed, self.banned, self.conflict = fixings(self.c, must_open, must_close)
         self.seed, self.steps, self.evaluations = seed, steps, evaluations
 
     # ------------------------------------------------------------------ constructors
@@ -249,7 +242,7 @@ class ServiceSearch:
         """The best plan found and the Lagrangian bound; None when no plan fits the budget."""
         start = time.perf_counter()
         deadline = start + (time_limit if time_limit is not None else np.inf)
-        if self.c[self.fixed].sum() > self.room + TOL or self.conflict:
+        if no_plan(self.c, self.fixed, self.conflict, self.room):
             return None
         assign = _Assignment(self)
         plan, value = self._first_plan(assign)
@@ -275,7 +268,7 @@ class ServiceSearch:
     def rounded_plan(self) -> np.ndarray | None:
         """The plan of the bound's steps alone (no swaps): a quick start for HiGHS; None when
         no plan fits the budget."""
-        if self.c[self.fixed].sum() > self.room + TOL or self.conflict:
+        if no_plan(self.c, self.fixed, self.conflict, self.room):
             return None
         assign = _Assignment(self)
         plan, value = self._first_plan(assign)
