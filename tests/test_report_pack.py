@@ -658,3 +658,20 @@ def test_pack_from_a_comparison_has_a_page_per_option(tmp_path):
     with pytest.raises(InputError, match="option 'option-b' has no solved folder"):
         shutil.rmtree(tmp_path / "cmp" / "options" / "option-b")
         build_pack(tmp_path / "cmp", tmp_path / "pack2")
+
+
+def test_a_plan_not_proven_best_says_its_gap_to_two_significant_figures(tmp_path):
+    # A search's 0.029% gap read "gap 0.0%" beside "not proven the best".
+    from optimiser.report.pack import equality_table, summary_facts
+    from optimiser.report.solved import read_solved
+
+    solved_dir = make_solved(tmp_path)
+    path = solved_dir / "solution.json"
+    for gap, shown in ((0.00029, "0.029%"), (0.0277, "2.8%")):
+        sol = json.loads(path.read_text())
+        sol.update(status="feasible", gap=gap)
+        path.write_text(json.dumps(sol))
+        solved = read_solved(solved_dir)
+        words = summary_facts(solved, equality_table(solved))["sentences"]
+        assert (f"Note: the solver's status is 'feasible' (gap {shown}): the plan is the best "
+                "found, not proven the best.") in words

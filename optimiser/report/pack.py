@@ -474,7 +474,8 @@ def summary_facts(solved: Solved, equality: pd.DataFrame) -> dict:
     facts["network_known"] = known
     if facts["status"] not in ("optimal", ""):
         words.append(f"Note: the solver's status is '{facts['status']}'"
-                     + (f" (gap {format_value(facts['gap'], 'percent')})"
+                     # Two significant figures: a search's 0.03% is not "0.0%".
+                     + (f" (gap {100 * facts['gap']:.2g}%)"
                         if facts["gap"] is not None else "")
                      + ": the plan is the best found, not proven the best.")
     facts["sentences"] = words
