@@ -107,7 +107,9 @@ def summary_text(sol: Solution) -> str:
             f"need-weighted children ({t['need_reached']:,.0f} of {t['need_total']:,.0f}); "
             f"{t['children_reached']:,.0f} of {t['children_total']:,.0f} children served")
         if sol.best_bound is not None and sol.status != "optimal":
-            lines.append(f"  best bound {sol.best_bound:,.4g}, gap {100 * (sol.gap or 0):.3f}%")
+            gap = (f"gap {100 * sol.gap:.3f}%" if sol.gap is not None
+                   else "no relative gap: the plan is worth 0")
+            lines.append(f"  best bound {sol.best_bound:,.4g}, {gap}")
         ch = sol.change
         if ch:
             lines.append(f"  against today's network: {len(ch['areas_gaining'])} areas gain "

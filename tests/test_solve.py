@@ -542,3 +542,22 @@ def test_service_tables_never_exceed_capacity_or_caseload(county, tmp_path):
     assert (areas["demand"] * areas["reach_share"]).sum() == pytest.approx(
         sol["totals"]["need_reached"], rel=1e-6)
     assert (areas["children_served"] <= areas["population"] + 1e-6).all()
+
+
+def test_summary_of_a_plan_worth_nothing_gives_no_gap(county, tmp_path):
+    """A plan worth 0 beside a positive bound has no relative gap (it once read as 0.000%, and
+    in a benchmark as 8e15): the summary says so, and solution.json's gap is null."""
+    import dataclasses
+
+    from optimiser.model._gap import relative_gap
+    from optimiser.solve import summary_text
+
+    sol = solve_scenario(load_scenario(scenario_file(tmp_path, base_yaml(county))))
+    assert sol.status == "optimal" and sol.gap == 0.0
+    summary = {**sol.summary, "status": "time_limit", "objective_value": 0.0,
+               "best_bound": 250_000.0, "gap": relative_gap(250_000.0, 0.0)}
+    stopped = dataclasses.replace(sol, summary=summary)
+    assert stopped.gap is None
+    assert "best bound 2.5e+05, no relative gap: the plan is worth 0" in summary_text(stopped)
+    worse = dataclasses.replace(sol, summary={**summary, "gap": 0.02})
+    assert "best bound 2.5e+05, gap 2.000%" in summary_text(worse)

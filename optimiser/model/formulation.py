@@ -14,6 +14,7 @@ import pandas as pd
 import pulp
 
 from optimiser.instance import Instance, validate_sites, validate_travel
+from optimiser.model._gap import relative_gap
 from optimiser.model.budget import (
     annual_cost_expression,
     annual_cost_value,
@@ -47,7 +48,8 @@ class ModelResult:
         evaluate), £ a year (min_cost), the worst locality's reach share (max_min_locality).
     best_bound, gap
         The best bound proven on the primary objective and the relative gap
-        ``|bound − value| / max(|value|, 1e-9)``; ``None`` when unknown.
+        ``|bound − value| / |value|`` (:func:`~optimiser.model._gap.relative_gap`); ``None``
+        when unknown, or when the plan is worth 0 against a positive bound.
     open
         Bool per site (instance order). ``workers``: outreach workers per locality.
     shares
@@ -479,7 +481,7 @@ class FamilyCentreModel:
         if status == "optimal":
             best, gap = value, 0.0
         else:
-            gap = abs(best - value) / max(abs(value), 1e-9) if best is not None else None
+            gap = relative_gap(best, value)
         return ModelResult(**common, objective_value=value, best_bound=best, gap=gap,
                            open=open_, workers=workers, shares=shares,
                            reached=self.reach.reached(open_, shares),

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pulp
 
+from optimiser.model._gap import relative_gap
 from optimiser.model.rules import BudgetCap
 from optimiser.model.words import money, pct
 
@@ -215,7 +216,7 @@ class MaxMinLocality(Objective):
                 result.best_bound, result.gap = worst, 0.0
             elif bound1 is not None:
                 result.best_bound = float(bound1)
-                result.gap = abs(result.best_bound - worst) / max(abs(worst), 1e-9)
+                result.gap = relative_gap(result.best_bound, worst)
         return result
 
 

@@ -58,6 +58,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimiser.errors import ScenarioError
+from optimiser.model._gap import relative_gap
 
 if TYPE_CHECKING:
     from optimiser.model.formulation import FamilyCentreModel
@@ -92,9 +93,7 @@ class SearchResult:
 
     @property
     def gap(self) -> float | None:
-        if self.bound is None:
-            return None
-        return max(self.bound - self.value, 0.0) / max(abs(self.value), 1e-9)
+        return relative_gap(self.bound, self.value)
 
 
 class CoverageSearch:

@@ -57,6 +57,7 @@ import pulp
 
 from optimiser.growth import area_factors
 from optimiser.instance import Instance
+from optimiser.model._gap import relative_gap
 from optimiser.model.data import build_data, settings_from_scenario
 from optimiser.model.formulation import (
     FamilyCentreModel,
@@ -249,12 +250,10 @@ class MultiYearModel:
         value = float(sum(yr.weight * r.objective_value
                           for yr, r in zip(self.years, results, strict=True)))
         if status == "optimal":
-            bound, gap = value, 0.0
+            bound = value
         elif bound is not None:
             bound = max(bound + _tie_slack(self.years), value)
-            gap = abs(bound - value) / max(abs(value), 1e-9)
-        else:
-            gap = None
+        gap = relative_gap(bound, value)
         spend = self.spend(np.array([r.open for r in results]),
                            np.array([r.workers.sum() for r in results]))
         return MultiYearResult(status, detail, value, bound, gap, seconds, self.years,
