@@ -130,5 +130,5 @@ def test_capacities_in_the_coverage_model_are_refused_with_one_clear_error():
     assert str(err.value) == (
         "key 'solver.name': search does not handle capacities in the coverage model (it "
         "solves the service model or the coverage model without capacities)\n"
-        "  hint: use solver.name: highs, or max_reach with a budget, no outreach and only "
-        "must_open / must_close rules")
+        "  hint: use solver.name: highs, or max_reach with a budget and only must_open / "
+        "must_close rules")

@@ -21,7 +21,7 @@ N_CASES = 20
 
 
 def search_case(seed: int) -> dict:
-    """A brute-force case within the search's scope: max_reach, a budget, no outreach, no
+    """A brute-force case without outreach (outreach_case has it): max_reach, a budget, no
     rules other than must_open / must_close."""
     case = make_case(seed, "max_reach")
     case["scenario"].pop("outreach", None)
@@ -60,7 +60,7 @@ def test_the_bound_holds_for_any_multipliers():
     best = brute_force(case)
     rng = np.random.default_rng(0)
     for _ in range(50):
-        pi = rng.exponential(rng.choice([0.1, 5.0, 50.0]), search.n)
+        pi = rng.exponential(rng.choice([0.1, 5.0, 50.0]), search.n_pi)
         assert search.lagrangian(pi)[0] >= best - 1e-6
 
 
@@ -93,17 +93,85 @@ def test_must_open_sites_over_the_budget_have_no_plan():
     assert found.status == "infeasible" and not found.has_plan
 
 
-def test_outreach_is_refused_with_one_clear_error():
+def outreach_case(seed: int) -> dict | None:
+    """A brute-force case with outreach (0..2 workers per locality, as the enumeration tries),
+    or None when the seed's case has none."""
+    case = make_case(seed, "max_reach")
+    if "outreach" not in case["scenario"]:
+        return None
+    case["scenario"]["outreach"]["max_workers_per_locality"] = 2
+    for key in ("locality_min_reach", "deprived_max_minutes"):
+        case["scenario"]["constraints"].pop(key, None)
+    case["scenario"]["solver"] = {"name": "search"}
+    return case
+
+
+def whole_workers(model: FamilyCentreModel, workers: np.ndarray) -> tuple[int, int]:
+    """The plan's workers in the enumeration's locality order (East, West)."""
+    by_name = dict(zip(model.data.localities, workers.tolist(), strict=True))
+    return by_name.get("East", 0), by_name.get("West", 0)
+
+
+def test_with_outreach_the_search_is_honest_and_finds_the_optimum_mostly():
+    """Sites and whole workers: the plan's value is what its sites and workers serve (the
+    independent LP), within its budget, never above the brute force's optimum, and the bound
+    never below it; capacities and caseloads hold."""
+    compared = optimal = 0
+    for seed in range(80):
+        case = outreach_case(seed)
+        if case is None:
+            continue
+        expected = brute_force(case)
+        model = model_for(case)
+        result = model.solve()
+        if expected is None:
+            assert not result.has_plan, seed
+            continue
+        workers = whole_workers(model, result.workers)
+        own = best_assignment(case, result.open, workers)[0]
+        assert result.objective_value == pytest.approx(own, rel=1e-6, abs=1e-6), seed
+        assert result.annual_cost <= case["budget"] + 1e-6, seed
+        assert max(workers) <= 2, seed
+        assert result.objective_value <= expected + 1e-6, seed
+        assert result.best_bound >= expected - 1e-6, seed
+        out = case["scenario"]["outreach"]
+        assert np.all(result.outreach_served <= result.workers * out["caseload"] + 1e-6), seed
+        cap = np.nan_to_num(case["capacity"], nan=np.inf)
+        assert (result.shares.site_children <= cap + 1e-6).all(), seed
+        assert np.all(result.shares.cover + result.shares.outreach <= 1 + 1e-9), seed
+        optimal += result.objective_value >= expected - 1e-6 * max(1.0, expected)
+        compared += 1
+        if compared == N_CASES:
+            break
+    assert compared == N_CASES
+    # A heuristic plan: on these small cases it is the optimum nearly always.
+    assert optimal >= N_CASES - 2, optimal
+
+
+def test_with_outreach_the_bound_holds_for_any_multipliers():
+    case = next(c for c in map(outreach_case, range(20)) if c is not None)
+    search = ServiceSearch.from_model(model_for(case))
+    assert search.n_pi == 2 * search.n
+    best = brute_force(case)
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        pi = rng.exponential(rng.choice([0.1, 5.0, 50.0]), search.n_pi)
+        assert search.lagrangian(pi)[0] >= best - 1e-6
+
+
+def test_the_coverage_search_refuses_outreach_with_one_clear_error():
     model = FamilyCentreModel.from_cost_matrix(
         np.array([[5.0, 50.0], [50.0, 5.0]]), demand=[10, 20], budget=3, annual_cost=1,
-        capacity=[30, 12], scenario={"solver": {"name": "search"},
-                                     "outreach": {"cost_per_worker": 1, "caseload": 10}})
+        threshold=10, reach_model="coverage",
+        scenario={"solver": {"name": "search"},
+                  "outreach": {"cost_per_worker": 1, "reach_per_worker": 10}})
     with pytest.raises(ScenarioError) as err:
         model.solve()
     assert str(err.value) == (
-        "key 'solver.name': search does not handle outreach\n"
-        "  hint: use solver.name: highs, or max_reach with a budget, no outreach and only "
-        "must_open / must_close rules")
+        "key 'solver.name': search does not handle outreach in the coverage model (the service "
+        "model's search handles it)\n"
+        "  hint: use solver.name: highs, or max_reach with a budget and only must_open / "
+        "must_close rules")
 
 
 def test_a_plan_keeps_no_site_that_serves_no_one_more():
@@ -174,12 +242,47 @@ def test_the_budget_knapsack_is_exact_over_cost_classes(monkeypatch):
         best = max(float(v[list(s)].sum()) for k in range(m + 1)
                    for s in itertools.combinations(range(m), k)
                    if cost[list(s)].sum() <= budget and (v[list(s)] > 0).all())
-        value, y = search.choose_sites(v)
+        value, y, _ = search.choose_sites(v)
         assert value == pytest.approx(best), trial
         assert set(np.flatnonzero(y)) <= set(np.flatnonzero(v > 0))
         assert cost @ y <= budget + 1e-9
         monkeypatch.setattr(ss, "CLASS_COMBINATIONS", 0)  # the LP bound instead: never below
         assert search.choose_sites(v)[0] >= best - 1e-9
+        monkeypatch.undo()
+
+
+def test_the_budget_knapsack_buys_the_best_workers_with_the_money_sites_leave(monkeypatch):
+    """Sites and workers together: against every set of sites, each with as many of the best
+    workers (falling gains) as the money left buys."""
+    import itertools
+
+    import optimiser.model.search_service as ss
+
+    rng = np.random.default_rng(8)
+    for trial in range(40):
+        m = int(rng.integers(1, 7))
+        cost = rng.choice([2.0, 3.0, 5.0][: int(rng.integers(1, 4))], m)
+        worker = float(rng.choice([0.5, 1.0, 2.0]))
+        budget = float(rng.uniform(0, cost.sum() + 3 * worker))
+        out = ss.Outreach(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 10.0, worker, None, 1)
+        search = ServiceSearch(np.zeros(0), np.zeros(0), [], [], np.ones(m), cost, budget,
+                               n_groups=0, outreach=out)
+        gain = np.sort(rng.uniform(0, 4, int(rng.integers(0, 6))))[::-1]
+        workers = ss._Workers(out, gain, np.zeros(len(gain), np.int64), np.zeros(0, np.int64),
+                              np.zeros(0), np.zeros(0, np.int64))
+        prefix = np.concatenate([[0.0], np.cumsum(gain)])
+        v = rng.uniform(-1, 10, m)
+        best = max(float(v[list(s)].sum()) + prefix[min(int((budget - cost[list(s)].sum())
+                                                            // worker), len(gain))]
+                   for k in range(m + 1) for s in itertools.combinations(range(m), k)
+                   if cost[list(s)].sum() <= budget and (v[list(s)] > 0).all())
+        value, y, taken = search.choose_sites(v, workers)
+        assert value == pytest.approx(best), trial
+        assert cost @ y + worker * taken <= budget + 1e-9, trial
+        monkeypatch.setattr(ss, "CLASS_COMBINATIONS", 0)  # the LP bound instead: never below
+        value, y, taken = search.choose_sites(v, workers)
+        assert value >= best - 1e-9, trial
+        assert cost @ y + worker * taken <= budget + 1e-9, trial
         monkeypatch.undo()
 
 

@@ -61,11 +61,9 @@ def _fewest_workers(model: FamilyCentreModel, workers: np.ndarray) -> np.ndarray
     if not model.u or not len(workers):
         return workers
     reach = model.reach
-    unit = reach.outreach_unit()
-    used = np.zeros(len(workers))
-    for g, o in reach.o.items():
-        if o.varValue is not None:
-            used[reach.groups.locality[g]] += unit[g] * max(o.varValue, 0.0)
+    used = np.bincount(reach.groups.locality,
+                       weights=reach.outreach_unit() * reach.outreach_group_shares(),
+                       minlength=len(workers))
     k = reach.worker_capacity()
     for loc in range(len(workers)):
         while workers[loc] > 0 and used[loc] <= k * (workers[loc] - 1) + 1e-7:

@@ -174,11 +174,15 @@ class _Reach:
         out[valid] = per_group[self.groups.area_group[valid]]
         return out
 
-    def outreach_shares(self) -> np.ndarray:
+    def outreach_group_shares(self) -> np.ndarray:
+        """Per group: the share of its children outreach serves."""
         per_group = np.zeros(len(self.groups.sites))
         for g, o in self.o.items():
             per_group[g] = _value(o)
-        return self._per_area(per_group)
+        return per_group
+
+    def outreach_shares(self) -> np.ndarray:
+        return self._per_area(self.outreach_group_shares())
 
     def outreach_children(self, shares: Shares) -> np.ndarray:
         """Per locality: children (service) or need-weighted children (coverage) outreach serves,
@@ -304,8 +308,10 @@ class ServiceReach(_Reach):
         d, s = m.data, m.settings
         self.groups = group_areas(m, d.served, d.take_up, by_need=True)
         self._pairs()
-        #: x per pair when a method other than the LP solved it (the search sets it).
+        #: x per pair and o per group when a method other than the LP solved it (the search
+        #: sets them).
         self.solved_x: np.ndarray | None = None
+        self.solved_o: np.ndarray | None = None
         self.x_vars: list[pulp.LpVariable] = []
         if s.solver == "search":
             # The search assigns children itself (model/search_service.py): no LP rows, which
@@ -366,6 +372,11 @@ class ServiceReach(_Reach):
             add(pulp.LpConstraint(pulp.LpAffineExpression(
                 [*cap_terms[j], (m.y[j], -float(cap[j]))]), LE, name=f"capacity_{j}", rhs=0.0))
         self._finish(terms, loc_terms)
+
+    def outreach_group_shares(self) -> np.ndarray:
+        if self.solved_o is not None:
+            return np.clip(np.round(self.solved_o, 9), 0.0, 1.0)
+        return super().outreach_group_shares()
 
     def pair_values(self) -> np.ndarray:
         """x per pair of the last solve, in [0, 1]."""

@@ -264,8 +264,8 @@ def _unsupported(model: FamilyCentreModel) -> str | None:
         return f"objective {s.objective} (only max_reach)"
     if s.budget is None:
         return "a scenario without a budget"
-    if model.u:
-        return "outreach"
+    if model.u and not service:
+        return "outreach in the coverage model (the service model's search handles it)"
     if not service and s.hub_effectiveness != s.spoke_effectiveness \
             and model.data.spoke.any() and not model.data.spoke.all():
         return "two tiers with different effectiveness in the coverage model"
@@ -282,8 +282,8 @@ def check_supported(model: FamilyCentreModel) -> None:
         source = model.scenario.source if model.scenario is not None else None
         raise ScenarioError(
             f"search does not handle {reason}", key="solver.name", file=source,
-            hint="use solver.name: highs, or max_reach with a budget, no outreach and only "
-                 "must_open / must_close rules")
+            hint="use solver.name: highs, or max_reach with a budget and only must_open / "
+                 "must_close rules")
 
 
 def _rows(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -551,7 +551,10 @@ def _run_service(model: FamilyCentreModel,
     seconds = time.perf_counter() - start
     if not _set_sites(model, found):
         return "infeasible", NO_PLAN, None, seconds
-    model.reach.solved_x = found.x
+    model.reach.solved_x, model.reach.solved_o = found.x, found.o
+    if found.workers is not None:
+        for var, workers in zip(model.u, found.workers, strict=True):
+            var.varValue = float(workers)
     detail = (f"search: {found.evaluations} exact assignments tried in swap local search; "
               f"Lagrangian bound after {found.steps} subgradient steps")
     return (*_verdict(found.value, found.bound, found.stopped, detail,
