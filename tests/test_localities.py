@@ -428,3 +428,28 @@ def test_shipped_places_stand_in_their_lsoa():
     assert (dist <= sample["offset_m"].to_numpy() + 1).all()
     # The districts GeoNames lists as places are not towns.
     assert not {"High Peak", "Fylde", "Rossendale"} & set(places_in(table["lsoa11cd"])["place"])
+
+
+@pytest.mark.parametrize(("code", "code21"), [
+    ("E06000052", "E06000052"), ("E10000023", "E06000065"), ("E08000025", "E08000025"),
+    ("E10000025", "E10000025"), ("E06000018", "E06000018"), ("E10000020", "E10000020")])
+def test_places_keep_their_towns_on_lsoa_2021_codes(mirror, code, code21):
+    """A 2025-vintage instance has the council's LSOA 2021 codes (IoD 2025's lookups; North
+    Yorkshire a 2023 unitary): every town of 5,000 or more standing in its LSOAs 2011 is found
+    among them too, including those whose LSOA was split or recoded (Truro in Cornwall, Whitby
+    in North Yorkshire, Nottingham): before, such a town had no locality and no map label."""
+    from optimiser import loaders2025
+
+    utla = loaders.load_utla_lookup(mirror)
+    codes11 = utla.loc[utla["utla_code"] == code, "lsoa11cd"]
+    utla21 = loaders2025.load_utla_lookup(mirror)
+    codes21 = utla21.loc[utla21["utla_code"] == code21, "lsoa21cd"]
+    towns11 = places_in(codes11).query("population >= 5000")
+    towns21 = places_in(codes21).query("population >= 5000")
+    assert set(towns21["place"]) == set(towns11["place"])
+    assert set(towns21["area_id"]) <= set(codes21)
+    expected = {"E06000052": "Truro", "E10000023": "Whitby", "E06000018": "Nottingham"}
+    if code in expected:
+        # Found by its LSOA 2021: its LSOA 2011 code is not a 2021 code.
+        row = towns21[towns21["place"] == expected[code]].iloc[0]
+        assert row["area_id"] in set(codes21) and row["area_id"] not in set(codes11)

@@ -497,7 +497,7 @@ def _councils() -> gpd.GeoDataFrame:
 def map_context(shapes: gpd.GeoDataFrame, area_ids: list[str]) -> MapContext:
     """The council's outline, its neighbours (named; holes said to be separate councils) and
     the places to label, from the shipped GeoNames places and council outlines."""
-    from optimiser.towns import shipped_places
+    from optimiser.towns import places_in, shipped_places
 
     outline = shapely.union_all(shapes.geometry.buffer(20).to_numpy()).buffer(-20)
     minx, miny, maxx, maxy = outline.bounds
@@ -523,7 +523,7 @@ def map_context(shapes: gpd.GeoDataFrame, area_ids: list[str]) -> MapContext:
     neighbours["lon"], neighbours["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
 
     places = shipped_places()
-    own = places["area_id"].isin(set(area_ids))
+    own = places["geonameid"].isin(places_in(area_ids)["geonameid"])
     xs, ys = places["x"].to_numpy(float), places["y"].to_numpy(float)
     in_view = ((xs >= minx - mx) & (xs <= maxx + mx) & (ys >= miny - my) & (ys <= maxy + my))
     keep = (own & (places["population"] >= LABEL_MIN_POPULATION)) | (
