@@ -60,7 +60,7 @@ def solve_model(model: FamilyCentreModel, instance: Instance, scenario: Scenario
         explanation.append("the instance has no existing sites, so today's network is empty and "
                            "every area reached (served) counts as gaining access")
     explanation += model.objective.notes(model, result)
-    explanation += _full_sites_note(model, result)
+    explanation += _full_sites_note(model, result) + _spending_notes(model, result)
     return build_solution(
         model, result, instance, scenario_name=scenario.name, scenario_file=scenario.source,
         settings=scenario.settings_dict(), explanation=explanation,
@@ -81,6 +81,30 @@ def _full_sites_note(model: FamilyCentreModel, result) -> list[str]:
             f"their staff can); more staff or centres near them would serve more"
             if k else f"none of the {n} open centres is full: the families who would come are "
             f"served, and more money near them buys no more service"]
+
+
+def _spending_notes(model: FamilyCentreModel, result) -> list[str]:
+    """What the budget could not buy: nothing at all (below the cheapest site and worker), or
+    no more sites (every site the instance offers is open, so more money buys only outreach)."""
+    d, s = model.data, model.settings
+    if not result.has_plan or s.budget is None or s.objective != "max_reach":
+        return []
+    allowed = np.ones(d.n_sites, dtype=bool)
+    allowed[list(s.must_close)] = False
+    if not result.open.any() and not result.workers.any():
+        costs = model.cost_coef[allowed & (model.cost_coef > 0)]
+        cheapest = [f"the cheapest site costs {money(float(costs.min()))} a year (with its "
+                    "set-up spread over annualise_years)"] if len(costs) else []
+        if model.u and s.worker_cost > 0:
+            cheapest.append(f"an outreach worker {money(s.worker_cost)}")
+        return [f"the budget {money(s.budget)} buys nothing: " + " and ".join(cheapest)
+                + "; raise the budget" if cheapest else
+                f"the budget {money(s.budget)} buys nothing; raise the budget"]
+    if d.n_sites and result.open[allowed].all():
+        return [f"every site the instance offers is open ({plural(int(allowed.sum()), 'site')}):"
+                " more money buys only outreach; to compare more places, add candidate sites "
+                "(optimiser prepare --candidates all-areas, or your own --sites file)"]
+    return []
 
 
 def solve_scenario(scenario: Scenario, instance: Instance | None = None) -> Solution:

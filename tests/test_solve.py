@@ -561,3 +561,45 @@ def test_summary_of_a_plan_worth_nothing_gives_no_gap(county, tmp_path):
     assert "best bound 2.5e+05, no relative gap: the plan is worth 0" in summary_text(stopped)
     worse = dataclasses.replace(sol, summary={**summary, "gap": 0.02})
     assert "best bound 2.5e+05, gap 2.000%" in summary_text(worse)
+
+
+@pytest.fixture(scope="module")
+def new_county(tmp_path_factory) -> Path:
+    """A small synthetic county with no sites open today (every site a candidate)."""
+    inst = synthetic_instance(60, seed=3)
+    folder = tmp_path_factory.mktemp("new_county") / "instance"
+    folder.mkdir()
+    write_instance(Instance(areas=inst.areas, sites=inst.sites.assign(status="candidate")),
+                   folder)
+    return folder
+
+
+@pytest.mark.parametrize("model", ["service", "coverage"])
+def test_a_budget_that_buys_nothing_says_so(new_county, tmp_path, model):
+    """Below the cheapest site and worker the best plan is empty: 'optimal', but the solution
+    says why and what would buy something (a council's £30k once read '0 centres, 0.0%')."""
+    text = base_yaml(new_county, model=model).replace("5000000", "30000")
+    sol = solve_scenario(load_scenario(scenario_file(tmp_path, text)))
+    assert sol.status == "optimal" and sol.totals["sites_open"] == 0
+    assert sol.explanation[-1] == (
+        "the budget £30,000 buys nothing: the cheapest site costs £220k a year (with its set-up "
+        "spread over annualise_years) and an outreach worker £42,000; raise the budget")
+
+
+def test_every_site_open_says_more_money_buys_only_outreach(new_county, tmp_path):
+    folder = tmp_path / "two_sites"
+    folder.mkdir()
+    inst = read_instance(new_county)
+    write_instance(Instance(areas=inst.areas, sites=inst.sites.iloc[:2].reset_index(drop=True)),
+                   folder)
+    text = base_yaml(folder, model="service").replace("5000000", "900000000")
+    sol = solve_scenario(load_scenario(scenario_file(tmp_path, text)))
+    assert sol.totals["sites_open"] == 2
+    assert sol.explanation[-1] == (
+        "every site the instance offers is open (2 sites): more money buys only outreach; to "
+        "compare more places, add candidate sites (optimiser prepare --candidates all-areas, or "
+        "your own --sites file)")
+    # One site short of all: no such note.
+    fewer = base_yaml(new_county, model="service").replace("5000000", "900000000")
+    sol = solve_scenario(load_scenario(scenario_file(tmp_path, fewer, "fewer.yaml")))
+    assert not any(line.startswith("every site") for line in sol.explanation)
