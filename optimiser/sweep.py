@@ -441,14 +441,16 @@ def _sweep_chunk(budgets: list[float], shared: tuple) -> list[tuple[dict[str, An
 
 
 def write_sweep(table: pd.DataFrame, plans: list[list[str]], out_dir: str | Path, *,
-                scenario_name: str, seconds: float) -> None:
-    """``sweep.csv``, ``sweep.png``, ``sweep.svg`` and ``sweep.json`` into ``out_dir``."""
+                scenario_name: str, seconds: float, instance: Path | None = None) -> None:
+    """``sweep.csv``, ``sweep.png``, ``sweep.svg`` and ``sweep.json`` into ``out_dir``
+    (``instance``: the instance folder, so a report can tell whose sweep it found)."""
     out_dir = Path(out_dir)
     write_csv(out_dir / "sweep.csv", _rounded(table))
     plot_frontier(table, out_dir, title=f"What each budget reaches: {scenario_name}")
     knee = table[table["knee"]]
     write_json(out_dir / "sweep.json", {
         "scenario": scenario_name,
+        "instance": str(Path(instance).resolve()) if instance is not None else None,
         "budgets": table["budget"].tolist(),
         "knee_budget": float(knee["budget"].iloc[0]) if len(knee) else None,
         "open_sites": {f"{b:.0f}": p for b, p in zip(table["budget"], plans, strict=True)},
@@ -489,7 +491,8 @@ def run_sweep(scenario_path: str | Path, budgets: str | Sequence[float], out: st
                                       solved_dir=tmp / "budgets" if keep_solved else None,
                                       workers=workers, scheduler=scheduler)
         seconds = time.perf_counter() - start
-        write_sweep(table, plans, tmp, scenario_name=scenario.name, seconds=seconds)
+        write_sweep(table, plans, tmp, scenario_name=scenario.name, seconds=seconds,
+                    instance=scenario.instance_dir)
     summary, repeated = summarise(table, Path(out), seconds), repeated_budgets(budgets)
     return f"note: {repeated}\n{summary}" if repeated else summary
 

@@ -333,6 +333,39 @@ def test_unknown_network_says_so_instead_of_listing_gains(tmp_path):
     assert "area-change" not in html
 
 
+def test_a_sweep_or_comparison_of_another_instance_beside_the_folder_is_refused(tmp_path):
+    """Another council's sweep (or comparison) left in the parent folder was quoted as this
+    plan's: now one clear error names it; the same instance's sweep is used."""
+    solved = make_solved(tmp_path)
+    (tmp_path / "sweep").mkdir()
+    pd.DataFrame({"budget": [1e6, 2e6], "reach_share": [0.5, 0.9]}).to_csv(
+        tmp_path / "sweep" / "sweep.csv", index=False)
+    other = tmp_path / "birmingham" / "instance"
+    meta = {"scenario": "birmingham", "instance": str(other)}
+    (tmp_path / "sweep" / "sweep.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError) as err:
+        build_pack(solved, tmp_path / "pack")
+    assert str(err.value) == (
+        f"{tmp_path / 'sweep' / 'sweep.csv'}: sweep.csv beside the solved folder was made for "
+        f"another instance ({other}), not this plan's ({(tmp_path / 'instance').resolve()})\n"
+        f"  hint: move it away from {tmp_path}, or run 'optimiser sweep' again for this "
+        "instance")
+    assert not (tmp_path / "pack").exists()
+    meta["instance"] = str(tmp_path / "instance")
+    (tmp_path / "sweep" / "sweep.json").write_text(json.dumps(meta))
+    (tmp_path / "options" / "a").mkdir(parents=True)
+    pd.DataFrame({"option": ["a"], "reach_share": [0.9], "sites": [3]}).to_csv(
+        tmp_path / "options" / "compare.csv", index=False)
+    (tmp_path / "options" / "a" / "solution.json").write_text(json.dumps(meta | {
+        "instance": str(other)}))
+    with pytest.raises(InputError, match=r"compare\.csv beside the solved folder was made for "
+                                         "another instance"):
+        build_pack(solved, tmp_path / "pack")
+    shutil.rmtree(tmp_path / "options")
+    build_pack(solved, tmp_path / "pack")
+    assert (tmp_path / "pack" / "charts" / "reach_by_budget.svg").is_file()
+
+
 def test_options_compared_and_sweep_found_beside_the_solved_folder(tmp_path):
     solved = make_solved(tmp_path)
     (tmp_path / "sweep").mkdir()

@@ -79,7 +79,7 @@ def test_sweep_matches_exhaustive_enumeration_at_every_budget(synthetic):
 
 
 def test_run_sweep_writes_table_chart_and_summary(synthetic, tmp_path, dask_scheduler):
-    _, _, path = synthetic
+    folder, _, path = synthetic
     summary = run_sweep(path, "0.3m,0.6m,0.9m,1.2m,2m", tmp_path / "out", progress=False,
                         scheduler=dask_scheduler)
     out = tmp_path / "out"
@@ -90,6 +90,9 @@ def test_run_sweep_writes_table_chart_and_summary(synthetic, tmp_path, dask_sche
     assert len(table) == 5
     assert (np.diff(table["reach_share"]) >= -1e-6).all()
     assert "5 budgets solved" in summary
+    # Whose sweep it is: a report refuses another instance's (test_report_pack).
+    made = json.loads((out / "sweep.json").read_text())["instance"]
+    assert made == str((folder / "instance").resolve())
     # Same inputs, same bytes: here on two Dask workers, again in this process (one worker).
     run_sweep(path, "0.3m,0.6m,0.9m,1.2m,2m", tmp_path / "again", progress=False, workers=1)
     for name in ("sweep.csv", "sweep.svg", "sweep.png"):

@@ -151,6 +151,38 @@ def _find(folder: Path, name: str, subfolder: str) -> Path | None:
     return None
 
 
+def _made_for(path: Path) -> str | None:
+    """The instance a sweep or comparison found beside a solved folder was made for: from the
+    sweep's ``sweep.json`` or an option's ``solution.json``; None when it does not say."""
+    if path.name == "sweep.csv":
+        sources = [path.with_name("sweep.json")]
+    else:
+        sources = sorted(path.parent.glob("*/solution.json"))[:1]
+    for meta in sources:
+        if meta.is_file():
+            try:
+                made = json.loads(meta.read_text(encoding="utf-8")).get("instance")
+            except (OSError, ValueError, AttributeError):
+                return None
+            return str(made) if made else None
+    return None
+
+
+def _check_same_instance(path: Path | None, solution: dict, folder: Path) -> None:
+    """One clear error when the sweep or comparison found beside a solved folder was made for
+    another instance (another council's sweep left in the parent folder would be quoted as this
+    plan's)."""
+    ours = solution.get("instance")
+    made = _made_for(path) if path is not None else None
+    if made is None or not ours or Path(made).resolve() == Path(ours).resolve():
+        return
+    raise InputError(
+        f"{path.name} beside the solved folder was made for another instance ({made}), not this "
+        f"plan's ({ours})", file=path,
+        hint=f"move it away from {folder.parent}, or run 'optimiser "
+        f"{'sweep' if path.name == 'sweep.csv' else 'compare'}' again for this instance")
+
+
 def read_solved(folder: str | Path) -> Solved:
     """Read and check a solved folder.
 
@@ -225,8 +257,10 @@ def read_solved(folder: str | Path) -> Solved:
         if meta_path.is_file():
             allocation_purpose = str(_read_json(meta_path).get("purpose", "") or "")
     sweep_path = _find(folder, "sweep.csv", "sweep")
+    _check_same_instance(sweep_path, solution, folder)
     sweep = _read_sweep(sweep_path) if sweep_path is not None else None
     compare_path = _find(folder, "compare.csv", "options")
+    _check_same_instance(compare_path, solution, folder)
     compare = _read_compare(compare_path) if compare_path is not None else None
     scen = folder / "scenario.yaml"
     scenario_text = scen.read_text(encoding="utf-8") if scen.is_file() else ""
@@ -310,6 +344,7 @@ def read_options(folder: str | Path) -> tuple[pd.DataFrame, list[Solved], pd.Dat
                          "report", file=folder / "compare.csv",
                          hint="change the scenarios (budget, constraints) and compare again")
     sweep_path = _find(folder, "sweep.csv", "sweep")
+    _check_same_instance(sweep_path, solved[0].solution, folder)
     return compare, solved, _read_sweep(sweep_path) if sweep_path is not None else None
 
 
