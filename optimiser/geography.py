@@ -120,6 +120,22 @@ def _district_error(given: str, utla: pd.DataFrame, districts: pd.DataFrame) -> 
         f"{names}")
 
 
+def _raise_if_several(given: str, las: pd.DataFrame) -> None:
+    """One error when the name joins several councils ("Cornwall and Isles of Scilly",
+    "Bournemouth & Poole"), each named on its own."""
+    parts = [p for p in re.split(r"\s+(?:and|&)\s+", given) if p.strip()]
+    if len(parts) < 2:
+        return
+    norm = las.assign(key=las["utla_name"].map(_normalise_name))
+    found = [norm[norm["key"] == _normalise_name(p)] for p in parts]
+    if not all(len(f) == 1 for f in found):
+        return
+    names = " and ".join(f"--la '{f['utla_name'].iloc[0]}' ({f['utla_code'].iloc[0]})"
+                         for f in found)
+    raise InputError(f"--la '{given}' is {len(found)} upper-tier local authorities here, "
+                     "not one", hint=f"prepare each on its own: {names}")
+
+
 def resolve_la(text: str, utla: pd.DataFrame,
                districts: pd.DataFrame | None = None) -> LocalAuthority:
     """Find an upper-tier LA by code or name in the LSOA-to-UTLA lookup.
@@ -172,6 +188,7 @@ def resolve_la(text: str, utla: pd.DataFrame,
         if district is not None:
             raise district
     if code is None:
+        _raise_if_several(given, las)
         names = las["utla_name"].tolist()
         close = suggest(given, names) or suggest(
             _normalise_name(given), [_normalise_name(n) for n in names])

@@ -605,6 +605,58 @@ class Prepared:
     lookup: pd.DataFrame | None = None
 
 
+def _resolve_la(settings: PrepareSettings, v: Vintage, root: Path) -> LocalAuthority:
+    """:func:`~optimiser.geography.resolve_la` in the vintage's lookups; a council or district
+    of the other vintage (abolished or created in April 2023: North Yorkshire's districts,
+    E10000023, E06000065) gets one error naming the council that holds its areas here."""
+    utla = v.load_utla_lookup(root)
+    try:
+        return resolve_la(settings.la, utla, districts=v.load_ward_lookup(root))
+    except InputError:
+        better = _other_vintage_error(str(settings.la).strip(), settings, v, utla)
+        if better is None:
+            raise
+        raise better from None
+
+
+def _other_vintage_error(given: str, settings: PrepareSettings, v: Vintage,
+                         utla: pd.DataFrame) -> InputError | None:
+    """The error for a name or code known only in the other vintage's geography, or None
+    (also when that vintage's tables are not in the data root)."""
+    from optimiser.errors import OptimiserError
+    from optimiser.geography import _normalise_name
+
+    other = get_vintage("2019" if v.key == "2025" else "2025")
+    try:
+        o_root = data_root(settings.mirror, vintage=other.key, fetch=False)
+        o_utla, o_ward = other.load_utla_lookup(o_root), other.load_ward_lookup(o_root)
+        pairs = loaders.load_lsoa11_to_21(o_root)
+    except (OptimiserError, OSError):
+        return None
+    try:
+        la = resolve_la(given, o_utla)
+        what, lsoas = f"the council {la.name} ({la.code})", set(la.lsoas)
+    except InputError:
+        hit = o_ward[(o_ward["lad_code"].str.upper() == given.upper())
+                     | (o_ward["lad_name"].map(_normalise_name) == _normalise_name(given))]
+        if hit.empty:
+            return None
+        lad = hit[["lad_code", "lad_name"]].iloc[0]
+        what = f"the district {lad['lad_name']} ({lad['lad_code']})"
+        lsoas = set(hit.loc[hit["lad_code"] == lad["lad_code"], other.code])
+    there, here = (("lsoa11cd", "lsoa21cd") if v.key == "2025" else ("lsoa21cd", "lsoa11cd"))
+    codes = set(pairs.loc[pairs[there].isin(lsoas), here]) | (lsoas & set(utla[v.code]))
+    now = (utla[utla[v.code].isin(codes)].groupby(["utla_code", "utla_name"]).size()
+           .sort_values(ascending=False, kind="stable"))
+    if now.empty:
+        return None
+    names = " or ".join(f"--la '{n}' ({c})" for c, n in now.index)
+    return InputError(
+        f"--la '{given}' is {what} in the {other.key} vintage's geography ({other.geography}), "
+        f"not an upper-tier local authority of the {v.key} vintage: councils changed in April "
+        "2023", hint=f"its areas are in {names} here; or prepare with --vintage {other.key}")
+
+
 def prepare_instance(settings: PrepareSettings, out: str | Path) -> str:
     """Build the instance for one LA and write it to ``out`` (replaced only on success).
 
@@ -659,7 +711,7 @@ def build_instance(settings: PrepareSettings) -> Prepared:
     weights = need_mod.parse_weights(settings.weights)
     root = data_root(settings.mirror, vintage=v.key)
     v = v.for_data(root)  # e.g. ONS's own centroids in a downloaded 2025 root
-    la = resolve_la(settings.la, v.load_utla_lookup(root), districts=v.load_ward_lookup(root))
+    la = _resolve_la(settings, v, root)
     areas = build_areas(root, la, v)
     _check_indicators_present(areas, weights, v)
     pop_info = areas.attrs.get("population", {})

@@ -525,3 +525,39 @@ def test_locality_lookup_template_round_trips(prepared, mirror, tmp_path):
         "Banbury", "Banbury and Bodicote")).all()
     assert json.loads((out / "prepare.json").read_text())["localities"]["from"] == (
         "council lookup")
+
+
+@pytest.mark.parametrize(("args", "problem", "hint"), [
+    (["--la", "Scarborough", "--vintage", "2025"],
+     "--la 'Scarborough' is the district Scarborough (E07000168) in the 2019 vintage's "
+     "geography (LSOA 2011), not an upper-tier local authority of the 2025 vintage: councils "
+     "changed in April 2023",
+     "its areas are in --la 'North Yorkshire' (E06000065) here; or prepare with --vintage "
+     "2019"),
+    (["--la", "E10000006", "--vintage", "2025"],
+     "--la 'E10000006' is the council Cumbria (E10000006) in the 2019 vintage's geography "
+     "(LSOA 2011), not an upper-tier local authority of the 2025 vintage: councils changed in "
+     "April 2023",
+     "its areas are in --la 'Cumberland' (E06000063) or --la 'Westmorland and Furness' "
+     "(E06000064) here; or prepare with --vintage 2019"),
+    (["--la", "E06000065", "--vintage", "2019"],
+     "--la 'E06000065' is the council North Yorkshire (E06000065) in the 2025 vintage's "
+     "geography (LSOA 2021), not an upper-tier local authority of the 2019 vintage: councils "
+     "changed in April 2023",
+     "its areas are in --la 'North Yorkshire' (E10000023) here; or prepare with --vintage "
+     "2025"),
+    (["--la", "Cornwall and Isles of Scilly"],
+     "--la 'Cornwall and Isles of Scilly' is 2 upper-tier local authorities here, not one",
+     "prepare each on its own: --la 'Cornwall' (E06000052) and --la 'Isles of Scilly' "
+     "(E06000053)"),
+])
+def test_councils_and_districts_of_the_other_vintage_name_their_council_here(
+        tmp_path, mirror, args, problem, hint):
+    """The April 2023 changes: a council or district of one vintage's geography that the other
+    does not have is one error naming the council holding its areas (before: a generic hint,
+    or 'Scarborough' suggested Peterborough); a name joining two councils names each."""
+    code, output = run_cli(*args, "--out", tmp_path / "o", "--mirror", mirror)
+    assert code == 2, output
+    text = " ".join(output.split())
+    assert problem in text and f"hint: {hint}" in text
+    assert not (tmp_path / "o").exists()
