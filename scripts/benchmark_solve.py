@@ -146,9 +146,11 @@ def run_case(case: str) -> dict:
 
     tmp = Path(tempfile.mkdtemp())
     t0 = time.perf_counter()
-    if case.startswith("oxfordshire"):
-        # oxfordshire[:AGE[:all-areas]]: the service model (the default) at £10m, outreach on.
-        parts = case.split(":")
+    if case.startswith(("oxfordshire", "search-oxfordshire")):
+        # [search-]oxfordshire[:AGE[:all-areas]]: the service model (the default) at £10m,
+        # outreach on; "search-": the same by the service search (plan and bound).
+        method = "search" if case.startswith("search-") else "highs"
+        parts = case.removeprefix("search-").split(":")
         age = parts[1] if len(parts) > 1 else "0-4"
         candidates = parts[2] if len(parts) > 2 else "generated"
         inst = oxfordshire_instance(tmp, age_group=age, candidates=candidates)
@@ -156,7 +158,7 @@ def run_case(case: str) -> dict:
         scen = parse_scenario({
             "instance": ".", "objective": "max_reach", "budget": 10e6,
             "outreach": {"cost_per_worker": 42000, "caseload": caseload, "effectiveness": 0.6},
-            "solver": {"time_limit_s": 120},
+            "solver": {"name": method, "time_limit_s": 120},
         })
     elif case.startswith(("service-", "search-service-")):
         # [search-]service-se5000:B / ...-england:B: default costs and capacities, budget £B;
@@ -288,7 +290,8 @@ def main() -> None:
         return
 
     cases = ["oxfordshire", "oxfordshire:0-19", "oxfordshire:0-4:all-areas",
-             "oxfordshire:0-19:all-areas", "se5000:100", "service-se5000:100000000",
+             "oxfordshire:0-19:all-areas", "search-oxfordshire:0-4:all-areas",
+             "search-oxfordshire:0-19:all-areas", "se5000:100", "service-se5000:100000000",
              "search-service-se5000:100000000"]
     if not args.quick:
         # All England under the service model (1.6 million assignment pairs) by HiGHS is left

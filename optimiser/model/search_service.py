@@ -28,10 +28,12 @@ take-up w_i) and use q_i = p_g w_i (children). HiGHS builds this with one row pe
   honest wherever the multipliers stop. They are improved by subgradient steps (Polyak's step
   towards the best plan's value). With an exact outer knapsack the bound can beat the LP
   relaxation, which may open a fraction of one more site than the budget allows.
-- **Plan**: the subgradient's averaged site choice (an estimate of the LP's y) is rounded into a
-  plan within the budget, and a swap local search improves it: the assignment of children to
-  a plan's open sites is the exact LP above with y fixed (HiGHS dual simplex, re-solved from
-  the previous basis after each move), and its duals price the moves: a closed site j is worth
+- **Plan**: first greedy by price (open the site worth most per £ at the current plan's duals,
+  one at a time); the subgradient's averaged site choice (an estimate of the LP's y), rounded
+  into a plan within the budget, replaces it when better; then a swap local search improves
+  it: the assignment of children to a plan's open sites is the exact LP above with y fixed
+  (HiGHS dual simplex, re-solved from the previous basis after each move), and its duals
+  price the moves: a closed site j is worth
   v_j(π) at the plan's group duals π; an open site k costs what it adds, Σ_{i ∈ k} (r_i − π_g) x_i.
   The best-priced closed sites are tried in place of the cheapest-to-lose open sites near
   them; a move is kept when the exact assignment serves more.
@@ -442,8 +444,8 @@ class ServiceSearch:
                             evaluations, stopped, assign.workers(), assign.o())
 
     def rounded_plan(self) -> np.ndarray | None:
-        """The plan of the bound's steps alone (no swaps): a quick start for HiGHS; None when
-        no plan fits the budget."""
+        """The better of the first plan (greedy by price) and the roundings of the bound's
+        steps, no swaps: a quick start for HiGHS; None when no plan fits the budget."""
         if no_plan(self.c, self.fixed, self.conflict, self.room):
             return None
         assign = _Assignment(self)

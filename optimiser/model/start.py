@@ -1,6 +1,6 @@
 """A greedy first plan handed to HiGHS as a starting solution (max_reach only).
 
-Coverage model: the cost-benefit greedy below. Service model: the service search's rounded plan
+Coverage model: the cost-benefit greedy below. Service model: the service search's first plan
 (:func:`service_sites`).
 
 Large budget-limited covering problems (all England with a budget for a few hundred sites) have
@@ -88,9 +88,10 @@ def greedy_sites(model: FamilyCentreModel) -> np.ndarray | None:
 
 
 def service_sites(model: FamilyCentreModel) -> np.ndarray | None:
-    """The service model's first plan: the service search's rounded plan after a few of its
-    bound's steps (model/search_service.py), without its swaps. Without it HiGHS can reach a
-    time limit on a large service instance still in its root LP, holding only the empty plan."""
+    """The service model's first plan: the service search's best first plan (model/
+    search_service.py: its greedy by dual price, or the rounding of a few of its bound's steps),
+    without its swaps. Without it HiGHS can reach a time limit on a large service instance still
+    in its root LP, holding only the empty plan."""
     from optimiser.model.search_service import ROUND_EVERY, ServiceSearch
 
     return ServiceSearch.from_model(model, steps=ROUND_EVERY).rounded_plan()
