@@ -98,6 +98,8 @@ THETA = 2.0
 EVALUATIONS = 400
 #: Combinations of counts per cost class the exact budget knapsack may try (else its LP).
 CLASS_COMBINATIONS = 100_000
+#: Assignments the first plan's greedy may take (a round opens sites that share no area).
+GREEDY_ROUNDS = 20
 #: Closed sites tried per pass, best priced first.
 CANDIDATES = 30
 #: Open sites near a candidate tried in its place (the cheapest to lose).
@@ -423,7 +425,7 @@ class ServiceSearch:
         if no_plan(self.c, self.fixed, self.conflict, self.room):
             return None
         assign = _Assignment(self)
-        plan, value = self._first_plan(assign)
+        plan, value = self._first_plan(assign, deadline)
         bound, pi, plan, value, steps, chosen = self._bound(assign, plan, value, deadline,
                                                             self.steps, np.zeros(self.n_pi))
         # The swaps try the sites the bound's steps ever chose: a smaller LP, quicker re-solves.
@@ -470,24 +472,38 @@ class ServiceSearch:
                 plan = trial
         return plan
 
-    def _first_plan(self, assign: _Assignment) -> tuple[np.ndarray, float]:
-        """Greedy by price: open the site worth most per £ at the current plan's duals (what
-        it adds, v_j(π), is what its fractional knapsack serves beyond them), one at a time
-        while one fits and is worth more per £ than the workers its money would buy."""
+    def _first_plan(self, assign: _Assignment,
+                    deadline: float = np.inf) -> tuple[np.ndarray, float]:
+        """Greedy by price: open the sites worth most per £ at the current plan's duals (what a
+        site adds, v_j(π), is what its fractional knapsack serves beyond them) while one fits
+        and is worth more per £ than the workers its money would buy. In at most GREEDY_ROUNDS
+        assignments: a round opens sites that share no area group (their prices do not
+        interact) up to its share of the money left, so one at a time when the budget buys
+        few sites, many at once on all England."""
         plan = self.fixed.copy()
         value = assign.value(plan)
-        while True:
+        near = _neighbours(self)
+        for left in range(GREEDY_ROUNDS, 0, -1):
+            if time.perf_counter() > deadline:
+                break
             v, _ = self.site_values(assign.duals())
             rate = v / np.maximum(self.c, TOL)
-            fits = ~plan & ~self.banned & (v > TOL) & (
-                float(self.c[plan].sum()) + self.c <= self.room + TOL)
-            fits &= rate > assign.worker_rate() + TOL
-            if not fits.any():
-                return plan, value
-            best = np.flatnonzero(fits)
-            plan = plan.copy()
-            plan[best[np.lexsort((best, -rate[best]))][0]] = True
-            value = assign.value(plan)
+            room = self.room - float(self.c[plan].sum())
+            ok = np.flatnonzero(~plan & ~self.banned & (v > TOL) & (self.c <= room + TOL)
+                                & (rate > assign.worker_rate() + TOL))
+            if not len(ok):
+                break
+            trial, spent, taken = plan.copy(), 0.0, np.zeros(self.m, dtype=bool)
+            for j in ok[np.lexsort((ok, -rate[ok]))]:
+                if spent > 0 and (spent + self.c[j] > room / left + TOL
+                                  or taken[near.indices[near.indptr[j]:near.indptr[j + 1]]]
+                                  .any()):
+                    continue
+                if spent + self.c[j] <= room + TOL:
+                    trial[j], taken[j] = True, True
+                    spent += self.c[j]
+            plan, value = trial, assign.value(trial)
+        return plan, value
 
     def _round(self, score: np.ndarray, assign: _Assignment,
                spend: float | None = None) -> tuple[np.ndarray, float]:
