@@ -404,10 +404,15 @@ def run_allocate(
     table = allocate_from_folder(folder, budget, level=level, basis=basis, floor=floor, cap=cap)
     path = write_allocation(table, out, purpose=purpose, budget=budget, basis=basis,
                             floor=floor, cap=cap)
-    lines = [f"£{round(budget):,} of {purpose} split by "
-             f"{'need not reached by the plan' if basis == 'unreached' else 'need'} across "
-             f"{len(table)} {level} units (a flat split would give each about "
-             f"£{budget / len(table):,.0f}):"]
+    if len(table) == 1:
+        # A unitary council is one district: there is nothing to split (say so, once).
+        lines = [f"£{round(budget):,} of {purpose}: the council is one {level}, so it all goes "
+                 f"to {table['unit'].iloc[0]}; use --level locality to split it by need"]
+    else:
+        lines = [f"£{round(budget):,} of {purpose} split by "
+                 f"{'need not reached by the plan' if basis == 'unreached' else 'need'} across "
+                 f"{len(table)} {level} units (a flat split would give each about "
+                 f"£{budget / len(table):,.0f}):"]
     for row in table.itertuples():
         bound = f"  (at its {row.limit})" if row.limit else ""
         lines.append(f"  {row.unit}: £{row.allocation:,} ({row.difference:+,} against flat)"

@@ -232,3 +232,21 @@ def test_cli_allocate_writes_the_split_and_reports_errors(tmp_path):
                               "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2
     assert "floors add up to £1,200, more than the budget of £1,000" in bad.output
+
+
+def test_cli_allocate_to_one_district_says_there_is_nothing_to_split(tmp_path):
+    """A unitary council is one district: '1 district units' once read as if split."""
+    from typer.testing import CliRunner
+
+    from optimiser.cli import app
+
+    pd.DataFrame({"area_id": ["E1", "E2"], "locality": ["A", "B"], "lad_name": ["Cornwall"] * 2,
+                  "population": [100, 100], "need": [1.0, 2.0]}).to_csv(
+        tmp_path / "areas.csv", index=False)
+    done = CliRunner().invoke(app, ["allocate", str(tmp_path), "--budget", "1m", "--level",
+                                    "district", "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    text = " ".join(done.output.split())
+    assert text.startswith("£1,000,000 of funding: the council is one district, so it "
+                           "all goes to Cornwall; use --level locality to split it by need")
+    assert "units" not in text
