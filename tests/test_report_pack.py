@@ -708,3 +708,15 @@ def test_a_plan_not_proven_best_says_its_gap_to_two_significant_figures(tmp_path
         words = summary_facts(solved, equality_table(solved))["sentences"]
         assert (f"Note: the solver's status is 'feasible' (gap {shown}): the plan is the best "
                 "found, not proven the best.") in words
+
+
+def test_the_map_title_box_gives_the_scenario_title_for_people(tmp_path):
+    """The map's title box once showed the scenario's file-style name ('cornwall-7m')."""
+    solved = make_solved(tmp_path)
+    solution = json.loads((solved / "solution.json").read_text())
+    solution["settings"]["title"] = "Cornwall: the best plan within £7.5m a year"
+    (solved / "solution.json").write_text(json.dumps(solution))
+    build_pack(solved, tmp_path / "pack")
+    html = (tmp_path / "pack" / "map.html").read_text()
+    assert '<div class="map-title">Cornwall: the best plan within £7.5m a year<small>' in html
+    assert '<div class="map-title">oxford-test' not in html

@@ -1050,10 +1050,10 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     counts = [int(sum(1 for c in cls if c == k)) for k in range(len(NEED_COLOURS))]
     m.get_root().header.add_child(Element(_CSS), name="optimiser_css")
     if plan:
-        title = _map_years.title_html(solved.name, solved.la_name, len(areas), plan)
+        title = _map_years.title_html(solved.title, solved.la_name, len(areas), plan)
         _map_years.add_year_page(m, plan)
     else:
-        title = (f'<div class="map-title">{esc(solved.name)}<small>{esc(solved.la_name)}: '
+        title = (f'<div class="map-title">{esc(solved.title)}<small>{esc(solved.la_name)}: '
                  f"{len(areas)} areas, {int(shown.sum())} sites shown</small></div>")
     m.get_root().html.add_child(Element(title), name="optimiser_title")
     years_legend = _map_years.legend_sections(
