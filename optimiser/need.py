@@ -27,7 +27,7 @@ Method ``"z"`` (the default): z-scores
    z = 0: it cannot tell areas apart, so it changes nothing.
 2. The composite is ``c = Σ_k w_k z_k`` with the normalised weights w_k.
 3. ``need = 1 + spread × c / sd_w(c)``, with ``spread = 0.5``: an area one standard deviation
-   needier than the county average counts each child 1.5 times, one standard deviation less
+   needier than the council average counts each child 1.5 times, one standard deviation less
    needy 0.5 times.
 4. Need is floored at ``need_floor = 0.2`` (no area's children count for nothing), then every
    value is divided by the population-weighted mean, so the mean is exactly 1. (The floor
@@ -386,7 +386,7 @@ def locality_summary(areas: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``locality``, ``areas`` (count), ``population``, ``pop_0_4``, ``pop_0_19``,
     ``need_total`` (Σ population × need), ``need_index`` (need_total / population: the
-    population-weighted mean need, 1 = county average), ``need_rank`` (1 = neediest, ties
+    population-weighted mean need, 1 = council average), ``need_rank`` (1 = neediest, ties
     broken by name), ``imd_mean`` (mean IMD score of its areas), ``share_decile_1`` and
     ``share_deciles_1_2`` (share of its areas in the most deprived 10% / 20% of England),
     ``cin``, ``cpp`` (sums), ``cases_source`` (``modelled``, ``council``, or both joined by

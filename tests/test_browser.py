@@ -285,7 +285,7 @@ def test_index_opens_with_the_map_and_tables(browser, pack, server):
     headings = page.locator("h3.locality-heading").all_inner_texts()
     assert HOSTILE_LOCALITY in headings
     table = page.locator("table.localities").inner_text()
-    assert HOSTILE_LOCALITY in table and "County total" in table
+    assert HOSTILE_LOCALITY in table and "Council total" in table
     # charts load (img elements with a real size)
     for img in page.locator("figure.chart img").all():
         assert img.evaluate("el => el.complete && el.naturalWidth > 100")
@@ -438,7 +438,7 @@ def test_compact_tooltip_and_detail_popup(browser, pack):
     tip.wait_for(timeout=5000)
     rows = tip.locator("tr").all_inner_texts()
     assert [r.split("\t")[0].strip() for r in rows] == [
-        "Area", "Need (1 = county average)", "Nearest open centre",
+        "Area", "Need (1 = council average)", "Nearest open centre",
         "Its children served / capacity"]
     area.dispatch_event("click")
     popup = page.locator(".leaflet-popup-content")

@@ -66,7 +66,7 @@ def test_oxfordshire_pack_matches_the_solution(oxfordshire_pack):
     loc = pd.read_csv(pack / "localities.csv", dtype={"cin": str, "cpp": str})
     solved_locs = pd.read_csv(solved / "localities.csv")
     assert sorted(loc["locality"].iloc[:-1]) == sorted(solved_locs["locality"])
-    assert loc["locality"].iloc[-1] == "County total"
+    assert loc["locality"].iloc[-1] == "Council total"
     # neediest first, each with the district(s) its areas lie in (Oxfordshire's five)
     assert loc["need_rank"].iloc[:-1].tolist() == sorted(loc["need_rank"].iloc[:-1])
     districts = {"Cherwell", "Oxford", "South Oxfordshire", "Vale of White Horse",

@@ -62,7 +62,7 @@ def test_pack_has_every_file(hostile_pack):
 def test_locality_table_figures(hostile_pack):
     loc = pd.read_csv(hostile_pack / "localities.csv", dtype={"cin": str, "cpp": str})
     # neediest first (need index South 1.55, North 1.11, West 1.00), the total last
-    assert loc["locality"].tolist() == ["South", "North", HOSTILE_LOCALITY, "County total"]
+    assert loc["locality"].tolist() == ["South", "North", HOSTILE_LOCALITY, "Council total"]
     assert loc["need_rank"].tolist()[:3] == [1, 2, 3]
     assert loc["district"].tolist()[:3] == ["Oxford", "Oxford", "Vale of White Horse"]
     south = loc.iloc[0]
@@ -136,7 +136,7 @@ def test_xlsx_reads_back_with_the_readme_sheets(hostile_pack):
     assert fmt["Share of need reached"] == "0.0%"
     assert fmt["Funding allocated"].startswith("£")
     assert ws.column_dimensions["A"].width >= 10
-    assert ws.cell(row=5, column=1).value == "County total" and ws.cell(row=5, column=1).font.b
+    assert ws.cell(row=5, column=1).value == "Council total" and ws.cell(row=5, column=1).font.b
     notes = " ".join(str(c.value) for row in wb["Notes"].iter_rows() for c in row)
     assert ("Contains public sector information licensed under the Open Government Licence "
             "v3.0") in notes
@@ -592,7 +592,7 @@ def test_pack_pdf_has_the_title_locality_table_and_glossary(hostile_pack):
     # South CIN 34 CPP 15 shown; North's 30 and 9 hidden (secondary suppression)
     assert re.search(r"South Oxford 493 1,950 36\.0 75\.0% 34 15 1\.55 1 ", text)
     assert re.search(r"North Oxford 755 3,040 24\.8 0\.0% c c 1\.11 2 ", text)
-    assert "County total" in text and "£300,000" in text
+    assert "Council total" in text and "£300,000" in text
     assert "Vale of White Horse" in text
     # every area that changes names its nearest open centre and the minutes to it
     assert "Nearest open centre" in text

@@ -38,7 +38,7 @@ import pandas as pd
 from optimiser.report.disclosure import DEFAULT_THRESHOLD, suppress_columns
 from optimiser.report.solved import Solved
 
-TOTAL = "County total"
+TOTAL = "Council total"
 
 #: column -> (label, kind); kinds drive the number formats in HTML and XLSX.
 COLUMNS: dict[str, tuple[str, str]] = {

@@ -358,7 +358,7 @@ def legend_html(counts_need: list[int], circles: bool, modelled: bool,
     yr = f" in {final_year} (the plan's last year)" if final_year else ""
     yr = f" in {area_years}" if area_years else yr
     parts = [f'<div data-layer="{esc(LAYER_NEED)}"><div class="lg-title">Need index '
-             "(1 = county average)</div>"]
+             "(1 = council average)</div>"]
     for colour, label, n in zip(NEED_COLOURS, need_class_labels(), counts_need, strict=True):
         parts.append(_swatch(colour, f"{label} <span class='lg-n'>({n} areas)</span>"))
     parts.append("</div>")
@@ -897,7 +897,7 @@ def build_map(solved: Solved, localities_published: pd.DataFrame, *,
     mark = " (modelled)" if modelled else ""
     # The tooltip is short (it follows the pointer); the click popup has the detail.
     tip_fields = ["area", "band", "nearest", "centre_load"]
-    tip_aliases = ["Area", "Need (1 = county average)", f"Nearest open centre{yr}",
+    tip_aliases = ["Area", "Need (1 = council average)", f"Nearest open centre{yr}",
                    f"Its children served / capacity{yr}"]
     fields = ["area", "locality", "need", "children", "imd_decile", "reached", "nearest",
               "change", "loc_need", "loc_cin", "loc_cpp", "loc_reach", "loc_sites",

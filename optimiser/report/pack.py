@@ -367,7 +367,7 @@ def glossary(solved: Solved) -> list[tuple[str, str]]:
               "part when an outreach worker covers it.")
     return [
         ("Need index", "How much support an area's children are likely to need, compared with "
-         "the county average. 1 is average; 2 means about twice the average need. It combines "
+         "the council average. 1 is average; 2 means about twice the average need. It combines "
          "deprivation, children in need, child protection plans and the share of young "
          "children."),
         ("Need-weighted children", "Children counted by their area's need index: a child in an "
