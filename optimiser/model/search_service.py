@@ -147,11 +147,11 @@ class Outreach:
     most: int | None
     n_loc: int
 
-    def affordable(self, money: float, available: float = np.inf) -> float:
-        """Whole workers ``money`` buys, at most ``available``."""
+    def affordable(self, money, available: float = np.inf):
+        """Whole workers ``money`` (£, a number or an array) buys, at most ``available``."""
         if self.cost <= 0:
-            return available
-        return float(min(np.floor(max(money, 0.0) / self.cost + 1e-9), available))
+            return np.full(np.shape(money), available) if np.ndim(money) else available
+        return np.minimum(np.floor(np.maximum(money, 0.0) / self.cost + 1e-9), available)
 
 
 @dataclass(frozen=True)
@@ -370,7 +370,7 @@ class ServiceSearch:
                 for m, c in zip(members, costs, strict=True)]
         n_w = len(workers.gain) if workers is not None else 0
         if not members:
-            return [], (self.out.affordable(room, n_w) if workers is not None else 0.0)
+            return [], (float(self.out.affordable(room, n_w)) if workers is not None else 0.0)
         # Without workers, as many of the last class as the money left buys is best; with
         # them, every count of every class is tried (the money left buys workers).
         grid = most if workers is not None else most[:-1]
@@ -388,7 +388,7 @@ class ServiceSearch:
         value = sum((p[k] for p, k in zip(prefix, counts, strict=True)), np.zeros(n))
         taken = np.zeros(n, dtype=np.int64)
         if workers is not None:
-            taken = np.array([self.out.affordable(room - s, n_w) for s in spent], dtype=np.int64)
+            taken = self.out.affordable(room - spent, n_w).astype(np.int64)
             value = value + workers.prefix[taken]
         value = np.where(spent <= room + TOL, value, -np.inf)
         best = int(np.argmax(value))
