@@ -201,7 +201,9 @@ class ReachSettings(_Strict):
 
 
 def _urban_rural(value: UrbanRural | float) -> UrbanRural:
-    return value if isinstance(value, UrbanRural) else UrbanRural(urban=value, rural=value)
+    # One number was checked by its own rule (0 full minutes is allowed): no second check.
+    return (value if isinstance(value, UrbanRural)
+            else UrbanRural.model_construct(urban=float(value), rural=float(value)))
 
 
 class OutreachSettings(_Strict):

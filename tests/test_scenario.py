@@ -189,3 +189,23 @@ def test_outreach_caseload_must_be_positive():
     with pytest.raises(ScenarioError, match=r"key 'outreach\.caseload'"):
         parse_scenario({"instance": ".", "budget": 1,
                         "outreach": {"cost_per_worker": 1, "caseload": -5}})
+
+
+def test_zero_full_minutes_is_take_up_falling_from_the_door():
+    """reach.decay.full_minutes: 0 is allowed (the rule says '0 or more'); it once crashed with
+    a raw validation traceback when the model read it."""
+    import numpy as np
+
+    from optimiser.model import FamilyCentreModel
+    from optimiser.scenario import ReachSettings
+    from optimiser.travel import take_up
+
+    minutes = np.array([[0.0, 50.0, 8.0], [50.0, 5.0, 8.0], [8.0, 50.0, 50.0]])
+    r = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[10, 20, 5], budget=1, annual_cost=1, capacity=[30, 30, 25],
+        scenario={"reach": {"decay": {"full_minutes": 0, "half_minutes": 10}}}).solve()
+    assert r.status == "optimal" and r.open.tolist() == [False, False, True]
+    # Site 2 is 8 minutes from areas 0 and 1: 2^(-0.8) of their children use it.
+    assert r.objective_value == pytest.approx(30 * 2 ** -0.8)
+    reach = ReachSettings(decay={"full_minutes": 0, "half_minutes": 10})
+    assert take_up(np.array([0.0, 10.0]), np.zeros(2, bool), reach).tolist() == [1.0, 0.5]

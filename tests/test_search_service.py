@@ -289,3 +289,38 @@ def test_a_multi_year_plan_by_the_search_is_refused_with_one_clear_error():
     assert str(err.value) == (
         "key 'solver.name': search plans one year: a multi-year plan (years) needs HiGHS\n"
         "  hint: use solver.name: highs, or remove years")
+
+
+def test_workers_move_to_the_locality_where_one_serves_most():
+    """Rounding the LP's workers left one in East, where it serves 2 children, not North,
+    where it serves 12 (found by an independent review's brute force): the search moves whole
+    workers between localities while the exact value rises, and now proves HiGHS's optimum."""
+    nan = np.nan
+    minutes = np.array([[nan, 42.0], [4.7, 30.0], [nan, 31.1], [44.9, nan], [nan, 13.6],
+                        [27.0, 28.3]])
+    pop = np.array([43.0, 0, 30, 24, 53, 2])
+    need = np.array([2.0, 2, 0.5, 0.5, 2, 1.3])
+    found = {}
+    for solver in ("search", "highs"):
+        model = FamilyCentreModel.from_cost_matrix(
+            minutes, demand=pop * need, population=pop, max_minutes=30, decay={"curve": "step"},
+            annual_cost=[0.0, 2.0], setup_cost=[0.0, 5.0], capacity=[60.0, 30.0], budget=4.8,
+            locality=["West", "East", "West", "East", "North", "East"],
+            scenario={"outreach": {"cost_per_worker": 0.5, "caseload": 12, "effectiveness": 1.0},
+                      "solver": {"name": solver}})
+        r = model.solve()
+        found[solver] = (r.status, round(r.objective_value, 6), r.open.tolist(),
+                         dict(zip(model.data.localities, r.workers.tolist(), strict=True)))
+    assert found["search"] == found["highs"]
+    assert found["search"][3] == {"West": 4, "East": 0, "North": 5}
+    assert found["search"][0] == "optimal"
+
+
+def test_shares_from_the_search_are_never_minus_zero():
+    """A share of -1e-12 from the assignment LP once reached areas.csv as '-0.0'."""
+    minutes = np.array([[5.0, 50.0, 8.0], [50.0, 5.0, 8.0], [8.0, 50.0, 50.0]])
+    r = FamilyCentreModel.from_cost_matrix(
+        minutes, demand=[10, 20, 5], budget=1, annual_cost=1, capacity=[30, 30, 25],
+        scenario={"solver": {"name": "search"}, "outreach": {"cost_per_worker": 1}}).solve()
+    for values in (r.shares.outreach, r.shares.cover, r.shares.share):
+        assert not np.signbit(values).any()

@@ -390,12 +390,17 @@ class FamilyCentreModel:
         # HiGHS defaults to a 1e-4 relative gap: set it explicitly (0 = prove optimality).
         solver = _HiGHSWithStart(msg=s.msg, timeLimit=time_limit, gapRel=s.gap, gapAbs=1e-6,
                                  threads=s.threads, random_seed=s.seed)
+        t0 = time.perf_counter()
         start = greedy_sites(self) if self.objective.greedy_start else None
         if start is not None:
             solver.start = [(self.y[j], float(v)) for j, v in enumerate(start)]
             workers = greedy_workers(self, start)
             if workers is not None:
                 solver.start += [(u, float(w)) for u, w in zip(self.u, workers, strict=True)]
+        if time_limit is not None:
+            # The start's time counts in the solve's, so HiGHS gets what is left (a second at
+            # least: a time limit of 0 would stop it before it reads the start).
+            solver.timeLimit = max(time_limit - (time.perf_counter() - t0), 1.0)
         return solver
 
     def run(self, time_limit: float | None) -> tuple[str, str, float | None, float]:

@@ -375,13 +375,13 @@ class ServiceReach(_Reach):
 
     def outreach_group_shares(self) -> np.ndarray:
         if self.solved_o is not None:
-            return np.clip(np.round(self.solved_o, 9), 0.0, 1.0)
+            return np.clip(np.round(self.solved_o, 9), 0.0, 1.0) + 0.0  # + 0.0: never "-0.0"
         return super().outreach_group_shares()
 
     def pair_values(self) -> np.ndarray:
         """x per pair of the last solve, in [0, 1]."""
         if self.solved_x is not None:
-            return np.clip(np.round(self.solved_x, 9), 0.0, 1.0)
+            return np.clip(np.round(self.solved_x, 9), 0.0, 1.0) + 0.0  # + 0.0: never "-0.0"
         return np.array([_value(x) for x in self.x_vars]) if self.x_vars else np.zeros(
             len(self.pair_group))
 

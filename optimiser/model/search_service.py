@@ -242,8 +242,9 @@ class ServiceSearch:
         s = model.settings
         outreach = None
         if model.u:
-            outreach = Outreach(groups.locality, groups.population,
-                                s.outreach_effectiveness * groups.demand, s.caseload,
+            # In children (service) or need-weighted children (coverage with capacities).
+            outreach = Outreach(groups.locality, reach.outreach_unit(),
+                                s.outreach_effectiveness * groups.demand, reach.worker_capacity(),
                                 s.worker_cost, s.max_workers, len(model.data.localities))
         return cls(g, j, groups.demand[g] * eff[j] * w, groups.population[g] * w,
                    np.where(np.isfinite(model.data.capacity), model.data.capacity, np.inf),
@@ -733,10 +734,42 @@ class _Assignment:
         left = workers - whole.sum()  # inf when workers cost nothing
         up = up[np.lexsort((up, -frac[up]))][:len(up) if np.isinf(left) else max(int(left), 0)]
         whole[up] += 1.0
-        self.u = whole
         self.h.changeColsBounds(self.n_loc, cols, whole, whole)
         self.h.run()
-        return float(self.h.getInfo().objective_function_value)
+        return self._shift_workers(cols, whole, most)
+
+    def _shift_workers(self, cols: np.ndarray, whole: np.ndarray, most: np.ndarray) -> float:
+        """Move one worker at a time from the locality where one serves least to the one where
+        one would serve most (the caseload rows' duals), while the exact value rises (the
+        rounding alone can leave a worker in the wrong locality)."""
+        s = self.s
+        value = float(self.h.getInfo().objective_function_value)
+        first = 2 * s.n + s.m
+        for _ in range(self.n_loc):
+            worth = np.abs(np.asarray(self.h.getSolution().row_dual)[first:first + self.n_loc])
+            give = np.flatnonzero(whole < most)
+            take = np.flatnonzero(whole > 0)
+            if not len(give) or not len(take):
+                break
+            to = int(give[np.lexsort((give, -worth[give]))][0])
+            take = take[take != to]
+            if not len(take):
+                break
+            frm = int(take[np.lexsort((take, worth[take]))][0])
+            if worth[to] <= worth[frm] * (1 + 1e-9) + TOL:
+                break
+            trial = whole.copy()
+            trial[to], trial[frm] = trial[to] + 1, trial[frm] - 1
+            self.h.changeColsBounds(self.n_loc, cols, trial, trial)
+            self.h.run()
+            moved = float(self.h.getInfo().objective_function_value)
+            if moved <= value + TOL * max(1.0, abs(value)):
+                self.h.changeColsBounds(self.n_loc, cols, whole, whole)
+                self.h.run()
+                break
+            whole, value = trial, moved
+        self.u = whole
+        return value
 
     def duals(self) -> np.ndarray:
         """The groups' duals (≥ 0) at the last solve: "each group once" and, with outreach,
