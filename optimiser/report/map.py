@@ -703,10 +703,18 @@ class _Furniture(MacroElement):
                 });
                 state.placed += 1;
             }
-            var pending = null;
+            var pending = null, confirm = null;
             function later() {
                 if (pending) { clearTimeout(pending); }
-                pending = setTimeout(function() { pending = null; place(); }, 30);
+                if (confirm) { clearTimeout(confirm); confirm = null; }
+                pending = setTimeout(function() {
+                    pending = null;
+                    place();
+                    // Once more when nothing moves any more: a marker or label Leaflet puts in
+                    // its place after the first pass (a zoom's last frame) could otherwise
+                    // sit under a label placed against its old position.
+                    confirm = setTimeout(function() { confirm = null; place(); }, 200);
+                }, 30);
             }
             function refit() { map.invalidateSize({animate: false}); fit(); place(); }
             map.on('zoomend moveend overlayadd overlayremove baselayerchange resize yearchange',
@@ -720,7 +728,9 @@ class _Furniture(MacroElement):
             state.county = county;
             state.fit = refit;
             state.place = place;
-            state.settled = function() { return !pending && !map._animatingZoom; };
+            state.settled = function() {
+                return !pending && !confirm && !map._animatingZoom;
+            };
             setTimeout(refit, 0);
         })();
         {% endmacro %}
