@@ -98,8 +98,9 @@ def lsoa_column(df: pd.DataFrame) -> str:
     return "lsoa21cd" if "lsoa21cd" in df.columns else "lsoa11cd"
 
 
-def _district_error(given: str, utla: pd.DataFrame, districts: pd.DataFrame) -> InputError | None:
-    """An error pointing a district (``Cherwell``, ``E07000177``) to its county, or None."""
+def district_areas(given: str, districts: pd.DataFrame) -> tuple[str, str, set[str]] | None:
+    """The district a name or code (``Cherwell``, ``E07000177``) names in a ward lookup: its
+    code, name and LSOAs; None when it names none."""
     code = lsoa_column(districts)
     lads = districts[[code, "lad_code", "lad_name"]]
     hit = lads[lads["lad_code"].str.upper() == given.upper()]
@@ -108,8 +109,16 @@ def _district_error(given: str, utla: pd.DataFrame, districts: pd.DataFrame) -> 
     if hit.empty:
         return None
     lad_code, lad_name = hit[["lad_code", "lad_name"]].iloc[0]
-    hit = hit[hit["lad_code"] == lad_code]
-    counties = (utla[utla[lsoa_column(utla)].isin(set(hit[code]))][["utla_code", "utla_name"]]
+    return str(lad_code), str(lad_name), set(hit.loc[hit["lad_code"] == lad_code, code])
+
+
+def _district_error(given: str, utla: pd.DataFrame, districts: pd.DataFrame) -> InputError | None:
+    """An error pointing a district (``Cherwell``, ``E07000177``) to its county, or None."""
+    found = district_areas(given, districts)
+    if found is None:
+        return None
+    lad_code, lad_name, lsoas = found
+    counties = (utla[utla[lsoa_column(utla)].isin(lsoas)][["utla_code", "utla_name"]]
                 .drop_duplicates().sort_values("utla_code"))
     if counties.empty:
         return None

@@ -624,7 +624,7 @@ def _other_vintage_error(given: str, settings: PrepareSettings, v: Vintage,
     """The error for a name or code known only in the other vintage's geography, or None
     (also when that vintage's tables are not in the data root)."""
     from optimiser.errors import OptimiserError
-    from optimiser.geography import _normalise_name
+    from optimiser.geography import district_areas
 
     other = get_vintage("2019" if v.key == "2025" else "2025")
     try:
@@ -637,13 +637,10 @@ def _other_vintage_error(given: str, settings: PrepareSettings, v: Vintage,
         la = resolve_la(given, o_utla)
         what, lsoas = f"the council {la.name} ({la.code})", set(la.lsoas)
     except InputError:
-        hit = o_ward[(o_ward["lad_code"].str.upper() == given.upper())
-                     | (o_ward["lad_name"].map(_normalise_name) == _normalise_name(given))]
-        if hit.empty:
+        found = district_areas(given, o_ward)
+        if found is None:
             return None
-        lad = hit[["lad_code", "lad_name"]].iloc[0]
-        what = f"the district {lad['lad_name']} ({lad['lad_code']})"
-        lsoas = set(hit.loc[hit["lad_code"] == lad["lad_code"], other.code])
+        what, lsoas = f"the district {found[1]} ({found[0]})", found[2]
     there, here = (("lsoa11cd", "lsoa21cd") if v.key == "2025" else ("lsoa21cd", "lsoa11cd"))
     codes = set(pairs.loc[pairs[there].isin(lsoas), here]) | (lsoas & set(utla[v.code]))
     now = (utla[utla[v.code].isin(codes)].groupby(["utla_code", "utla_name"]).size()
